@@ -1,0 +1,3 @@
+"""cspctl: an operations console for Apache CloudStack system VMs."""
+
+__version__ = "0.1.0"

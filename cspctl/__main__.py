@@ -1,0 +1,5 @@
+import sys
+
+from cspctl.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,94 @@
+"""The ``cspctl`` command: the TUI by default, headless subcommands for scripts and cron.
+
+Headless subcommands never import Textual: the TUI is imported only when it is started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from cspctl import __version__
+from cspctl.errors import CspctlError
+
+# Each module defines ``register(subparsers)``; its parsers set ``func(args) -> int``.
+SUBCOMMAND_MODULES = (
+    "cspctl.cli.cmd_profiles",
+    "cspctl.cli.cmd_list",
+    "cspctl.cli.cmd_lab",
+    "cspctl.cli.cmd_ssh",
+    "cspctl.cli.cmd_diagnose",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cspctl",
+        description=(
+            "Operations console for Apache CloudStack system VMs (console proxy and secondary "
+            "storage). With no subcommand, opens the console (TUI)."
+        ),
+        epilog="Try it with no cloud at all: cspctl --lab",
+    )
+    parser.add_argument("--version", action="version", version=f"cspctl {__version__}")
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=os.environ.get("CSPCTL_PROFILE"),
+        help="profile to use (cmk/cloudmonkey config or cspctl's own); default: the one "
+        "marked default",
+    )
+    parser.add_argument(
+        "--lab",
+        action="store_true",
+        help="start the embedded simulated CloudStack and open the console against it",
+    )
+    parser.add_argument(
+        "--scenario",
+        metavar="NAME",
+        default="seed",
+        help="lab scenario for --lab (see 'cspctl lab scenarios'; default: seed)",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="never change anything (no repair, no lifecycle calls)",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def run_async(coro) -> int:  # type: ignore[no-untyped-def]
+    """Run a subcommand coroutine to completion and return its exit status."""
+    return asyncio.run(coro)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.subcommand is None:
+            from cspctl.cli.cmd_tui import run_tui
+
+            return run_tui(args)
+        return int(args.func(args) or 0)
+    except CspctlError as exc:
+        if args.debug:
+            raise
+        print(f"cspctl: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("cspctl: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

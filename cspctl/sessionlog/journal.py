@@ -1,0 +1,88 @@
+"""The session journal: one append-only JSON Lines file per session, fsync'd per event.
+
+Every side effect of cspctl (API call, SSH command, shell session, finding, confirmation,
+repair step, operator note) passes through :meth:`Journal.record`, so a killed process loses
+nothing already done and nothing secret is ever written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from cspctl.sessionlog.redact import Scrubber
+
+
+def state_dir() -> Path:
+    """Where journals and recordings live (``CSPCTL_STATE_DIR`` overrides, for tests)."""
+    override = os.environ.get("CSPCTL_STATE_DIR")
+    return Path(override) if override else Path(platformdirs.user_state_dir("cspctl"))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Journal:
+    """Append-only JSONL recorder. Thread-safe; listeners see each event after it is on disk."""
+
+    def __init__(self, path: Path | None = None, *, scrubber: Scrubber | None = None) -> None:
+        self.session_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+        if path is None:
+            path = state_dir() / "sessions" / f"{self.session_id}.jsonl"
+        self.path = path
+        self.scrub = scrubber or Scrubber()
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._fh = None
+
+    @property
+    def directory(self) -> Path:
+        """Folder for this session's side files (asciicast recordings, exports)."""
+        return self.path.parent / self.session_id
+
+    def add_secret(self, value: str | None) -> None:
+        """Never write this value anywhere, even inside free text."""
+        self.scrub.add(value)
+
+    def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        self._listeners.append(listener)
+
+    def record(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Append one event; returns the (redacted) record as written."""
+        rec = {"ts": _now(), "event": event, **self.scrub.scrub_obj(fields)}
+        line = json.dumps(rec, ensure_ascii=False, default=str)
+        with self._lock:
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            self._fh.write(line + "\n")
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        for listener in list(self._listeners):
+            try:
+                listener(rec)
+            except Exception:  # a broken listener must never lose or block the journal
+                pass
+        return rec
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """Read back everything recorded so far."""
+        if not self.path.exists():
+            return iter(())
+        with open(self.path, encoding="utf-8") as fh:
+            return iter([json.loads(line) for line in fh if line.strip()])

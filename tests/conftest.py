@@ -1,0 +1,30 @@
+"""Shared fixtures: every test runs with its own HOME, config and state directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "cloudstack"
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads or writes the real ~/.cmk, config dir or journal dir."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("CSPCTL_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("CSPCTL_STATE_DIR", str(tmp_path / "state"))
+    for var in ("CSPCTL_PROFILE", "CSPCTL_URL", "CSPCTL_APIKEY", "CSPCTL_SECRETKEY",
+                "SSH_AUTH_SOCK", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    """The recorded CloudStack responses in ../shared/fixtures/cloudstack."""
+    assert FIXTURES.is_dir(), f"shared fixtures not found at {FIXTURES}"
+    return FIXTURES
