@@ -7,6 +7,7 @@ nothing already done and nothing secret is ever written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -68,10 +69,9 @@ class Journal:
             self._fh.flush()
             os.fsync(self._fh.fileno())
         for listener in list(self._listeners):
-            try:
+            # a broken listener must never lose or block the journal
+            with contextlib.suppress(Exception):
                 listener(rec)
-            except Exception:  # a broken listener must never lose or block the journal
-                pass
         return rec
 
     def close(self) -> None:
