@@ -1,0 +1,73 @@
+"""Fetch every page of a CloudStack list: page 1 reveals ``count``, the rest concurrently.
+
+CloudStack caps a page at ``default.page.size`` (500) and, without ``page``/``pagesize``,
+silently returns only the first 500 rows, so every list goes through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+PageFetcher = Callable[[int, int], Awaitable[tuple[list[T], int | None]]]
+"""``fetch(page, pagesize) -> (rows, count)``; ``count`` None when the server sent none."""
+
+
+async def _gather_or_cancel(aws: list[Awaitable[tuple[list[T], int | None]]]
+                            ) -> list[tuple[list[T], int | None]]:
+    """Like gather, but the first failure cancels the other pages (no stray requests)."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+async def fetch_all(fetch: PageFetcher[T], *, page_size: int = 500,
+                    concurrency: int = 4) -> list[T]:
+    """All rows in server order.
+
+    Stops at the first empty page (a page past the end carries ``count`` but no rows) or once
+    ``count`` rows were seen. If the server returned fewer rows than asked on a full page 1
+    (a smaller server cap), falls back to fetching one page after the other.
+    """
+    rows, count = await fetch(1, page_size)
+    if not rows or (count is not None and len(rows) >= count):
+        return rows
+    out = list(rows)
+    next_page = 2
+    if count is not None and len(rows) == page_size:
+        pages = math.ceil(count / page_size)
+        sem = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(page: int) -> tuple[list[T], int | None]:
+            async with sem:
+                return await fetch(page, page_size)
+
+        results = await _gather_or_cancel([one(p) for p in range(2, pages + 1)])
+        for page_rows, _ in results:
+            out.extend(page_rows)
+        next_page = pages + 1
+        last_rows = results[-1][0] if results else rows
+        latest = max([c for _, c in results if c is not None] + [count])
+        if len(last_rows) < page_size or len(out) >= latest:
+            return out
+        count = latest
+    # sequential: no count, a smaller server page, or rows added while we were paging
+    last_len = len(rows) if next_page == 2 else page_size
+    while (len(out) < count) if count is not None else (last_len >= page_size):
+        page_rows, new_count = await fetch(next_page, page_size)
+        if not page_rows:
+            break
+        out.extend(page_rows)
+        last_len = len(page_rows)
+        count = new_count if new_count is not None else count
+        next_page += 1
+    return out
