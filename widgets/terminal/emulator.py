@@ -1,0 +1,134 @@
+"""Bytes in, styled lines out: the terminal's model layer (pyte, no Textual).
+
+``feed`` only queues bytes; ``process`` parses them within a time budget, so a caller on a
+UI thread can spread a multi-megabyte burst over many frames and stay responsive.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+
+import pyte
+from pyte.screens import Char
+from rich.segment import Segment
+from rich.style import Style
+
+from widgets.terminal.colors import char_style
+from widgets.terminal.screen import Line, TerminalScreen
+
+CHUNK = 2048
+
+
+class Emulator:
+    """A pyte ByteStream feeding a :class:`TerminalScreen`, with a queue of unparsed bytes."""
+
+    def __init__(self, columns: int = 80, lines: int = 24, *, scrollback: int = 5000,
+                 on_reply: Callable[[bytes], None] | None = None) -> None:
+        self._on_reply = on_reply
+        self.screen = TerminalScreen(columns, lines, scrollback=scrollback,
+                                     on_reply=self._reply)
+        self.stream = pyte.ByteStream(self.screen)
+        self._pending: deque[bytes] = deque()
+        self.pending_bytes = 0
+        self.fed_bytes = 0
+
+    def _reply(self, text: str) -> None:
+        if self._on_reply is not None:
+            self._on_reply(text.encode())
+
+    # -- input ----------------------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        """Queue bytes from the remote side (parsed by :meth:`process`)."""
+        if data:
+            self._pending.append(data)
+            self.pending_bytes += len(data)
+
+    def process(self, budget: float | None = None) -> int:
+        """Parse queued bytes, stopping after ``budget`` seconds (None: everything).
+
+        Returns how many bytes were parsed. A UTF-8 character split across chunks survives
+        (pyte's ByteStream decodes incrementally).
+        """
+        deadline = None if budget is None else time.perf_counter() + budget
+        done = 0
+        while self._pending:
+            data = self._pending.popleft()
+            if len(data) > CHUNK:
+                self._pending.appendleft(data[CHUNK:])
+                data = data[:CHUNK]
+            self.stream.feed(data)
+            done += len(data)
+            self.pending_bytes -= len(data)
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
+        self.fed_bytes += done
+        return done
+
+    # -- geometry -------------------------------------------------------------------------
+    @property
+    def columns(self) -> int:
+        return self.screen.columns
+
+    @property
+    def lines(self) -> int:
+        return self.screen.lines
+
+    def resize(self, columns: int, lines: int) -> bool:
+        """Resize the screen; True when the size changed."""
+        columns, lines = max(columns, 1), max(lines, 1)
+        if (columns, lines) == (self.screen.columns, self.screen.lines):
+            return False
+        self.screen.resize(lines, columns)
+        return True
+
+    # -- output ---------------------------------------------------------------------------
+    def line_at(self, y: int, scroll: int = 0) -> Line:
+        """Row ``y`` of the view, ``scroll`` lines back into history (0: the live screen)."""
+        if scroll:
+            history = self.screen.history
+            if y < scroll:
+                index = len(history) - scroll + y
+                return history[index] if 0 <= index < len(history) else {}
+            y -= scroll
+        return self.screen.buffer[y]
+
+    def text_at(self, y: int, scroll: int = 0) -> str:
+        """Plain text of a view row (trailing blanks stripped)."""
+        line = self.line_at(y, scroll)
+        return "".join(line[x].data if x in line else " "
+                       for x in range(self.screen.columns)).rstrip()
+
+    def display(self) -> list[str]:
+        """The live screen as plain text, one string per row (trailing blanks stripped)."""
+        return [self.text_at(y) for y in range(self.screen.lines)]
+
+    def history_text(self) -> list[str]:
+        """Scrollback lines as plain text, oldest first."""
+        cols = self.screen.columns
+        return ["".join(line[x].data if x in line else " " for x in range(cols)).rstrip()
+                for line in self.screen.history]
+
+    def segments(self, line: Line, base: Style, cursor_x: int | None = None) -> list[Segment]:
+        """A row as Rich segments: runs of equal attributes, the cursor cell reversed."""
+        cols = self.screen.columns
+        default = self.screen.default_char
+        out: list[Segment] = []
+        text: list[str] = []
+        current: tuple | None = None
+        for x in range(cols):
+            char: Char = line.get(x, default)
+            if not char.data:  # the stub after a wide character
+                continue
+            attrs = tuple(char[1:])
+            if x == cursor_x:
+                attrs = (*attrs[:6], not attrs[6], attrs[7])
+            if attrs != current:
+                if text:
+                    out.append(Segment("".join(text), base + char_style(*current)))
+                text, current = [], attrs
+            text.append(char.data)
+        if text:
+            out.append(Segment("".join(text), base + char_style(*current)))
+        return out

@@ -1,0 +1,238 @@
+"""The terminal widget: a pyte emulator rendered through Textual's line API.
+
+Data flows one way: the data source calls :meth:`Terminal.feed` with raw bytes (from an SSH
+PTY); a ~30 Hz timer parses queued bytes within a time budget and repaints only the rows
+pyte marked dirty (each row's Strip is cached). Keys typed into the focused widget become the
+bytes an xterm would send, handed to ``writer`` and posted as :class:`Terminal.Input`.
+
+Keys kept by the pane (everything else goes to the remote program):
+``ctrl+]`` leaves the pane (focus moves on; the session stays open),
+``shift+pageup`` / ``shift+pagedown`` scroll back through history.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.segment import Segment
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from widgets.terminal.emulator import Emulator
+from widgets.terminal.keys import key_to_bytes, paste_bytes
+
+FRAME = 1 / 30
+PARSE_BUDGET = 0.012  # seconds of parsing per frame: a burst never starves the UI
+
+
+class Terminal(Widget, can_focus=True):
+    """A VT100/xterm terminal pane fed raw bytes."""
+
+    DEFAULT_CSS = """
+    Terminal { width: 1fr; height: 1fr; background: $background; color: $foreground; }
+    """
+
+    BINDINGS = [
+        Binding("ctrl+right_square_bracket", "leave", "Leave pane", id="terminal.leave"),
+        Binding("shift+pageup", "scroll_history(-1)", "Scroll back", show=False,
+                id="terminal.scroll_back"),
+        Binding("shift+pagedown", "scroll_history(1)", "Scroll forward", show=False,
+                id="terminal.scroll_forward"),
+    ]
+
+    class Input(Message):
+        """Bytes typed or pasted into the terminal, for the remote side."""
+
+        def __init__(self, terminal: Terminal, data: bytes) -> None:
+            super().__init__()
+            self.terminal = terminal
+            self.data = data
+
+    class Resized(Message):
+        """The terminal's size changed: tell the remote side (SSH window-change)."""
+
+        def __init__(self, terminal: Terminal, columns: int, lines: int) -> None:
+            super().__init__()
+            self.terminal = terminal
+            self.columns = columns
+            self.lines = lines
+
+    class Left(Message):
+        """The operator pressed the leave key; the app decides where focus goes."""
+
+        def __init__(self, terminal: Terminal) -> None:
+            super().__init__()
+            self.terminal = terminal
+
+    def __init__(self, *, writer: Callable[[bytes], None] | None = None,
+                 on_resize: Callable[[int, int], None] | None = None,
+                 scrollback: int = 5000, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.writer = writer
+        self.on_resize_cb = on_resize
+        self.emulator = Emulator(80, 24, scrollback=scrollback, on_reply=self._send)
+        self.scroll_back = 0
+        self.closed_message: str | None = None
+        self._cache: dict[int, Strip] = {}
+        self._cursor_row: int | None = None
+        self._history_version = 0
+        self._style_key: object = None
+        self.frames = 0
+
+    # -- data source side -----------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        """Queue output from the remote side; it is drawn on the next frame."""
+        self.emulator.feed(data)
+
+    def flush(self) -> None:
+        """Parse everything queued now and repaint (tests, and before a snapshot)."""
+        self.emulator.process(None)
+        self._repaint()
+
+    def set_closed(self, message: str) -> None:
+        """Show that the remote side went away; keys are no longer sent."""
+        self.closed_message = message
+        self.emulator.feed(f"\r\n\x1b[7m {message} \x1b[0m\r\n".encode())
+
+    @property
+    def display_lines(self) -> list[str]:
+        """The visible screen as plain text (for tests and copy)."""
+        return self.emulator.display()
+
+    def _send(self, data: bytes) -> None:
+        if self.closed_message is not None or not data:
+            return
+        if self.writer is not None:
+            self.writer(data)
+        self.post_message(self.Input(self, data))
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.set_interval(FRAME, self._tick, name="terminal-frame")
+
+    def _tick(self) -> None:
+        if self.emulator.pending_bytes:
+            self.emulator.process(PARSE_BUDGET)
+        if self.emulator.screen.dirty or self._cursor_moved():
+            self._repaint()
+
+    def _cursor_moved(self) -> bool:
+        cursor = self.emulator.screen.cursor
+        return self._cursor_row != (None if cursor.hidden else cursor.y)
+
+    def _repaint(self) -> None:
+        screen = self.emulator.screen
+        dirty = set(screen.dirty)
+        screen.dirty.clear()
+        if self._cursor_row is not None:
+            dirty.add(self._cursor_row)
+        dirty.add(screen.cursor.y)
+        if self.scroll_back:
+            if self._history_version != screen.history_version:
+                # New lines scrolled into history while reading it: keep the view still.
+                grown = screen.history_version - self._history_version
+                self.scroll_back = min(self.scroll_back + grown, len(screen.history))
+            dirty = set(range(screen.lines))
+        self._history_version = screen.history_version
+        for y in dirty:
+            self._cache.pop(y, None)
+        self._cursor_row = None if screen.cursor.hidden else screen.cursor.y
+        width = self.size.width
+        for y in sorted(dirty):
+            if 0 <= y < screen.lines:
+                self.refresh(Region(0, y, width, 1))
+        self.frames += 1
+
+    def on_resize(self, event: events.Resize) -> None:
+        size: Size = event.size
+        if self.emulator.resize(size.width, size.height):
+            self._cache.clear()
+            self.scroll_back = 0
+            if self.on_resize_cb is not None:
+                self.on_resize_cb(size.width, size.height)
+            self.post_message(self.Resized(self, size.width, size.height))
+            self.refresh()
+
+    # -- rendering ------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if self._style_key != base:
+            self._style_key = base
+            self._cache.clear()
+        if y >= self.emulator.lines:
+            return Strip.blank(width, base)
+        cached = self._cache.get(y)
+        if cached is not None and not self.scroll_back:
+            return cached
+        screen = self.emulator.screen
+        line = self.emulator.line_at(y, self.scroll_back)
+        show_cursor = (not self.scroll_back and not screen.cursor.hidden
+                       and y == screen.cursor.y and self.has_focus)
+        segments: list[Segment] = self.emulator.segments(
+            line, base, screen.cursor.x if show_cursor else None
+        )
+        strip = Strip(segments).adjust_cell_length(width, base)
+        if not self.scroll_back:
+            self._cache[y] = strip
+        return strip
+
+    def on_focus(self) -> None:
+        self._invalidate_cursor()
+
+    def on_blur(self) -> None:
+        self._invalidate_cursor()
+
+    def _invalidate_cursor(self) -> None:
+        y = self.emulator.screen.cursor.y
+        self._cache.pop(y, None)
+        self.refresh(Region(0, y, self.size.width, 1))
+
+    # -- keys -----------------------------------------------------------------------------
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key in self._bindings.key_to_bindings:
+            return  # the pane's own keys (leave, scrollback)
+        data = key_to_bytes(event.key, event.character,
+                            app_cursor=self.emulator.screen.application_cursor_keys)
+        if data is None:
+            return
+        event.stop()
+        event.prevent_default()
+        if self.scroll_back:
+            self.scroll_back = 0
+            self._cache.clear()
+            self.refresh()
+        self._send(data)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        if event.text:
+            self._send(paste_bytes(event.text, bracketed=self.emulator.screen.bracketed_paste))
+
+    def action_leave(self) -> None:
+        """Leave the pane without closing it: focus moves to the next widget."""
+        self.post_message(self.Left(self))
+        self.screen.focus_next()
+
+    def action_scroll_history(self, direction: int) -> None:
+        """Page through scrollback (negative: back in time)."""
+        page = max(1, self.emulator.lines - 1)
+        limit = len(self.emulator.screen.history)
+        self.scroll_back = max(0, min(limit, self.scroll_back - direction * page))
+        self._cache.clear()
+        self.refresh()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued (all fed bytes are parsed)."""
+        return not self.emulator.pending_bytes
+
+    def stats(self) -> dict[str, float]:
+        """Counters for benchmarks."""
+        return {"frames": self.frames, "fed": self.emulator.fed_bytes, "t": time.monotonic()}
