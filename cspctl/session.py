@@ -1,0 +1,128 @@
+"""The engine facade the CLI and the TUI use: one profile, one journal, one API client, SSH.
+
+    async with Session.open("prod") as s:
+        vms = await s.api.list_system_vms()
+        result = await s.ssh.run(route, "uptime")
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from cspctl import __version__
+from cspctl.config import Profile, load_profile
+from cspctl.sessionlog import Journal
+
+if TYPE_CHECKING:
+    from cspctl.cloudstack.client import CloudStackClient
+    from cspctl.ssh.pool import SshPool
+
+
+class Session:
+    """A working session against one CloudStack: ``profile``, ``journal``, ``api``, ``ssh``.
+
+    Secrets of the profile are registered with the journal before anything is recorded.
+    ``session.start``/``session.end`` events frame everything the session does.
+    """
+
+    def __init__(
+        self,
+        profile: Profile,
+        journal: Journal,
+        api: CloudStackClient,
+        *,
+        read_only: bool,
+    ) -> None:
+        self.profile = profile
+        self.journal = journal
+        self.api = api
+        self.read_only = read_only
+        self._ssh: SshPool | None = None
+        self.host_key_ask: Any = None
+        """UI hook for host-key policy ``ask`` (``HostKeyAsk``); set before first ``ssh`` use."""
+        self._started = time.monotonic()
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls,
+        profile_name: str | None = None,
+        *,
+        profile: Profile | None = None,
+        read_only: bool | None = None,
+        journal: Journal | None = None,
+    ) -> Session:
+        """Load the profile (unless given), start the journal and build the API client.
+
+        ``read_only``: explicit value, else the profile's ``read_only``. Raises ConfigError
+        for a missing or broken profile. Nothing touches the network until the first call.
+        """
+        from cspctl.cloudstack.client import CloudStackClient
+
+        if profile is None:
+            profile = load_profile(profile_name)
+        journal = journal if journal is not None else Journal()
+        for secret in profile.secrets():
+            journal.add_secret(secret)
+        ro = profile.read_only if read_only is None else bool(read_only)
+        api = CloudStackClient.from_profile(profile, journal)
+        session = cls(profile, journal, api, read_only=ro)
+        journal.record(
+            "session.start",
+            profile=profile.name,
+            url=profile.url,
+            auth=profile.auth_kind,
+            read_only=ro,
+            lab=profile.is_lab,
+            sources=[str(p) for p in profile.sources],
+            version=__version__,
+        )
+        return session
+
+    @property
+    def ssh(self) -> SshPool:
+        """The SSH connection pool, created on first use (owner: cspctl/ssh)."""
+        if self._ssh is None:
+            from cspctl.ssh.pool import SshPool
+
+            self._ssh = SshPool(self.profile, journal=self.journal, ask=self.host_key_ask)
+        return self._ssh
+
+    @property
+    def has_ssh(self) -> bool:
+        """True once :attr:`ssh` has been used (nothing to close otherwise)."""
+        return self._ssh is not None
+
+    async def aclose(self) -> None:
+        """Close SSH connections, log out of CloudStack, record ``session.end``. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        errors: list[str] = []
+        if self._ssh is not None:
+            try:
+                await self._ssh.close()
+            except Exception as exc:  # closing must go on; the journal says what failed
+                errors.append(f"ssh: {exc}")
+        try:
+            await self.api.aclose()
+        except Exception as exc:
+            errors.append(f"api: {exc}")
+        fields: dict[str, Any] = {
+            "profile": self.profile.name,
+            "duration": round(time.monotonic() - self._started, 3),
+        }
+        if errors:
+            fields["errors"] = errors
+        self.journal.record("session.end", **fields)
+        self.journal.close()
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"Session(profile={self.profile.name!r}, read_only={self.read_only})"
