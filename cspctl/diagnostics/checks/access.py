@@ -1,0 +1,73 @@
+"""Can we get in? The SSH route to the VM and each hop on it."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from cspctl.diagnostics.checks.base import API, check
+from cspctl.diagnostics.context import CheckContext
+from cspctl.diagnostics.model import Finding
+from cspctl.errors import CspctlError
+
+SSH_ADVICE = (
+    "cspctl reaches a KVM/XenServer system VM through its hypervisor host (SSH to the host, "
+    "then port 3922 on the VM's link-local address). Check that the host is up and accepts "
+    "the profile's SSH user and key, that the VM is Running on that host, and that the "
+    "management-server key is the one installed in the VM. The checks that look inside the "
+    "VM were skipped."
+)
+
+
+def host_route_of(route):  # type: ignore[no-untyped-def]
+    """The route's prefix that ends at the hypervisor host (None when there is no host hop)."""
+    hops = tuple(route.hops)
+    last = max((i for i, hop in enumerate(hops) if hop.kind == "host"), default=None)
+    if last is None:
+        return None
+    host = hops[last]
+    return dataclasses.replace(route, vm_id=None, vm_name=host.host, hops=hops[: last + 1])
+
+
+@check("ssh", "SSH access to the VM (each hop)", needs=API)
+async def ssh_access(ctx: CheckContext) -> Finding:
+    """Resolve the route (host hop, link-local hop) and run a trivial command on each hop."""
+    state = ctx.state
+    if state.vm_ssh_error:  # set by the runner (--no-ssh)
+        state.host_ssh_error = state.host_ssh_error or state.vm_ssh_error
+        return ctx.skip(state.vm_ssh_error)
+    if ctx.vm.state != "Running":
+        state.vm_ssh_error = state.host_ssh_error = f"{ctx.vm.name} is {ctx.vm.state}, not Running"
+        return ctx.skip(state.vm_ssh_error)
+    from cspctl.ssh import resolve_route
+
+    started = time.monotonic()
+    try:
+        route = await resolve_route(ctx.vm, ctx.api, ctx.profile)  # type: ignore[arg-type]
+    except CspctlError as exc:
+        state.vm_ssh_error = state.host_ssh_error = f"no SSH route to {ctx.vm.name}: {exc}"
+        ctx.add_evidence("mgmt", "resolve route", str(exc), None, time.monotonic() - started)
+        return ctx.fail(state.vm_ssh_error, SSH_ADVICE)
+    state.route = route
+    state.host_route = host_route_of(route)
+    ctx.add_evidence("mgmt", "resolve route", "\n".join(route.describe()), None,
+                     time.monotonic() - started)
+    if state.host_route is not None:
+        try:
+            await ctx.host_run("hostname")
+        except CspctlError as exc:
+            state.host_ssh_error = str(exc)
+            state.vm_ssh_error = str(exc)
+            return ctx.fail(f"host hop unreachable: {exc}", SSH_ADVICE)
+    else:
+        state.host_ssh_error = "no hypervisor-host hop on this route"
+    try:
+        result = await ctx.vm_run("uptime")
+    except CspctlError as exc:
+        state.vm_ssh_error = str(exc)
+        return ctx.fail(f"VM unreachable: {exc}", SSH_ADVICE)
+    if result.exit_status != 0:
+        state.vm_ssh_error = f"`uptime` failed in {ctx.vm.name} (exit {result.exit_status})"
+        return ctx.fail(state.vm_ssh_error, SSH_ADVICE)
+    hops = " → ".join(f"{h.kind} {h.host}:{h.port}" for h in route.hops)
+    return ctx.ok(f"reachable ({route.mode}: {hops})")

@@ -1,0 +1,154 @@
+"""Inside the VM: boot parameters, the management-server connection, the agent process."""
+
+from __future__ import annotations
+
+from shlex import quote
+
+from cspctl.diagnostics import parse
+from cspctl.diagnostics.checks import facts
+from cspctl.diagnostics.checks.base import check
+from cspctl.diagnostics.context import CheckContext
+from cspctl.diagnostics.model import Finding
+
+EXPECTED_TYPE = {"consoleproxy": "consoleproxy", "secondarystoragevm": "secstorage"}
+
+
+@check("boot-params", "Boot parameters (/var/cache/cloud/cmdline)")
+async def boot_params(ctx: CheckContext) -> Finding:
+    """type, host and port as the management server handed them to the VM."""
+    cmd = await facts.cmdline(ctx)
+    if cmd is None:
+        return ctx.fail(
+            f"{facts.CMDLINE} is missing or empty",
+            "The VM did not receive its boot parameters (virtio-serial / guest agent on KVM). "
+            "It cannot know its role or where the management server is: destroy it so "
+            "CloudStack re-creates it.",
+            "recreate",
+        )
+    problems = []
+    want = EXPECTED_TYPE.get(ctx.vm.systemvmtype or "")
+    if want and cmd.get("type") != want:
+        problems.append(f"type={cmd.get('type') or '(none)'} (expected {want})")
+    hosts = parse.cmdline_hosts(cmd)
+    if not hosts:
+        problems.append("no host= (management server address)")
+    if not cmd.get("port", "").isdigit():
+        problems.append(f"port={cmd.get('port') or '(none)'}")
+    if cmd.get("name") and ctx.vm.name and cmd["name"] != ctx.vm.name:
+        problems.append(f"name={cmd['name']} (the API calls it {ctx.vm.name})")
+    if problems:
+        return ctx.fail(
+            "bad boot parameters: " + "; ".join(problems),
+            "The VM booted with wrong parameters. Correct the 'host' global setting if the "
+            "management address is wrong, then destroy the VM so it boots with new ones.",
+            "recreate",
+        )
+    return ctx.ok(f"type={cmd.get('type')} host={','.join(hosts)} port={cmd.get('port')}")
+
+
+@check("mgmt-connect", "Management server reachable on 8250 from the VM",
+       after=("boot-params",))
+async def mgmt_connect(ctx: CheckContext) -> Finding:
+    """``nc -z -w 3 HOST 8250`` for every host= in the boot parameters."""
+    cmd = await facts.cmdline(ctx)
+    hosts = parse.cmdline_hosts(cmd or {})
+    if not hosts:
+        return ctx.skip("no management server address in the boot parameters")
+    port = (cmd or {}).get("port") or "8250"
+    down = []
+    for host in hosts:
+        result = await ctx.vm_run(f"nc -z -w 3 {quote(host)} {quote(port)}")
+        if result.exit_status != 0:
+            down.append(host)
+    if len(down) == len(hosts):
+        return ctx.fail(
+            f"cannot connect to {', '.join(down)} port {port}",
+            f"The agent connects out to the management server on {port}. Check firewalls "
+            "(iptables on the management server, security equipment between the management "
+            "network and the VM), routing from the VM's management NIC, and that host= is a "
+            "management server address; if it is wrong, fix the 'host' setting and destroy "
+            "the VM.",
+        )
+    if down:
+        return ctx.warn(
+            f"{', '.join(down)} port {port} unreachable ({len(hosts) - len(down)} of "
+            f"{len(hosts)} reachable)",
+            "One of the management servers in host= is unreachable from the VM; the agent "
+            "fails over, but check that server and the firewall.",
+        )
+    return ctx.ok(f"{', '.join(hosts)} port {port} reachable")
+
+
+@check("java-process", "Agent java process running")
+async def java_process(ctx: CheckContext) -> Finding:
+    """``pgrep java``."""
+    pids = await facts.java_pids(ctx)
+    if not pids:
+        return ctx.fail(
+            "no java process",
+            "The agent is not running. Start the cloud service (4.8: /etc/init.d/cloud "
+            "start; 4.11+: systemctl restart cloud) and watch /var/log/cloud.log.",
+            "restart-cloud",
+        )
+    if len(pids) > 1:
+        return ctx.warn(
+            f"{len(pids)} java processes ({', '.join(map(str, pids))})",
+            "More than one agent is running; stop the cloud service, kill the stray java "
+            "processes and start the service again.",
+            "restart-cloud",
+        )
+    return ctx.ok(f"java running, pid {pids[0]}")
+
+
+@check("cloud-service", "cloud service status")
+async def cloud_service(ctx: CheckContext) -> Finding:
+    """``service cloud status`` (4.8, sysvinit) or ``systemctl is-active cloud`` (4.11+)."""
+    systemd = await facts.is_at_least(ctx, 4, 11)
+    command = "systemctl is-active cloud" if systemd else "service cloud status"
+    result = await ctx.vm_run(command)
+    state = parse.parse_service_status(result.stdout + result.stderr, result.exit_status)
+    if not state.running:
+        return ctx.fail(
+            "the cloud service is not running",
+            "Start it: " + ("systemctl restart cloud" if systemd else "/etc/init.d/cloud start")
+            + "; if it does not stay up, read /var/log/cloud.log.",
+            "restart-cloud",
+        )
+    return ctx.ok("running" + (f" (pid {state.pid})" if state.pid else ""))
+
+
+CWD_ADVICE = (
+    "The agent's working directory {path} was deleted under the running java: "
+    "cloud-early-config (patchsystemvm.sh) removes and re-creates it on every run, and the old "
+    "java keeps the dead directory as its cwd. Every relative path the agent uses (./js, ./css, "
+    "./images, ./conf, ./certs) now points into nothing: console assets give 404 and the agent "
+    "cannot reconnect. Rebooting or destroying does not help, because boot runs the same "
+    "script. Workaround: make the asset dirs immutable (chattr +i {path}/{{images,js,css}}) so "
+    "the script's rm -rf cannot remove the directory, kill java, start the cloud service, then "
+    "run cloud-early-config again. Note the change: later patches need chattr -i first "
+    "(playbook unprotect-assets)."
+)
+
+
+@check("java-cwd", "Java working directory intact", after=("java-process",))
+async def java_cwd(ctx: CheckContext) -> Finding:
+    """``ls -l /proc/PID/cwd`` must not end in ``(deleted)``."""
+    pids = await facts.java_pids(ctx)
+    if not pids:
+        return ctx.skip("no java process")
+    bad = []
+    for pid in pids:
+        result = await ctx.vm_run(f"ls -l /proc/{pid}/cwd")
+        cwd = parse.parse_cwd(result.stdout)
+        if cwd is None:
+            return ctx.error(f"cannot read the cwd of pid {pid}")
+        if cwd.deleted:
+            bad.append((pid, cwd.path))
+    if bad:
+        pid, path = bad[0]
+        return ctx.fail(
+            f"java (pid {pid}) runs in a deleted directory: {path} (deleted)",
+            CWD_ADVICE.format(path=path),
+            "protect-assets",
+        )
+    return ctx.ok("cwd intact")

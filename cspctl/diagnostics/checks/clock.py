@@ -1,0 +1,86 @@
+"""Time: clock drift between VM, host and management server; time zones."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from cspctl.diagnostics import parse
+from cspctl.diagnostics.checks.base import check
+from cspctl.diagnostics.context import CheckContext
+from cspctl.diagnostics.model import Finding
+
+WARN_DRIFT = 5.0
+FAIL_DRIFT = 60.0
+
+DRIFT_ADVICE = (
+    "Certificates (4.11+ agent TLS) and signed API requests are checked against local clocks, "
+    "so drift breaks the agent connection. Sync the clocks with NTP: on the hypervisor host "
+    "(chrony/ntpd), on the management server, and for the SSVM via the ntp.server.list "
+    "setting; a system VM takes its time from the host at boot."
+)
+
+
+async def _epoch(ctx: CheckContext, where: str) -> tuple[int | None, float]:
+    """``date -u +%s`` on the VM or host; returns (epoch, local time at the answer's middle)."""
+    started = time.monotonic()
+    local_start = ctx.clock()
+    run = ctx.vm_run if where == "vm" else ctx.host_run
+    result = await run("date -u +%s")
+    elapsed = time.monotonic() - started
+    return parse.parse_epoch(result.stdout), local_start + elapsed / 2
+
+
+@check("clock-drift", "Clock drift (VM, host, management server)")
+async def clock_drift(ctx: CheckContext) -> Finding:
+    """Compare ``date -u +%s`` on the VM and its host with cspctl's (management) clock."""
+    vm_epoch, vm_local = await _epoch(ctx, "vm")
+    if vm_epoch is None:
+        return ctx.error("could not read the VM's clock")
+    clocks = {"VM": vm_epoch - vm_local}
+    if ctx.host_reachable:
+        host_epoch, host_local = await _epoch(ctx, "host")
+        if host_epoch is not None:
+            clocks["host"] = host_epoch - host_local
+    mgmt_now = ctx.clock()
+    ctx.add_evidence("mgmt", "date -u +%s (cspctl's clock)", str(int(mgmt_now)))
+    # one-second resolution of `date +%s` plus the round trip
+    drifts = {name: abs(off) - 1.0 for name, off in clocks.items()}
+    parts = [f"{name} {off:+.0f} s" for name, off in clocks.items()]
+    if "host" in clocks:
+        vm_vs_host = abs(clocks["VM"] - clocks["host"]) - 1.0
+        drifts["VM vs host"] = vm_vs_host
+    summary = "offsets vs management server: " + ", ".join(parts)
+    top = max(drifts.values())
+    if top >= FAIL_DRIFT:
+        return ctx.fail(summary, DRIFT_ADVICE, "fix-timezone")
+    if top >= WARN_DRIFT:
+        return ctx.warn(summary, DRIFT_ADVICE, "fix-timezone")
+    return ctx.ok(summary)
+
+
+TZ_ADVICE = (
+    "The system VM logs in {vm} while its host is in {host}: timestamps in /var/log/cloud.log "
+    "and the management-server log do not line up, which makes incidents hard to follow (and "
+    "an operator setting the clock by hand to local time would create real drift). Align the "
+    "time zones (playbook fix-timezone) or keep it in mind when comparing logs."
+)
+
+
+@check("timezone", "Time zone (VM vs host)")
+async def timezone(ctx: CheckContext) -> Finding:
+    """``date +%Z`` on the VM and on its host."""
+    vm_result = await ctx.vm_run("date +%Z")
+    vm_tz = parse.parse_tz(vm_result.stdout)
+    if not ctx.host_reachable:
+        return ctx.skip(f"host not reachable ({ctx.state.host_ssh_error}); VM is in {vm_tz}")
+    host_result = await ctx.host_run("date +%Z")
+    host_tz = parse.parse_tz(host_result.stdout)
+    if not vm_tz or not host_tz:
+        return ctx.error("could not read the time zones")
+    mgmt_tz = datetime.now(UTC).astimezone().tzname()
+    ctx.add_evidence("mgmt", "date +%Z (cspctl)", mgmt_tz or "")
+    if vm_tz != host_tz:
+        return ctx.warn(f"VM {vm_tz}, host {host_tz}",
+                        TZ_ADVICE.format(vm=vm_tz, host=host_tz), "fix-timezone")
+    return ctx.ok(f"VM and host in {vm_tz}")

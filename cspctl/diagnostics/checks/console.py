@@ -1,0 +1,129 @@
+"""The console proxy: listening ports, static assets, SSL settings and certificate."""
+
+from __future__ import annotations
+
+from cspctl.diagnostics import parse
+from cspctl.diagnostics.checks import facts
+from cspctl.diagnostics.checks.base import API, CPVM, SSVM, check
+from cspctl.diagnostics.context import CheckContext
+from cspctl.diagnostics.model import Finding
+
+ASSETS = ("js/ajaxviewer.js", "css/ajaxviewer.css", "images/cad.gif")
+
+
+@check("ports", "Console ports listening", applies_to=CPVM, after=("boot-params",))
+async def ports(ctx: CheckContext) -> Finding:
+    """80 (443 with SSL on; 8080 noVNC on 4.15+) in ``ss -ltn``."""
+    listening = await facts.listening_ports(ctx)
+    cmd = await facts.cmdline(ctx) or {}
+    wanted = [80]
+    if "premium" in cmd and cmd.get("premium", "true") != "false":
+        wanted.append(443)
+    if await facts.is_at_least(ctx, 4, 15):
+        wanted.append(8080)
+    missing = [p for p in wanted if p not in listening]
+    if missing:
+        return ctx.fail(
+            f"not listening on {', '.join(map(str, missing))}",
+            "The console proxy's java is not serving. Restart the cloud service; if java keeps "
+            "dying, read /var/log/cloud.log.",
+            "restart-cloud",
+        )
+    return ctx.ok(f"listening on {', '.join(map(str, wanted))}")
+
+
+@check("static-assets", "Console assets served (js, css, images)", applies_to=CPVM,
+       after=("ports",))
+async def static_assets(ctx: CheckContext) -> Finding:
+    """HTTP 200 for ajaxviewer.js, ajaxviewer.css and cad.gif, requested inside the VM."""
+    codes: dict[str, int | None] = {}
+    for asset in ASSETS:
+        url = f"http://127.0.0.1/resource/{asset}"
+        result = await ctx.vm_run(f"curl -s -o /dev/null -w '%{{http_code}}' {url}")
+        if result.exit_status == 127:
+            result = await ctx.vm_run(f"wget -q -S -O /dev/null {url}")
+            codes[asset] = parse.parse_wget_status(result.stdout + result.stderr)
+        else:
+            codes[asset] = parse.parse_http_code(result.stdout)
+    bad = {a: c for a, c in codes.items() if c != 200}
+    summary = ", ".join(f"{a.rsplit('/', 1)[-1]} {c or 'no answer'}" for a, c in codes.items())
+    if not bad:
+        return ctx.ok(summary)
+    if all(c is None for c in bad.values()):
+        return ctx.fail(
+            f"nothing answers on port 80 ({summary})",
+            "The console proxy is not serving HTTP; restart the cloud service.",
+            "restart-cloud",
+        )
+    return ctx.fail(
+        summary,
+        "The console proxy serves /resource/ files relative to its java working directory. "
+        "404 for js/css/images means that directory is gone under the running java (see "
+        "'Java working directory intact'): the web console cannot load. Protect the asset "
+        "dirs and restart the agent (playbook protect-assets).",
+        "protect-assets",
+    )
+
+
+REALHOST_ADVICE = (
+    "realhostip.com was a DNS service (a-b-c-d.realhostip.com -> a.b.c.d) retired in 2014; "
+    "databases upgraded from before 4.3 still carry it. Browsers can no longer resolve or "
+    "trust those names, so the console (and SSVM uploads/copies) over HTTPS fail. Either turn "
+    "console SSL off (clear consoleproxy.url.domain and secstorage.ssl.cert.domain, set "
+    "consoleproxy.sslEnabled and secstorage.encrypt.copy to false) or upload your own "
+    "wildcard certificate and set your own domain; then destroy the CPVM and SSVM so they "
+    "pick up the settings."
+)
+
+
+def _true(value: str | None) -> bool:
+    return (value or "").strip().lower() == "true"
+
+
+@check("ssl-settings", "Console SSL settings (consoleproxy.*)", applies_to=CPVM, needs=API)
+async def console_ssl(ctx: CheckContext) -> Finding:
+    """consoleproxy.url.domain and consoleproxy.sslEnabled (realhostip.com, empty domain)."""
+    conf = await facts.configurations(ctx, "consoleproxy.url.domain", "consoleproxy.sslEnabled")
+    domain = (conf["consoleproxy.url.domain"] or "").strip()
+    enabled = _true(conf["consoleproxy.sslEnabled"])
+    if "realhostip.com" in domain.lower():
+        if enabled:
+            return ctx.fail(f"console SSL on with retired domain {domain}", REALHOST_ADVICE,
+                            "ssl-off")
+        return ctx.warn(f"consoleproxy.url.domain is the retired {domain} (SSL off)",
+                        REALHOST_ADVICE, "ssl-off")
+    if enabled and not domain:
+        return ctx.warn(
+            "consoleproxy.sslEnabled=true but consoleproxy.url.domain is empty",
+            "With an empty domain CloudStack silently disables console SSL (4.11.2 threw a "
+            "NullPointerException instead). Set your domain and upload its certificate, or "
+            "turn SSL off.",
+            "ssl-off",
+        )
+    if enabled:
+        return ctx.ok(f"SSL on, domain {domain}")
+    return ctx.ok("SSL off" + (f" (domain {domain} unused)" if domain else ""))
+
+
+@check("ssvm-ssl-settings", "SSVM SSL settings (secstorage.*)", applies_to=SSVM, needs=API)
+async def ssvm_ssl(ctx: CheckContext) -> Finding:
+    """secstorage.encrypt.copy and secstorage.ssl.cert.domain (realhostip.com)."""
+    conf = await facts.configurations(ctx, "secstorage.encrypt.copy",
+                                      "secstorage.ssl.cert.domain")
+    domain = (conf["secstorage.ssl.cert.domain"] or "").strip()
+    encrypt = _true(conf["secstorage.encrypt.copy"])
+    if "realhostip.com" in domain.lower():
+        if encrypt:
+            return ctx.fail(f"encrypted copy on with retired domain {domain}", REALHOST_ADVICE,
+                            "ssl-off")
+        return ctx.warn(f"secstorage.ssl.cert.domain is the retired {domain}",
+                        REALHOST_ADVICE, "ssl-off")
+    if encrypt and not domain:
+        return ctx.warn(
+            "secstorage.encrypt.copy=true but secstorage.ssl.cert.domain is empty",
+            "Template/ISO copies over HTTPS need a domain with a certificate; set one or turn "
+            "encrypted copy off.",
+            "ssl-off",
+        )
+    return ctx.ok(("encrypted copy on" if encrypt else "encrypted copy off")
+                  + (f", domain {domain}" if domain else ""))

@@ -1,0 +1,105 @@
+"""Shared facts: computed once per VM (or once per run for API data) and reused by checks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cspctl.diagnostics import parse
+
+if TYPE_CHECKING:
+    from cspctl.cloudstack.models import Host
+    from cspctl.diagnostics.context import CheckContext
+
+CMDLINE = "/var/cache/cloud/cmdline"
+SYSTEMVM_DIR = "/usr/local/cloud/systemvm"
+
+
+async def cmdline(ctx: CheckContext) -> dict[str, str] | None:
+    """Parsed boot parameters of the VM (None when the file cannot be read)."""
+
+    async def load(c: CheckContext) -> dict[str, str] | None:
+        result = await c.vm_run(f"cat {CMDLINE}")
+        return parse.parse_cmdline(result.stdout) if result.ok and result.stdout.strip() else None
+
+    return await ctx.fact("cmdline", load)
+
+
+async def java_pids(ctx: CheckContext) -> list[int]:
+    """Pids of the java processes (the agent) inside the VM."""
+
+    async def load(c: CheckContext) -> list[int]:
+        result = await c.vm_run("pgrep java")
+        return parse.parse_pids(result.stdout)
+
+    return await ctx.fact("java_pids", load)
+
+
+async def listening_ports(ctx: CheckContext) -> set[int]:
+    async def load(c: CheckContext) -> set[int]:
+        result = await c.vm_run("ss -ltn")
+        if result.exit_status == 127:
+            result = await c.vm_run("netstat -ltn")
+        return parse.parse_listening_ports(result.stdout)
+
+    return await ctx.fact("ports", load)
+
+
+async def release(ctx: CheckContext) -> str | None:
+    """The template's release from /etc/cloudstack-release."""
+
+    async def load(c: CheckContext) -> str | None:
+        result = await c.vm_run("cat /etc/cloudstack-release")
+        return parse.parse_release(result.stdout) if result.ok else None
+
+    return await ctx.fact("release", load)
+
+
+async def mgmt_version(ctx: CheckContext) -> str | None:
+    """The management server's version (run-wide)."""
+
+    async def load() -> str | None:
+        return await ctx.api.version()
+
+    version = await ctx.cached("mgmt_version", load)
+    ctx.api_evidence("listCapabilities", f"cloudstackversion = {version}")
+    return version
+
+
+async def is_at_least(ctx: CheckContext, *wanted: int) -> bool:
+    """Is the management server at least this release (False when unknown)?"""
+    version = parse.parse_version(await mgmt_version(ctx))
+    return bool(version) and version >= wanted
+
+
+async def configurations(ctx: CheckContext, *names: str) -> dict[str, str | None]:
+    """Global settings by name (one listConfigurations per run); records the values used."""
+
+    async def load() -> dict[str, str | None]:
+        return {c.name: c.value for c in await ctx.api.list_configurations() if c.name}
+
+    allconf = await ctx.cached("configurations", load)
+    values = {name: allconf.get(name) for name in names}
+    ctx.api_evidence(
+        "listConfigurations",
+        "\n".join(f"{name} = {'' if v is None else v}" for name, v in values.items()),
+    )
+    return values
+
+
+async def agent_hosts(ctx: CheckContext) -> dict[str, Host]:
+    """The system VMs' own host records (listHosts type=ConsoleProxy|SecondaryStorageVM)."""
+
+    async def load() -> dict[str, Host]:
+        found: dict[str, Host] = {}
+        for kind in ("ConsoleProxy", "SecondaryStorageVM"):
+            for host in await ctx.api.list_hosts(type=kind):
+                if host.name:
+                    found[host.name] = host
+        return found
+
+    return await ctx.cached("agent_hosts", load)
+
+
+def fmt_fields(obj: Any, *names: str) -> str:
+    """``name = value`` lines for API evidence."""
+    return "\n".join(f"{n} = {'' if obj.get(n) is None else obj.get(n)}" for n in names)

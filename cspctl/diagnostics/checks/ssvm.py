@@ -1,0 +1,62 @@
+"""The secondary-storage VM: what ssvm-check.sh looks at (DNS, storage; 8250 is shared)."""
+
+from __future__ import annotations
+
+from cspctl.diagnostics import parse
+from cspctl.diagnostics.checks.base import SSVM, check
+from cspctl.diagnostics.context import CheckContext
+from cspctl.diagnostics.model import Finding
+
+LOOKUP_NAME = "cloudstack.apache.org"
+STORAGE_FS = ("nfs", "nfs4", "cifs", "smb3")
+TEST_FILE = ".cspctl-write-test"
+
+
+@check("dns", "DNS resolution (nslookup)", applies_to=SSVM)
+async def dns(ctx: CheckContext) -> Finding:
+    """``nslookup cloudstack.apache.org`` (step 2 of ssvm-check.sh)."""
+    resolv = await ctx.vm_run("cat /etc/resolv.conf")
+    servers = parse.parse_nameservers(resolv.stdout)
+    result = await ctx.vm_run(f"nslookup {LOOKUP_NAME}")
+    addresses = parse.parse_nslookup(result.stdout)
+    if result.exit_status != 0 or not addresses:
+        return ctx.fail(
+            f"{LOOKUP_NAME} does not resolve (nameservers: {', '.join(servers) or 'none'})",
+            "The SSVM needs DNS to download templates and ISOs. Check the zone's DNS settings "
+            "(dns1/internaldns1) and that the SSVM's public NIC can reach those servers; "
+            "destroy the SSVM after changing the zone's DNS.",
+        )
+    return ctx.ok(f"{LOOKUP_NAME} -> {', '.join(addresses)}")
+
+
+@check("secondary-storage", "Secondary storage mounted and writable", applies_to=SSVM)
+async def secondary_storage(ctx: CheckContext) -> Finding:
+    """An NFS/CIFS mount in /proc/mounts, and ``touch`` on it (step 3 of ssvm-check.sh)."""
+    result = await ctx.vm_run("cat /proc/mounts")
+    mounts = [m for m in parse.parse_mounts(result.stdout) if m.fstype in STORAGE_FS]
+    if not mounts:
+        return ctx.fail(
+            "no secondary storage (NFS/CIFS) mounted",
+            "The SSVM has not mounted the secondary storage: templates, ISOs and snapshots "
+            "cannot be copied. Check the NFS server is up and exports the path to the SSVM's "
+            "storage network (showmount -e SERVER from the SSVM), then restart the cloud "
+            "service so it mounts again.",
+            "restart-cloud",
+        )
+    problems = []
+    for mount in mounts:
+        if mount.read_only:
+            problems.append(f"{mount.mountpoint} mounted read-only")
+            continue
+        path = f"{mount.mountpoint.rstrip('/')}/{TEST_FILE}"
+        touch = await ctx.vm_run(f"touch {path} && rm -f {path}")
+        if touch.exit_status != 0:
+            problems.append(f"{mount.mountpoint} not writable")
+    where = ", ".join(f"{m.device} on {m.mountpoint}" for m in mounts)
+    if problems:
+        return ctx.fail(
+            "; ".join(problems),
+            "The secondary storage is mounted but cannot be written: check the NFS export "
+            "options (rw, no_root_squash) and the server's free space.",
+        )
+    return ctx.ok(f"{where} writable")

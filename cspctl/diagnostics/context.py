@@ -1,0 +1,211 @@
+"""What a check sees while it runs: the VM, the API, bound command runners and shared caches."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from cspctl.diagnostics.model import Check, Evidence, Finding, Source, Status
+
+if TYPE_CHECKING:
+    from cspctl.cloudstack.client import CloudStackClient
+    from cspctl.cloudstack.models import SystemVm
+    from cspctl.config import Profile
+    from cspctl.ssh import CommandResult, Route, SshPool
+
+T = TypeVar("T")
+
+
+class RunCache:
+    """Run-wide memo for API data (configurations, versions, hosts) shared by every VM.
+
+    Concurrent callers of the same key share one request; a failure is remembered too, so an
+    API that is down is asked once, not once per VM.
+    """
+
+    def __init__(self) -> None:
+        self._futures: dict[str, asyncio.Future[Any]] = {}
+
+    async def get(self, key: str, loader: Callable[[], Awaitable[T]]) -> T:
+        fut = self._futures.get(key)
+        if fut is None:
+            fut = asyncio.ensure_future(loader())
+            self._futures[key] = fut
+        return await asyncio.shield(fut)
+
+
+@dataclass
+class VmState:
+    """Per-VM state shared by the checks of one VM: routes, reachability, facts, findings."""
+
+    vm: SystemVm
+    route: Route | None = None
+    host_route: Route | None = None
+    route_error: str | None = None
+    vm_ssh_error: str | None = None
+    """Why commands cannot run inside the VM (set by the reachability check)."""
+    host_ssh_error: str | None = None
+    findings: dict[str, Finding] = field(default_factory=dict)
+    facts: dict[str, asyncio.Future[tuple[Any, list[Evidence]]]] = field(default_factory=dict)
+    channels: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
+    """Bounds the SSH channels open at once on this VM's one connection."""
+
+
+class CheckContext:
+    """Handed to ``Check.run``: everything one check may use, recording its evidence."""
+
+    def __init__(
+        self,
+        check: Check,
+        state: VmState,
+        *,
+        api: CloudStackClient,
+        ssh: SshPool | None,
+        profile: Profile | None,
+        cache: RunCache,
+        timeout: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.check = check
+        self.state = state
+        self.vm = state.vm
+        self.api = api
+        self.ssh = ssh
+        self.profile = profile
+        self.cache = cache
+        self.timeout = timeout
+        self.clock = clock
+        self.evidence: list[Evidence] = []
+
+    # ---- evidence -------------------------------------------------------------------------
+    def add_evidence(
+        self,
+        source: Source,
+        command: str,
+        output: str,
+        exit_status: int | None = None,
+        duration: float = 0.0,
+    ) -> Evidence:
+        ev = Evidence.make(source, command, output, exit_status, duration)
+        self.evidence.append(ev)
+        return ev
+
+    def api_evidence(self, command: str, output: str, duration: float = 0.0) -> Evidence:
+        """Record an API call (``listSystemVms id=…``) and the fields that mattered."""
+        return self.add_evidence("api", command, output, None, duration)
+
+    # ---- remote commands --------------------------------------------------------------------
+    @property
+    def vm_reachable(self) -> bool:
+        return self.state.route is not None and self.state.vm_ssh_error is None
+
+    @property
+    def host_reachable(self) -> bool:
+        return self.state.host_route is not None and self.state.host_ssh_error is None
+
+    async def vm_run(self, command: str, *, timeout: float | None = None) -> CommandResult:
+        """Run ``command`` inside the system VM over the pooled connection; recorded."""
+        if self.state.route is None or self.ssh is None:
+            raise RuntimeError(self.state.route_error or "no SSH route to the VM")
+        return await self._run("vm", self.state.route, command, timeout)
+
+    async def host_run(self, command: str, *, timeout: float | None = None) -> CommandResult:
+        """Run ``command`` on the hypervisor host running the VM; recorded."""
+        if self.state.host_route is None or self.ssh is None:
+            raise RuntimeError("no SSH route to the VM's host")
+        return await self._run("host", self.state.host_route, command, timeout)
+
+    async def _run(
+        self, source: Source, route: Route, command: str, timeout: float | None
+    ) -> CommandResult:
+        assert self.ssh is not None
+        started = time.monotonic()
+        try:
+            async with self.state.channels:
+                # the check's own timeout fires first; the pool's is a backstop
+                result = await self.ssh.run(route, command, timeout=(timeout or self.timeout) + 1)
+        except asyncio.CancelledError:
+            self.add_evidence(source, command, "(no answer before the check's time limit)",
+                              None, time.monotonic() - started)
+            raise
+        except Exception as exc:
+            self.add_evidence(source, command, str(exc), None, time.monotonic() - started)
+            raise
+        output = result.stdout
+        if result.stderr.strip():
+            output = f"{output.rstrip()}\n{result.stderr.rstrip()}" if output.strip() else (
+                result.stderr
+            )
+        self.add_evidence(source, command, output.rstrip("\n"), result.exit_status,
+                          result.duration)
+        return result
+
+    # ---- shared caches ----------------------------------------------------------------------
+    async def fact(self, key: str, loader: Callable[[CheckContext], Awaitable[T]]) -> T:
+        """A per-VM fact (parsed cmdline, java pid...) computed once and shared between checks.
+
+        The evidence gathered while computing it is attached to every check that uses it.
+        """
+        fut = self.state.facts.get(key)
+        if fut is None:
+            sub = CheckContext(
+                self.check, self.state, api=self.api, ssh=self.ssh, profile=self.profile,
+                cache=self.cache, timeout=self.timeout, clock=self.clock,
+            )
+
+            async def compute() -> tuple[Any, list[Evidence]]:
+                value = await loader(sub)
+                return value, sub.evidence
+
+            fut = asyncio.ensure_future(compute())
+            self.state.facts[key] = fut
+        try:
+            value, evidence = await asyncio.shield(fut)
+        except Exception:
+            raise
+        for ev in evidence:
+            if ev not in self.evidence:
+                self.evidence.append(ev)
+        return value
+
+    async def cached(self, key: str, loader: Callable[[], Awaitable[T]]) -> T:
+        """Run-wide API data (one request per run, whatever the number of VMs)."""
+        return await self.cache.get(key, loader)
+
+    def finding_of(self, check_id: str) -> Finding | None:
+        """The finding of another check on this VM, when it has finished."""
+        return self.state.findings.get(check_id)
+
+    @property
+    def findings(self) -> dict[str, Finding]:
+        return dict(self.state.findings)
+
+    # ---- findings -----------------------------------------------------------------------------
+    def _finding(self, status: Status, summary: str, **kw: Any) -> Finding:
+        return Finding(
+            check_id=self.check.id,
+            title=self.check.title,
+            status=status,
+            summary=summary,
+            evidence=list(self.evidence),
+            **kw,
+        )
+
+    def ok(self, summary: str) -> Finding:
+        return self._finding(Status.OK, summary)
+
+    def warn(self, summary: str, advice: str, playbook: str | None = None) -> Finding:
+        return self._finding(Status.WARN, summary, advice=advice, playbook=playbook)
+
+    def fail(self, summary: str, advice: str, playbook: str | None = None) -> Finding:
+        return self._finding(Status.FAIL, summary, advice=advice, playbook=playbook)
+
+    def skip(self, reason: str) -> Finding:
+        return self._finding(Status.SKIPPED, f"skipped: {reason}", reason=reason)
+
+    def error(self, reason: str, advice: str | None = None) -> Finding:
+        return self._finding(Status.ERROR, f"could not check: {reason}", reason=reason,
+                             advice=advice)

@@ -1,0 +1,295 @@
+"""Parsers for the plain Linux output the checks read (formats: cloudstack.md §7 and §9).
+
+Remote commands stay what an operator would type; all interpretation happens here, where it
+can be unit-tested on real-format samples.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+def parse_cmdline(text: str) -> dict[str, str]:
+    """``/var/cache/cloud/cmdline``: one line of ``key=value`` pairs (bare words -> "")."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    result: dict[str, str] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if key:
+            result[key] = value if sep else ""
+    return result
+
+
+def cmdline_hosts(cmdline: dict[str, str]) -> list[str]:
+    """Management server addresses from ``host=`` (4.11+ may be a comma list)."""
+    return [h.strip() for h in cmdline.get("host", "").split(",") if h.strip()]
+
+
+def parse_pids(text: str) -> list[int]:
+    """``pgrep`` output: one pid per line."""
+    return [int(w) for w in text.split() if w.isdigit()]
+
+
+_PORT_RE = re.compile(r"[:\]](\d+)$")
+
+
+def parse_listening_ports(text: str) -> set[int]:
+    """TCP ports in LISTEN state from ``ss -ltn[p]`` or ``netstat -ltn[p]``."""
+    ports: set[int] = set()
+    for line in text.splitlines():
+        cols = line.split()
+        if not cols:
+            continue
+        ss_row = cols[0] == "LISTEN"  # ss: State Recv-Q Send-Q Local Peer
+        netstat_row = cols[0].startswith("tcp") and "LISTEN" in cols
+        if not (ss_row or netstat_row) or len(cols) < 4:
+            continue
+        local = cols[3]
+        match = _PORT_RE.search(local)
+        if match:
+            ports.add(int(match.group(1)))
+    return ports
+
+
+@dataclass(frozen=True)
+class Cwd:
+    """A process's working directory as the kernel reports it."""
+
+    path: str
+    deleted: bool
+
+
+def parse_cwd(text: str) -> Cwd | None:
+    """The cwd from ``ls -l /proc/PID/cwd``, ``readlink /proc/PID/cwd`` or ``pwdx PID``."""
+    line = next((ln for ln in text.splitlines() if ln.strip()), "").rstrip()
+    if not line:
+        return None
+    if " -> " in line:
+        target = line.split(" -> ", 1)[1]
+    elif re.match(r"^\d+: ", line):
+        target = line.split(": ", 1)[1]
+    else:
+        target = line
+    deleted = target.endswith(" (deleted)")
+    if deleted:
+        target = target[: -len(" (deleted)")]
+    return Cwd(target.strip(), deleted)
+
+
+@dataclass(frozen=True)
+class DfRow:
+    filesystem: str
+    size_kb: int
+    used_kb: int
+    available_kb: int
+    percent: int
+    mount: str
+
+
+def parse_df(text: str) -> list[DfRow]:
+    """``df -P`` (POSIX, 1024-blocks); wrapped lines are joined."""
+    rows: list[DfRow] = []
+    pending: list[str] = []
+    for line in text.splitlines()[1:]:
+        cols = pending + line.split()
+        if len(cols) < 6:
+            pending = cols
+            continue
+        pending = []
+        try:
+            pct = int(cols[4].rstrip("%")) if cols[4] != "-" else 0
+            rows.append(
+                DfRow(cols[0], int(cols[1]), int(cols[2]), int(cols[3]), pct, " ".join(cols[5:]))
+            )
+        except ValueError:
+            continue
+    return rows
+
+
+@dataclass(frozen=True)
+class Memory:
+    total_mb: int
+    used_mb: int
+    free_mb: int
+    available_mb: int
+    swap_total_mb: int
+    swap_used_mb: int
+
+
+def parse_free(text: str) -> Memory | None:
+    """``free -m`` in both layouts (procps 3.3.10+ with ``available``, older with buffers)."""
+    header: list[str] = []
+    mem: list[str] = []
+    swap: list[str] = []
+    buffers_free: int | None = None
+    for line in text.splitlines():
+        cols = line.split()
+        if not cols:
+            continue
+        if cols[0] == "total":
+            header = cols
+        elif cols[0] == "Mem:":
+            mem = cols[1:]
+        elif cols[0] == "Swap:":
+            swap = cols[1:]
+        elif cols[0] == "-/+" and len(cols) >= 4:
+            buffers_free = int(cols[-1])
+    if not mem:
+        return None
+    values = dict(zip(header, (int(v) for v in mem), strict=False))
+    total = values.get("total", int(mem[0]))
+    used = values.get("used", int(mem[1]) if len(mem) > 1 else 0)
+    free = values.get("free", int(mem[2]) if len(mem) > 2 else 0)
+    available = values.get("available")
+    if available is None:
+        available = buffers_free if buffers_free is not None else free
+    swap_total = int(swap[0]) if swap else 0
+    swap_used = int(swap[1]) if len(swap) > 1 else 0
+    return Memory(total, used, free, available, swap_total, swap_used)
+
+
+def parse_epoch(text: str) -> int | None:
+    """``date -u +%s``."""
+    word = text.strip().split()[0] if text.strip() else ""
+    return int(word) if word.lstrip("-").isdigit() else None
+
+
+def parse_tz(text: str) -> str | None:
+    """``date +%Z`` (abbreviation such as UTC or JST)."""
+    word = text.strip()
+    return word or None
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    running: bool
+    pid: int | None
+
+
+def parse_service_status(text: str, exit_status: int | None) -> ServiceState:
+    """``service cloud status`` (sysvinit text) or ``systemctl is-active cloud``."""
+    low = text.lower()
+    pid_match = re.search(r"(?:process id|pid)\s*[:=]?\s*(\d+)", low)
+    pid = int(pid_match.group(1)) if pid_match else None
+    if "not running" in low or "inactive" in low or "failed" in low or "dead" in low:
+        return ServiceState(False, pid)
+    if "is running" in low or low.strip() == "active" or "active (running)" in low:
+        return ServiceState(True, pid)
+    return ServiceState(exit_status == 0, pid)
+
+
+def parse_http_code(text: str) -> int | None:
+    """``curl -s -o /dev/null -w '%{http_code}' URL`` (000 when nothing answered)."""
+    match = re.search(r"\b(\d{3})\b", text)
+    if not match:
+        return None
+    code = int(match.group(1))
+    return code or None
+
+
+def parse_wget_status(text: str) -> int | None:
+    """``wget -q -S -O /dev/null URL``: the last ``HTTP/1.x NNN`` line."""
+    codes = re.findall(r"HTTP/\d(?:\.\d)?\s+(\d{3})", text)
+    return int(codes[-1]) if codes else None
+
+
+@dataclass(frozen=True)
+class Mount:
+    device: str
+    mountpoint: str
+    fstype: str
+    options: str
+
+    @property
+    def read_only(self) -> bool:
+        return "ro" in self.options.split(",")
+
+
+def parse_mounts(text: str) -> list[Mount]:
+    """``cat /proc/mounts`` or ``mount`` (``DEV on MNT type FS (OPTS)``)."""
+    mounts: list[Mount] = []
+    for line in text.splitlines():
+        cols = line.split()
+        if len(cols) >= 6 and cols[1] == "on" and cols[3] == "type":
+            mounts.append(Mount(cols[0], cols[2], cols[4], cols[5].strip("()")))
+        elif len(cols) >= 4 and cols[1].startswith("/"):
+            mounts.append(Mount(cols[0], cols[1], cols[2], cols[3]))
+    return mounts
+
+
+def parse_openssl_enddate(text: str) -> datetime | None:
+    """``openssl x509 -noout -enddate``: ``notAfter=May 12 05:33:07 2027 GMT``."""
+    match = re.search(r"notAfter=(.+)", text)
+    if not match:
+        return None
+    value = " ".join(match.group(1).split())
+    for fmt in ("%b %d %H:%M:%S %Y %Z", "%b %d %H:%M:%S %Y"):
+        try:
+            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_release(text: str) -> str | None:
+    """``/etc/cloudstack-release``: ``Cloudstack Release 4.8.0 Mon Feb ...`` -> ``4.8.0``."""
+    match = re.search(r"(\d+\.\d+(?:\.\d+)*)", text)
+    return match.group(1) if match else None
+
+
+def parse_version(value: str | None) -> tuple[int, ...]:
+    """``4.11.3.0-SNAPSHOT`` -> ``(4, 11, 3, 0)``; empty tuple when unparseable."""
+    if not value:
+        return ()
+    match = re.match(r"\s*(\d+(?:\.\d+)*)", value)
+    if not match:
+        return ()
+    return tuple(int(p) for p in match.group(1).split("."))
+
+
+def same_release(a: str | None, b: str | None, parts: int = 3) -> bool | None:
+    """Compare two versions on their first ``parts`` components (None if one is unknown)."""
+    va, vb = parse_version(a), parse_version(b)
+    if not va or not vb:
+        return None
+    pad_a = (va + (0,) * parts)[:parts]
+    pad_b = (vb + (0,) * parts)[:parts]
+    return pad_a == pad_b
+
+
+def parse_nslookup(text: str) -> list[str]:
+    """Addresses answered by ``nslookup NAME`` (the server's own address is left out)."""
+    addresses: list[str] = []
+    after_name = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("Name:"):
+            after_name = True
+        elif after_name and stripped.startswith("Address"):
+            addresses.append(stripped.split(":", 1)[1].strip().split()[0])
+    return addresses
+
+
+def parse_nameservers(text: str) -> list[str]:
+    """``cat /etc/resolv.conf``."""
+    return [
+        line.split()[1]
+        for line in text.splitlines()
+        if line.strip().startswith("nameserver") and len(line.split()) > 1
+    ]
+
+
+def parse_ssvm_check(text: str) -> list[tuple[str, str]]:
+    """``ssvm-check.sh`` output: its ``ERROR``/``WARNING`` lines as (level, message)."""
+    problems: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        match = re.match(r"\s*(ERROR|WARNING)\b[:\s]*(.*)", line)
+        if match:
+            problems.append((match.group(1), match.group(2).strip() or line.strip()))
+    return problems

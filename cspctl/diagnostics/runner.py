@@ -1,0 +1,319 @@
+"""Run the catalogue on one VM, a zone or every system VM; stream progress; journal it all."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cspctl.diagnostics.checks import CATALOGUE
+from cspctl.diagnostics.context import CheckContext, RunCache, VmState
+from cspctl.diagnostics.model import Check, Finding, Need, Status, exit_code, worst
+from cspctl.errors import CspctlError
+
+if TYPE_CHECKING:
+    from cspctl.cloudstack.client import CloudStackClient
+    from cspctl.cloudstack.models import SystemVm
+    from cspctl.config import Profile
+    from cspctl.sessionlog import Journal
+    from cspctl.ssh import SshPool
+
+SSH_CHECK = "ssh"
+
+
+# ---- progress events (the TUI renders these live) ------------------------------------------
+@dataclass(frozen=True)
+class RunStarted:
+    """Diagnosis of one VM begins; ``check_ids`` in report order."""
+
+    vm: SystemVm
+    check_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    vm_id: str
+    check_id: str
+    title: str
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    vm_id: str
+    finding: Finding
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    """Diagnosis of one VM done; findings in report order."""
+
+    vm_id: str
+    findings: tuple[Finding, ...]
+
+
+DiagEvent = RunStarted | StepStarted | StepFinished | RunFinished
+OnEvent = Callable[[DiagEvent], Any]
+
+
+# ---- results ---------------------------------------------------------------------------------
+@dataclass
+class VmReport:
+    """Every finding for one system VM."""
+
+    vm: SystemVm
+    findings: list[Finding]
+    route: list[str] = field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def status(self) -> Status:
+        return worst(f.status for f in self.findings)
+
+    @property
+    def playbooks(self) -> list[str]:
+        """Playbooks named by the findings, first mention first, no repeats."""
+        seen: list[str] = []
+        for f in self.findings:
+            if f.playbook and f.status in (Status.FAIL, Status.WARN) and f.playbook not in seen:
+                seen.append(f.playbook)
+        return seen
+
+    def finding(self, check_id: str) -> Finding | None:
+        return next((f for f in self.findings if f.check_id == check_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        vm = self.vm
+        return {
+            "vm": vm.name,
+            "id": vm.id,
+            "type": vm.short_type,
+            "zone": vm.zonename,
+            "host": vm.hostname,
+            "state": vm.state,
+            "status": self.status.value,
+            "playbooks": self.playbooks,
+            "route": self.route,
+            "duration": round(self.duration, 3),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class Diagnosis:
+    """The outcome of one ``diagnose`` run over any number of VMs."""
+
+    run_id: str
+    reports: list[VmReport]
+    duration: float = 0.0
+
+    @property
+    def status(self) -> Status:
+        return worst(r.status for r in self.reports)
+
+    @property
+    def exit_code(self) -> int:
+        return exit_code(f.status for r in self.reports for f in r.findings)
+
+    def counts(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Status}
+        for r in self.reports:
+            for f in r.findings:
+                counts[f.status.value] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status.value,
+            "exit_code": self.exit_code,
+            "counts": self.counts(),
+            "duration": round(self.duration, 3),
+            "vms": [r.to_dict() for r in self.reports],
+        }
+
+
+# ---- the runner ----------------------------------------------------------------------------
+class DiagnosisRunner:
+    """Runs checks per VM (concurrently where independent) and VMs with a concurrency bound.
+
+    One SSH connection per VM: every command of every check goes through ``ssh`` (the session's
+    pool) on the same route. ``timeout`` bounds each check; a check that exceeds it becomes
+    ``error`` and the others still run.
+    """
+
+    def __init__(
+        self,
+        api: CloudStackClient,
+        ssh: SshPool | None,
+        profile: Profile | None,
+        *,
+        journal: Journal | None = None,
+        checks: Sequence[Check] | None = None,
+        concurrency: int = 8,
+        timeout: float = 20.0,
+        use_ssh: bool = True,
+        channels_per_vm: int = 4,
+        on_event: OnEvent | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api = api
+        self.ssh = ssh
+        self.profile = profile
+        self.journal = journal
+        self.checks = tuple(checks if checks is not None else CATALOGUE)
+        self.concurrency = max(1, concurrency)
+        self.timeout = timeout
+        self.use_ssh = use_ssh and ssh is not None
+        self.channels_per_vm = channels_per_vm
+        self.on_event = on_event
+        self.clock = clock
+        self.cache = RunCache()
+        self.run_id = uuid.uuid4().hex[:8]
+
+    async def _emit(self, event: DiagEvent) -> None:
+        if self.on_event is None:
+            return
+        try:
+            result = self.on_event(event)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:  # a broken listener must never break the diagnosis
+            self._record("diag.listener_error", error=f"{type(exc).__name__}: {exc}")
+
+    def _record(self, event: str, **fields: Any) -> None:
+        if self.journal is not None:
+            self.journal.record(event, run_id=self.run_id, **fields)
+
+    async def run(self, vms: Iterable[SystemVm]) -> Diagnosis:
+        """Diagnose these VMs (at most ``concurrency`` at a time); journalled start to end."""
+        vms = list(vms)
+        started = time.monotonic()
+        names = [vm.name for vm in vms]
+        self._record(
+            "diag.start",
+            vms=names if len(names) <= 50 else [*names[:50], f"… {len(names) - 50} more"],
+            count=len(vms),
+            checks=[c.id for c in self.checks],
+            concurrency=self.concurrency,
+            timeout=self.timeout,
+            ssh=self.use_ssh,
+        )
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def bounded(vm: SystemVm) -> VmReport:
+            async with sem:
+                return await self._run_vm(vm)
+
+        reports = list(await asyncio.gather(*(bounded(vm) for vm in vms)))
+        diagnosis = Diagnosis(self.run_id, reports, time.monotonic() - started)
+        self._record(
+            "diag.end",
+            status=diagnosis.status.value,
+            exit_code=diagnosis.exit_code,
+            counts=diagnosis.counts(),
+            duration=round(diagnosis.duration, 3),
+        )
+        return diagnosis
+
+    async def run_vm(self, vm: SystemVm) -> VmReport:
+        """Diagnose a single VM (journalled as a run of one)."""
+        return (await self.run([vm])).reports[0]
+
+    # -- one VM ---------------------------------------------------------------------------------
+    def _plan(self, vm: SystemVm) -> list[Check]:
+        return [c for c in self.checks if c.applies(vm.systemvmtype)]
+
+    @staticmethod
+    def _deps(check: Check, ids: set[str]) -> set[str]:
+        deps: set[str] = set()
+        for dep in check.after:
+            if dep == "*":
+                continue
+            deps.add(dep)
+        if (Need.VM_SSH in check.needs or Need.HOST_SSH in check.needs) and check.id != SSH_CHECK:
+            deps.add(SSH_CHECK)
+        return deps & ids - {check.id}
+
+    async def _run_vm(self, vm: SystemVm) -> VmReport:
+        plan = self._plan(vm)
+        ids = {c.id for c in plan}
+        vm_id = vm.id or vm.name or "?"
+        state = VmState(vm, channels=asyncio.Semaphore(self.channels_per_vm))
+        if not self.use_ssh:
+            state.vm_ssh_error = "SSH not used for this run (--no-ssh)"
+            state.host_ssh_error = state.vm_ssh_error
+        started = time.monotonic()
+        await self._emit(RunStarted(vm, tuple(c.id for c in plan)))
+        done = {c.id: asyncio.Event() for c in plan}
+        finals = {c.id for c in plan if "*" in c.after}
+
+        async def one(check: Check) -> None:
+            deps = self._deps(check, ids)
+            if check.id in finals:
+                deps |= ids - finals
+            for dep in deps:
+                await done[dep].wait()
+            try:
+                finding = await self._run_check(check, state, vm_id)
+            finally:
+                done[check.id].set()
+            state.findings[check.id] = finding
+
+        await asyncio.gather(*(one(c) for c in plan))
+        findings = [state.findings[c.id] for c in plan]
+        report = VmReport(
+            vm,
+            findings,
+            list(state.route.describe()) if state.route is not None else [],
+            time.monotonic() - started,
+        )
+        await self._emit(RunFinished(vm_id, tuple(findings)))
+        return report
+
+    def _unmet(self, check: Check, state: VmState) -> str | None:
+        if check.id == SSH_CHECK:
+            return None
+        if Need.VM_SSH in check.needs and (state.vm_ssh_error or state.route is None):
+            return state.vm_ssh_error or state.route_error or "no SSH route to the VM"
+        if Need.HOST_SSH in check.needs and (state.host_ssh_error or state.host_route is None):
+            return state.host_ssh_error or "no SSH route to the VM's host"
+        return None
+
+    async def _run_check(self, check: Check, state: VmState, vm_id: str) -> Finding:
+        ctx = CheckContext(
+            check, state, api=self.api, ssh=self.ssh, profile=self.profile, cache=self.cache,
+            timeout=self.timeout, clock=self.clock,
+        )
+        await self._emit(StepStarted(vm_id, check.id, check.title))
+        started = time.monotonic()
+        reason = self._unmet(check, state)
+        if reason is not None:
+            finding = ctx.skip(reason)
+        else:
+            try:
+                finding = await asyncio.wait_for(check.run(ctx), self.timeout)
+            except TimeoutError:
+                finding = ctx.error(f"timed out after {self.timeout:g} s")
+            except CspctlError as exc:
+                finding = ctx.error(str(exc))
+            except Exception as exc:  # a broken check must not stop the others
+                finding = ctx.error(f"internal error in check {check.id}: "
+                                    f"{type(exc).__name__}: {exc}")
+        finding = dataclasses.replace(finding, duration=time.monotonic() - started)
+        self._record(
+            "diag.finding",
+            vm=state.vm.name,
+            vm_id=state.vm.id,
+            check_id=finding.check_id,
+            status=finding.status.value,
+            summary=finding.summary,
+            playbook=finding.playbook,
+            reason=finding.reason,
+        )
+        await self._emit(StepFinished(vm_id, finding))
+        return finding
