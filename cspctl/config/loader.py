@@ -435,7 +435,9 @@ def _build(name: str, layers: list[Layer], warns: list[str]) -> Profile:
             kwargs[key] = text or None
     _require(name, merged, kwargs, primary)
     url_layer = merged["url"][1]
-    sources = tuple(dict.fromkeys(lay.origin for lay in layers if lay.origin and lay.fields))
+    # the file holding the url/credentials first, then those adding extras
+    origins = [url_layer.origin, *(lay.origin for lay in layers if lay.fields)]
+    sources = tuple(dict.fromkeys(o for o in origins if o is not None))
     return Profile(name=name, source=url_layer.origin, sources=sources, **kwargs)
 
 
