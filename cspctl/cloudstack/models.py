@@ -75,6 +75,23 @@ def _base_type(hint: Any) -> Any:
     return hint
 
 
+_FIELD_CACHE: dict[type, tuple[tuple[str, typing.Callable[[Any], Any] | None], ...]] = {}
+
+
+def _field_converters(cls: type) -> tuple[tuple[str, typing.Callable[[Any], Any] | None], ...]:
+    """(field name, converter) per model class, computed once (get_type_hints is slow)."""
+    cached = _FIELD_CACHE.get(cls)
+    if cached is None:
+        hints = typing.get_type_hints(cls)
+        cached = tuple(
+            (f.name, _CONVERTERS.get(_base_type(hints[f.name])))
+            for f in dataclasses.fields(cls)
+            if f.name != "raw"
+        )
+        _FIELD_CACHE[cls] = cached
+    return cached
+
+
 @dataclass(frozen=True, slots=True)
 class Model:
     """Base for every API object: typed known fields plus the untouched ``raw`` dict."""
@@ -87,13 +104,11 @@ class Model:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Self:
         """Build from one JSON object; missing fields become None, nothing is dropped."""
-        hints = typing.get_type_hints(cls)
         kwargs: dict[str, Any] = {"raw": dict(data)}
-        for f in dataclasses.fields(cls):
-            if f.name == "raw" or f.name not in data:
+        for name, conv in _field_converters(cls):
+            if name not in data:
                 continue
-            conv = _CONVERTERS.get(_base_type(hints[f.name]))
-            kwargs[f.name] = conv(data[f.name]) if conv else data[f.name]
+            kwargs[name] = conv(data[name]) if conv else data[name]
         return cls(**kwargs)
 
     def get(self, key: str, default: Any = None) -> Any:
