@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.sshd"]  # real OpenSSH sshd fixtures for the SSH tests
+
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "cloudstack"
 
 

@@ -1,0 +1,211 @@
+"""cspctl's own store of system VM host keys, keyed by VM id and address.
+
+System VMs get new keys when re-created and link-local addresses are reused across VMs and
+hosts, so ~/.ssh/known_hosts misfires for them. This store remembers which key each VM *id*
+had at which address, tells a re-created VM (same address, new id) from a changed key (same
+id, new key), and never turns checking off.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+POLICIES = ("ask", "accept-new", "strict")
+
+
+def _config_dir() -> Path:
+    try:
+        from cspctl.config import config_dir  # type: ignore[attr-defined]
+    except ImportError:
+        override = os.environ.get("CSPCTL_CONFIG_DIR")
+        return Path(override) if override else Path(platformdirs.user_config_dir("cspctl"))
+    return Path(config_dir())
+
+
+def normalize_key(public_key: str) -> str:
+    """``ssh-ed25519 AAAA... comment`` -> ``ssh-ed25519 AAAA...`` (comment dropped)."""
+    parts = public_key.strip().split()
+    if len(parts) < 2:
+        raise ValueError(f"not an OpenSSH public key line: {public_key[:40]!r}")
+    return f"{parts[0]} {parts[1]}"
+
+
+def fingerprint(public_key: str) -> str:
+    """OpenSSH SHA256 fingerprint of a public key line: ``SHA256:...`` (no padding)."""
+    blob = base64.b64decode(normalize_key(public_key).split()[1])
+    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    return f"SHA256:{digest}"
+
+
+def key_type(public_key: str) -> str:
+    return normalize_key(public_key).split()[0]
+
+
+@dataclass(frozen=True)
+class HostKeyQuestion:
+    """What the UI shows when a system VM key needs the operator's decision."""
+
+    vm_id: str | None
+    vm_name: str | None
+    address: str
+    fingerprint: str
+    key_type: str
+    previous_fingerprint: str | None = None
+    reason: str = "new"  # "new" | "recreated" | "changed"
+    previous_vm_id: str | None = None
+    previous_vm_name: str | None = None
+    public_key: str = ""
+
+    def explain(self) -> str:
+        """One operator-readable line (no advice; callers add what to do)."""
+        who = self.vm_name or self.vm_id or self.address
+        if self.reason == "changed":
+            return (
+                f"host key of {who} (id {self.vm_id}, {self.address}) CHANGED: trusted "
+                f"{self.previous_fingerprint}, now offered {self.fingerprint} ({self.key_type}); "
+                "if the VM was not re-created this may be an attack"
+            )
+        prefix = ""
+        if self.reason == "recreated":
+            prev = self.previous_vm_name or "another VM"
+            prefix = (
+                f"{self.address} was {prev} (id {self.previous_vm_id}), now {who}: "
+                "a re-created VM has a new key; "
+            )
+        return (
+            f"{prefix}first contact with {who} ({self.address}): "
+            f"{self.key_type} key {self.fingerprint}"
+        )
+
+
+HostKeyAsk = Callable[[HostKeyQuestion], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of checking an offered key against the store."""
+
+    status: str  # "match" | "new" | "recreated" | "changed"
+    question: HostKeyQuestion | None = None
+
+
+class HostKeyStore:
+    """JSON file of trusted system VM keys: entries of vm_id, vm_name, address, key."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path else _config_dir() / "known_systemvms.json"
+        self._lock = threading.Lock()
+
+    def _load(self) -> list[dict[str, Any]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError):
+            return []
+        entries = data.get("entries", []) if isinstance(data, dict) else []
+        return [e for e in entries if isinstance(e, dict) and e.get("key")]
+
+    def _save(self, entries: list[dict[str, Any]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".known_systemvms.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"version": 1, "entries": entries}, fh, indent=1)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def entries(self) -> list[dict[str, Any]]:
+        return self._load()
+
+    def lookup(self, vm_id: str, address: str) -> str | None:
+        """The trusted key line for this VM id at this address (or, failing that, any address)."""
+        entries = self._load()
+        for e in entries:
+            if e.get("vm_id") == vm_id and e.get("address") == address:
+                return str(e["key"])
+        for e in entries:
+            if vm_id and e.get("vm_id") == vm_id:
+                return str(e["key"])
+        return None
+
+    def by_address(self, address: str) -> dict[str, Any] | None:
+        for e in self._load():
+            if e.get("address") == address:
+                return e
+        return None
+
+    def trust(
+        self, vm_id: str, address: str, public_key: str, vm_name: str | None = None
+    ) -> None:
+        """Remember ``public_key`` for this VM id and address (replacing older entries for
+        the same id, and for the same address under another id: that VM is gone)."""
+        key = normalize_key(public_key)
+        with self._lock:
+            entries = [
+                e
+                for e in self._load()
+                if not ((vm_id and e.get("vm_id") == vm_id) or e.get("address") == address)
+            ]
+            entries.append(
+                {
+                    "vm_id": vm_id,
+                    "vm_name": vm_name,
+                    "address": address,
+                    "key": key,
+                    "fingerprint": fingerprint(key),
+                    "trusted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+            )
+            self._save(entries)
+
+    def forget(self, vm_id: str) -> None:
+        with self._lock:
+            self._save([e for e in self._load() if e.get("vm_id") != vm_id])
+
+    def check(
+        self, vm_id: str | None, vm_name: str | None, address: str, public_key: str
+    ) -> Verdict:
+        """Compare an offered key with what the store knows about this VM id and address."""
+        key = normalize_key(public_key)
+        vid = vm_id or ""
+        fp, kt = fingerprint(key), key_type(key)
+        known = self.lookup(vid, address) if vid else None
+        if known is None and not vid:
+            entry = self.by_address(address)
+            known = str(entry["key"]) if entry and not entry.get("vm_id") else None
+        if known is not None:
+            if normalize_key(known) == key:
+                return Verdict("match")
+            return Verdict(
+                "changed",
+                HostKeyQuestion(vm_id, vm_name, address, fp, kt, fingerprint(known),
+                                "changed", public_key=key),
+            )
+        other = self.by_address(address)
+        if other is not None and other.get("vm_id") and other.get("vm_id") != vid:
+            return Verdict(
+                "recreated",
+                HostKeyQuestion(
+                    vm_id, vm_name, address, fp, kt, other.get("fingerprint"), "recreated",
+                    previous_vm_id=other.get("vm_id"), previous_vm_name=other.get("vm_name"),
+                    public_key=key,
+                ),
+            )
+        return Verdict("new", HostKeyQuestion(vm_id, vm_name, address, fp, kt, public_key=key))

@@ -1,0 +1,168 @@
+"""A real OpenSSH sshd on a loopback port, for SSH tests (fails, never skips, without sshd).
+
+``SshdServer`` writes its own host key, authorized_keys and config into a temp dir and runs
+``/usr/sbin/sshd -D -e -f CONFIG``; ``accepted_count()`` counts "Accepted publickey" lines
+(LogLevel VERBOSE), i.e. authenticated connections since start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SSHD = os.environ.get("CSPCTL_TEST_SSHD", "/usr/sbin/sshd")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def keygen(path: Path, kind: str = "ed25519") -> Path:
+    """Generate an OpenSSH key pair at ``path`` (and ``path.pub``)."""
+    path.unlink(missing_ok=True)
+    Path(f"{path}.pub").unlink(missing_ok=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", path.name, "-f", str(path)],
+        check=True, timeout=30,
+    )
+    return path
+
+
+class SshdServer:
+    """One sshd instance; ``restart(new_host_key=True)`` simulates a re-created VM."""
+
+    def __init__(self, workdir: Path, authorized: list[Path], port: int | None = None) -> None:
+        if not Path(SSHD).is_file() or not shutil.which("ssh-keygen"):
+            pytest.fail(
+                f"OpenSSH server not found at {SSHD} (install openssh-server): the SSH tests "
+                "need a real sshd",
+                pytrace=False,
+            )
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.host_key = self.dir / "ssh_host_ed25519_key"
+        keygen(self.host_key)
+        self.authorized_keys = self.dir / "authorized_keys"
+        self.authorized_keys.write_text(
+            "".join(Path(f"{k}.pub").read_text() for k in authorized)
+        )
+        self.log = self.dir / "sshd.log"
+        self.config = self.dir / "sshd_config"
+        self.config.write_text(
+            f"Port {self.port}\n"
+            f"ListenAddress 127.0.0.1\n"
+            f"HostKey {self.host_key}\n"
+            f"AuthorizedKeysFile {self.authorized_keys}\n"
+            f"PidFile {self.dir / 'sshd.pid'}\n"
+            "StrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+            "PubkeyAuthentication yes\nAllowTcpForwarding yes\nLogLevel VERBOSE\n"
+            "MaxStartups 100\nMaxSessions 100\nPrintMotd no\nPrintLastLog no\n"
+            "ClientAliveInterval 0\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._logfh = None
+
+    @property
+    def public_key(self) -> str:
+        return Path(f"{self.host_key}.pub").read_text().strip()
+
+    def known_hosts_line(self) -> str:
+        kt, b64 = self.public_key.split()[:2]
+        return f"[127.0.0.1]:{self.port} {kt} {b64}\n"
+
+    def start(self) -> None:
+        Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation dir
+        self._logfh = open(self.log, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(self.config)],
+            stdout=self._logfh, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"sshd exited early: {self.log.read_text()[-2000:]}", pytrace=False)
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        pytest.fail(f"sshd did not listen on {self.port}: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        """Stop the listener and every session child (kills connections too)."""
+        self.kill_sessions()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        if self._logfh is not None:
+            self._logfh.close()
+            self._logfh = None
+        self.proc = None
+
+    def session_pids(self) -> list[int]:
+        """sshd children serving connections to this server (matched by our config path)."""
+        out = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True)
+        if self.proc is None:
+            return []
+        pids = []
+        for line in out.stdout.splitlines()[1:]:
+            parts = line.split(None, 2)
+            if len(parts) == 3 and int(parts[1]) == self.proc.pid and "sshd" in parts[2]:
+                pids.append(int(parts[0]))
+        return pids
+
+    def kill_sessions(self) -> int:
+        """Kill the per-connection sshd processes: every client connection drops."""
+        pids = self.session_pids()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(pids)
+
+    def restart(self, *, new_host_key: bool = False) -> None:
+        self.stop()
+        if new_host_key:
+            keygen(self.host_key)
+        self.start()
+
+    def accepted_count(self) -> int:
+        return self.log.read_text(errors="replace").count("Accepted publickey")
+
+
+@pytest.fixture
+def client_key(tmp_path: Path) -> Path:
+    """The operator's/management server's private key (authorized on every test sshd)."""
+    return keygen(tmp_path / "id_mgmt")
+
+
+@pytest.fixture
+def sshd(tmp_path: Path, client_key: Path) -> Iterator[SshdServer]:
+    server = SshdServer(tmp_path / "sshd1", [client_key])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sshd2(tmp_path: Path, client_key: Path) -> Iterator[SshdServer]:
+    server = SshdServer(tmp_path / "sshd2", [client_key])
+    server.start()
+    yield server
+    server.stop()
