@@ -1,9 +1,115 @@
-"""`cspctl diagnose` (placeholder until its issue lands)."""
+"""`cspctl diagnose`: step-by-step health checks of console-proxy and secondary-storage VMs.
+
+Exit status: 0 all ok, 1 warnings, 2 failures, 3 could not run (no VM found, API down...).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
+from typing import Any
+
+from cspctl.errors import CspctlError, UsageError
+
+EXIT_COULD_NOT_RUN = 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    p = sub.add_parser(
+        "diagnose",
+        help="diagnose system VMs step by step (exit 0 ok, 1 warn, 2 fail, 3 could not run)",
+        description="Run the diagnostic checks on system VMs and report each step with its "
+        "evidence, advice and repair playbook.",
+    )
+    p.add_argument("vms", nargs="*", metavar="VM", help="system VM names or ids (v-2-VM)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--zone", metavar="ZONE", help="every system VM of this zone (name/id)")
+    where.add_argument("--all", action="store_true", help="every system VM")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON for scripts")
+    fmt.add_argument("--format", choices=("text", "md", "json"), default="text",
+                     help="report format (default: text)")
+    p.add_argument("--concurrency", type=int, default=8, metavar="N",
+                   help="VMs diagnosed at once (default: 8)")
+    p.add_argument("--timeout", type=float, default=20.0, metavar="S",
+                   help="time limit per check in seconds (default: 20)")
+    p.add_argument("--limit", type=int, metavar="N",
+                   help="only the first N selected VMs (sampling large clouds)")
+    p.add_argument("--no-ssh", action="store_true",
+                   help="API checks only; skip everything that needs a shell")
+    p.add_argument("--check", action="append", metavar="ID", dest="checks",
+                   help="run only this check (repeatable; see the catalogue ids)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show the evidence of every step, not only of problems")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    if args.vms and (args.zone or args.all):
+        raise UsageError("name VMs or use --zone/--all, not both")
+    try:
+        return asyncio.run(_diagnose(args))
+    except UsageError:
+        raise
+    except CspctlError as exc:
+        print(f"cspctl: {exc}", file=sys.stderr)
+        return EXIT_COULD_NOT_RUN
+
+
+def _progress(event: Any) -> None:
+    from cspctl.diagnostics.runner import RunStarted, StepFinished
+
+    if isinstance(event, RunStarted):
+        print(f"{event.vm.name}: {len(event.check_ids)} checks…", file=sys.stderr)
+    elif isinstance(event, StepFinished):
+        f = event.finding
+        print(f"  {f.status.marker} {f.status.word:<5} {f.title}", file=sys.stderr)
+
+
+async def _diagnose(args: argparse.Namespace) -> int:
+    from cspctl.diagnostics import report
+    from cspctl.diagnostics.checks import CATALOGUE
+    from cspctl.diagnostics.runner import DiagnosisRunner
+    from cspctl.diagnostics.select import select_vms
+    from cspctl.session import Session
+
+    checks = list(CATALOGUE)
+    if args.checks:
+        known = {c.id for c in CATALOGUE}
+        unknown = [c for c in args.checks if c not in known]
+        if unknown:
+            raise UsageError(f"unknown check {', '.join(unknown)}; known: {', '.join(known)}")
+        keep = set(args.checks) | {"ssh"}
+        checks = [c for c in CATALOGUE if c.id in keep]
+    fmt = "json" if args.json else args.format
+    session = Session.open(args.profile, read_only=args.read_only)
+    async with session:
+        vms = await select_vms(session.api, args.vms, zone=args.zone, all_vms=args.all)
+        if args.limit is not None:
+            vms = vms[: max(0, args.limit)]
+        runner = DiagnosisRunner(
+            session.api,
+            None if args.no_ssh else session.ssh,
+            session.profile,
+            journal=session.journal,
+            checks=checks,
+            concurrency=args.concurrency,
+            timeout=args.timeout,
+            use_ssh=not args.no_ssh,
+            on_event=_progress if sys.stderr.isatty() else None,
+        )
+        diagnosis = await runner.run(vms)
+    if fmt == "json":
+        out = report.render_json(diagnosis)
+    elif fmt == "md":
+        out = report.render_markdown(diagnosis)
+    else:
+        out = report.render_text(diagnosis, verbose=args.verbose)
+    sys.stdout.write(out)
+    sys.stdout.flush()
+    return diagnosis.exit_code

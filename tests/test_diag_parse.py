@@ -1,0 +1,156 @@
+"""Parsers of the diagnostics, on real-format samples (cloudstack.md §7, §9)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cspctl.diagnostics import parse
+from cspctl.diagnostics.model import MAX_LINES, Evidence, Finding, Status, exit_code, trim_output
+
+CMDLINE = (
+    "template=domP type=consoleproxy host=10.1.1.10 port=8250 name=v-2-VM zone=1 pod=1 "
+    "guid=Proxy.2 proxy_vm=2 disable_rp_filter=true eth0ip=169.254.1.23 "
+    "eth0mask=255.255.0.0 eth1ip=10.1.1.55 eth1mask=255.255.255.0 mgmtcidr=10.1.1.0/24 "
+    "localgw=10.1.1.1 eth2ip=203.0.113.20 eth2mask=255.255.255.0 gateway=203.0.113.1 "
+    "internaldns1=10.1.1.2 dns1=8.8.8.8\n"
+)
+
+
+def test_cmdline() -> None:
+    cmd = parse.parse_cmdline(CMDLINE)
+    assert cmd["type"] == "consoleproxy"
+    assert cmd["port"] == "8250"
+    assert cmd["name"] == "v-2-VM"
+    assert parse.cmdline_hosts(cmd) == ["10.1.1.10"]
+    assert parse.cmdline_hosts(parse.parse_cmdline("host=10.0.0.1,10.0.0.2 premium")) == [
+        "10.0.0.1", "10.0.0.2"]
+    assert parse.parse_cmdline("premium type=x")["premium"] == ""
+
+
+def test_cwd_deleted_in_every_format() -> None:
+    samples = [
+        "lrwxrwxrwx 1 root root 0 May 12 05:33 /proc/2345/cwd -> /usr/local/cloud/systemvm "
+        "(deleted)\n",
+        "/usr/local/cloud/systemvm (deleted)\n",
+        "2345: /usr/local/cloud/systemvm (deleted)\n",
+    ]
+    for text in samples:
+        assert parse.parse_cwd(text) == parse.Cwd("/usr/local/cloud/systemvm", True), text
+    ok = "lrwxrwxrwx 1 root root 0 May 12 05:33 /proc/2345/cwd -> /usr/local/cloud/systemvm\n"
+    assert parse.parse_cwd(ok) == parse.Cwd("/usr/local/cloud/systemvm", False)
+    assert parse.parse_cwd("") is None
+
+
+def test_listening_ports_ss_and_netstat() -> None:
+    ss = (
+        "State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n"
+        "LISTEN 0      128          0.0.0.0:3922       0.0.0.0:*    "
+        'users:(("sshd",pid=412,fd=3))   \n'
+        'LISTEN 0      50                 *:80               *:*    users:(("java",pid=2345,fd=60))\n'  # noqa: E501
+        "LISTEN 0      50             [::]:8080           [::]:*    \n"
+    )
+    assert parse.parse_listening_ports(ss) == {3922, 80, 8080}
+    netstat = (
+        "Active Internet connections (only servers)\n"
+        "Proto Recv-Q Send-Q Local Address           Foreign Address         State       "
+        "PID/Program name\n"
+        "tcp        0      0 0.0.0.0:3922            0.0.0.0:*               LISTEN      412/sshd\n"
+        "tcp6       0      0 :::80                   :::*                    LISTEN      2345/java\n"  # noqa: E501
+    )
+    assert parse.parse_listening_ports(netstat) == {3922, 80}
+
+
+def test_df_and_free() -> None:
+    df = (
+        "Filesystem     1024-blocks    Used Available Capacity Mounted on\n"
+        "/dev/vda1          2064208 2064208         0     100% /\n"
+        "tmpfs               251300       0    251300       0% /dev/shm\n"
+        "10.1.1.5:/export/secondary 104857600 1048576 103809024 1% /mnt/SecStorage/abc\n"
+    )
+    rows = parse.parse_df(df)
+    assert [(r.mount, r.percent) for r in rows] == [
+        ("/", 100), ("/dev/shm", 0), ("/mnt/SecStorage/abc", 1)]
+    new = (
+        "               total        used        free      shared  buff/cache   available\n"
+        "Mem:             993         412         101           5         479         430\n"
+        "Swap:              0           0           0\n"
+    )
+    mem = parse.parse_free(new)
+    assert mem is not None and (mem.total_mb, mem.available_mb) == (993, 430)
+    old = (
+        "             total       used       free     shared    buffers     cached\n"
+        "Mem:          1001        950         51          0         20        300\n"
+        "-/+ buffers/cache:        630        371\n"
+        "Swap:            0          0          0\n"
+    )
+    mem = parse.parse_free(old)
+    assert mem is not None and (mem.total_mb, mem.available_mb) == (1001, 371)
+
+
+def test_service_status_texts() -> None:
+    running = parse.parse_service_status(
+        "CloudStack cloud service (type=consoleproxy) is running: process id: 2345\n", 0)
+    assert running == parse.ServiceState(True, 2345)
+    assert not parse.parse_service_status("CloudStack cloud service is not running\n", 1).running
+    assert parse.parse_service_status("active\n", 0).running
+    assert not parse.parse_service_status("inactive\n", 3).running
+    assert not parse.parse_service_status("failed\n", 3).running
+
+
+def test_http_codes_epoch_tz_release_version() -> None:
+    assert parse.parse_http_code("200") == 200
+    assert parse.parse_http_code("404") == 404
+    assert parse.parse_http_code("000") is None
+    assert parse.parse_wget_status("  HTTP/1.1 404 Not Found\n  Content-Length: 0\n") == 404
+    assert parse.parse_epoch("1778563987\n") == 1778563987
+    assert parse.parse_epoch("date: command not found") is None
+    assert parse.parse_tz("JST\n") == "JST"
+    assert parse.parse_release("Cloudstack Release 4.8.0 Mon Feb  1 10:11:12 UTC 2016\n") == "4.8.0"
+    assert parse.parse_version("4.11.3.0-SNAPSHOT") == (4, 11, 3, 0)
+    assert parse.same_release("4.18.1.0", "4.18.1") is True
+    assert parse.same_release("4.16.1.0", "4.18.1.0") is False
+    assert parse.same_release(None, "4.18") is None
+
+
+def test_openssl_mounts_dns_ssvm_check() -> None:
+    end = parse.parse_openssl_enddate("notAfter=May  2 05:33:07 2027 GMT\n")
+    assert end == datetime(2027, 5, 2, 5, 33, 7, tzinfo=UTC)
+    mounts = parse.parse_mounts(
+        "/dev/vda1 / ext4 rw,relatime 0 0\n"
+        "10.1.1.5:/export/secondary /mnt/SecStorage/7b3c nfs rw,vers=3,addr=10.1.1.5 0 0\n")
+    assert [(m.mountpoint, m.fstype, m.read_only) for m in mounts] == [
+        ("/", "ext4", False), ("/mnt/SecStorage/7b3c", "nfs", False)]
+    legacy = parse.parse_mounts("10.1.1.5:/export on /mnt/SecStorage/x type nfs (ro,vers=3)\n")
+    assert legacy[0].read_only and legacy[0].fstype == "nfs"
+    ns = ("Server:\t\t10.1.1.2\nAddress:\t10.1.1.2#53\n\nNon-authoritative answer:\n"
+          "Name:\tcloudstack.apache.org\nAddress: 151.101.2.132\n")
+    assert parse.parse_nslookup(ns) == ["151.101.2.132"]
+    assert parse.parse_nameservers("search x\nnameserver 10.1.1.2\nnameserver 8.8.8.8\n") == [
+        "10.1.1.2", "8.8.8.8"]
+    out = ("==========\nFirst DNS server is 10.1.1.2\nGood: Can ping DNS server\n"
+           "ERROR: Cannot connect to 10.1.1.10 port 8250\n")
+    assert parse.parse_ssvm_check(out) == [("ERROR", "Cannot connect to 10.1.1.10 port 8250")]
+
+
+def test_trim_and_status_arithmetic() -> None:
+    text = "\n".join(f"line {i}" for i in range(500))
+    trimmed = trim_output(text)
+    lines = trimmed.splitlines()
+    assert len(lines) == MAX_LINES + 1
+    assert lines[0] == "line 0" and lines[-1] == "line 499"
+    assert "… 440 lines trimmed" in trimmed
+    huge = trim_output("x" * 100_000)
+    assert len(huge.encode()) < 9000 and "trimmed" in huge
+    assert Evidence.make("vm", "cat x", text).output == trimmed
+    assert exit_code([Status.OK, Status.SKIPPED]) == 0
+    assert exit_code([Status.OK, Status.WARN]) == 1
+    assert exit_code([Status.ERROR]) == 1
+    assert exit_code([Status.WARN, Status.FAIL]) == 2
+    f = Finding("x", "X", Status.FAIL, "bad", playbook="protect-assets")
+    assert f.to_dict()["playbook"] == "protect-assets"
+    try:
+        Finding("x", "X", Status.FAIL, "bad", playbook="nope")
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("unknown playbook accepted")
