@@ -10,6 +10,7 @@ import asyncio
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from cspctl import __version__
@@ -71,9 +72,34 @@ def run_async(coro) -> int:  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
 
 
+def _print_config_warnings() -> None:
+    """Show config warnings (e.g. a 0644 ~/.cmk/config) as ``cspctl: warning: ...`` lines."""
+    from cspctl.config import ConfigWarning
+
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        if issubclass(category, ConfigWarning):
+            print(f"cspctl: warning: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    warnings.filterwarnings("default", category=ConfigWarning)
+
+
+def _internal_error(exc: Exception) -> str:
+    """One line for an unexpected exception, with anything credential-like masked."""
+    from cspctl.sessionlog import Scrubber
+
+    text = " ".join(Scrubber()(f"{type(exc).__name__}: {exc}").split())
+    return f"cspctl: internal error: {text[:300]} (run with --debug for the traceback)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _print_config_warnings()
     try:
         if args.subcommand is None:
             from cspctl.cli.cmd_tui import run_tui
@@ -88,6 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cspctl: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # never a traceback for the operator (--debug shows it)
+        if args.debug:
+            raise
+        print(_internal_error(exc), file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":
