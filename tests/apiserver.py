@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import ssl
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -99,7 +100,9 @@ class ApiServer:
         users: dict[str, str] | None = None,
         max_page_size: int = 500,
         version: str = "4.8.0",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        self.ssl_context = ssl_context
         self.apikey, self.secretkey = APIKEY, SECRETKEY
         self.users = users if users is not None else {"admin": "pa ss+w/rd~"}
         self.legacy = legacy
@@ -165,7 +168,7 @@ class ApiServer:
         app.router.add_route("GET", "/client/", self._ui_page)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
@@ -176,7 +179,8 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/client/api"
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/client/api"
 
     def commands(self) -> list[str]:
         return [r.command for r in self.requests]
