@@ -154,3 +154,23 @@ def test_trim_and_status_arithmetic() -> None:
         pass
     else:
         raise AssertionError("unknown playbook accepted")
+
+
+def test_curl_tls_verbose_output() -> None:
+    err = (
+        "*   Trying 127.0.0.1:443...\n"
+        "* Connected to 127.0.0.1 (127.0.0.1) port 443 (#0)\n"
+        "* SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384\n"
+        "* Server certificate:\n"
+        "*  subject: CN=*.console.example.com\n"
+        "*  start date: May 12 05:33:07 2025 GMT\n"
+        "*  expire date: May 12 05:33:07 2026 GMT\n"
+        "*  issuer: C=US; O=Let's Encrypt; CN=R3\n"
+        "*  SSL certificate verify result: certificate has expired (10), continuing anyway.\n"
+    )
+    info = parse.parse_curl_tls(err)
+    assert info is not None
+    assert info.subject == "CN=*.console.example.com"
+    assert info.expires == datetime(2026, 5, 12, 5, 33, 7, tzinfo=UTC)
+    assert info.verify_result is not None and "expired" in info.verify_result
+    assert parse.parse_curl_tls("curl: (7) Failed to connect to 127.0.0.1 port 443") is None

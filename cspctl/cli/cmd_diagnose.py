@@ -52,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be positive")
     if args.vms and (args.zone or args.all):
         raise UsageError("name VMs or use --zone/--all, not both")
+    if not (args.vms or args.zone or args.all):
+        raise UsageError("name the system VMs to diagnose, or use --zone ZONE or --all")
+    from cspctl.diagnostics.select import validate_names
+
+    validate_names(args.vms)
     try:
         return asyncio.run(_diagnose(args))
     except UsageError:

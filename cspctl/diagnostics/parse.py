@@ -293,3 +293,34 @@ def parse_ssvm_check(text: str) -> list[tuple[str, str]]:
         if match:
             problems.append((match.group(1), match.group(2).strip() or line.strip()))
     return problems
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    """What ``curl -skv`` tells about the server certificate."""
+
+    subject: str | None
+    expires: datetime | None
+    verify_result: str | None
+
+
+def parse_curl_tls(text: str) -> TlsInfo | None:
+    """``curl -skv -o /dev/null https://…`` stderr: subject, expire date, verify result."""
+    subject = expires = verify = None
+    for line in text.splitlines():
+        body = line.lstrip("*").strip()
+        if body.startswith("subject:"):
+            subject = body.split(":", 1)[1].strip()
+        elif body.startswith("expire date:"):
+            value = " ".join(body.split(":", 1)[1].split())
+            for fmt in ("%b %d %H:%M:%S %Y %Z", "%b %d %H:%M:%S %Y"):
+                try:
+                    expires = datetime.strptime(value, fmt).replace(tzinfo=UTC)
+                    break
+                except ValueError:
+                    continue
+        elif body.startswith("SSL certificate verify result:"):
+            verify = body.split(":", 1)[1].strip()
+    if subject is None and expires is None:
+        return None
+    return TlsInfo(subject, expires, verify)

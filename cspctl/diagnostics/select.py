@@ -26,6 +26,13 @@ def _order(vms: Sequence[SystemVm]) -> list[SystemVm]:
     return sorted(vms, key=lambda v: (v.zonename or "", v.systemvmtype or "", v.name or ""))
 
 
+def validate_names(names: Sequence[str]) -> None:
+    """Refuse anything that is not a plausible VM name or UUID (raises UsageError)."""
+    for name in names:
+        if not (_UUID.match(name) or _NAME.match(name)):
+            raise UsageError(f"not a system VM name or id: {name!r}")
+
+
 async def select_vms(
     api: CloudStackClient,
     names: Sequence[str] = (),
@@ -38,9 +45,7 @@ async def select_vms(
     Names may be VM names (``v-2-VM``) or ids. With no names and no zone, ``all_vms`` must be
     set, so that a bare ``cspctl diagnose`` never sweeps a 5,000-VM cloud by accident.
     """
-    for name in names:
-        if not (_UUID.match(name) or _NAME.match(name)):
-            raise UsageError(f"not a system VM name or id: {name!r}")
+    validate_names(names)
     if names:
         found: list[SystemVm] = []
         for name in names:

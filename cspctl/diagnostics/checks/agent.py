@@ -43,6 +43,16 @@ async def boot_params(ctx: CheckContext) -> Finding:
             "management address is wrong, then destroy the VM so it boots with new ones.",
             "recreate",
         )
+    setting = (await facts.configurations(ctx, "host"))["host"]
+    configured = [h.strip() for h in (setting or "").split(",") if h.strip()]
+    if configured and not set(configured) & set(hosts):
+        return ctx.warn(
+            f"host={','.join(hosts)} but the 'host' setting is now {setting}",
+            "The VM was booted with an old management-server address; the agent keeps "
+            "connecting there. Destroy the VM so CloudStack re-creates it with the current "
+            "'host' setting.",
+            "recreate",
+        )
     return ctx.ok(f"type={cmd.get('type')} host={','.join(hosts)} port={cmd.get('port')}")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from cspctl.diagnostics import parse
 from cspctl.diagnostics.checks import facts
 from cspctl.diagnostics.checks.base import API, CPVM, SSVM, check
@@ -127,3 +129,41 @@ async def ssvm_ssl(ctx: CheckContext) -> Finding:
         )
     return ctx.ok(("encrypted copy on" if encrypt else "encrypted copy off")
                   + (f", domain {domain}" if domain else ""))
+
+
+@check("console-cert", "Console SSL certificate (when SSL is on)", applies_to=CPVM,
+       after=("ssl-settings", "ports"))
+async def console_cert(ctx: CheckContext) -> Finding:
+    """``curl -skv`` to the console's own port 443: certificate subject and expiry."""
+    conf = await facts.configurations(ctx, "consoleproxy.sslEnabled", "consoleproxy.url.domain")
+    domain = (conf["consoleproxy.url.domain"] or "").strip()
+    if not _true(conf["consoleproxy.sslEnabled"]) or not domain:
+        return ctx.skip("console SSL is off")
+    if "realhostip.com" in domain.lower():
+        return ctx.skip("the realhostip.com certificate is covered by 'Console SSL settings'")
+    result = await ctx.vm_run(
+        "curl -skv -o /dev/null https://127.0.0.1/resource/js/ajaxviewer.js")
+    info = parse.parse_curl_tls(result.stdout + "\n" + result.stderr)
+    if info is None or info.expires is None:
+        return ctx.fail(
+            "no TLS answer on port 443",
+            "Console SSL is on but the proxy does not serve TLS: check that the certificate "
+            "was uploaded (uploadCustomCertificate) and destroy the CPVM to apply it.",
+            "ssl-off",
+        )
+    now = datetime.fromtimestamp(ctx.clock(), UTC)
+    stamp = info.expires.strftime("%Y-%m-%d")
+    if info.expires <= now:
+        return ctx.fail(
+            f"certificate {info.subject or ''} expired on {stamp}",
+            "Browsers refuse the console. Upload a renewed certificate chain and key "
+            "(uploadCustomCertificate) and destroy the CPVM, or turn console SSL off.",
+            "ssl-off",
+        )
+    if (info.expires - now).days < 30:
+        return ctx.warn(
+            f"certificate {info.subject or ''} expires on {stamp}",
+            "Renew the console certificate before it expires (uploadCustomCertificate, then "
+            "destroy the CPVM).",
+        )
+    return ctx.ok(f"certificate {info.subject or ''} valid until {stamp}")
