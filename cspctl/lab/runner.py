@@ -1,0 +1,196 @@
+"""``Lab``: the whole simulated cloud in one object — world, management server, SSH servers.
+
+    async with Lab("seed", time_scale=0.01) as lab:
+        profile = lab.profile()          # ready for Session.open(profile=...)
+
+The lab generates its own management-server SSH key (what CloudStack injects into every
+system VM) and a known_hosts file for its hypervisor hosts; the system VMs' host keys are
+recorded as trusted in cspctl's HostKeyStore, again whenever destroy re-creates a VM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from cspctl.lab.api import ApiServer, Credentials
+from cspctl.lab.clock import LabClock
+from cspctl.lab.faults import Faults
+from cspctl.lab.scenarios import build_world
+from cspctl.lab.world import LabSystemVm, World
+
+log = logging.getLogger(__name__)
+
+KEY_NAME = "id_ed25519"
+TRUST_ALL_LIMIT = 200
+"""Worlds with more system VMs (``large``) skip pre-trusting every VM key (one JSON rewrite
+per key); their keys are learnt on first connection per the profile's policy."""
+
+
+class Lab:
+    """A running simulated CloudStack (management server + hypervisor hosts + system VMs)."""
+
+    def __init__(self, scenario: str = "seed", *, time_scale: float = 1.0, api_port: int = 0,
+                 ssh_port: int = 0, faults: Faults | None = None,
+                 state_dir: Path | None = None, host: str = "127.0.0.1",
+                 trust_host_keys: bool = True) -> None:
+        self.scenario = scenario
+        self.faults = faults or Faults()
+        self.clock = LabClock(time_scale)
+        self.world: World = build_world(scenario, self.clock, self.faults)
+        self._own_state_dir = state_dir is None
+        self.state_dir = Path(state_dir) if state_dir else Path(
+            tempfile.mkdtemp(prefix="cspctl-lab-"))
+        self.api_host = host
+        self.api_port = api_port
+        self.requested_ssh_port = ssh_port
+        self.trust_host_keys = trust_host_keys
+        self.username = "admin"
+        self.password = secrets.token_urlsafe(12)
+        self.domain = "/"
+        self.apikey = secrets.token_urlsafe(64)
+        self.secretkey = secrets.token_urlsafe(64)
+        self.ssh_user = "root"
+        self.ssh_port = 0
+        self.ssh_key_path = self.state_dir / KEY_NAME
+        self.known_hosts_path = self.state_dir / "known_hosts"
+        self.url = ""
+        self.api = ApiServer(self.world, Credentials(self.apikey, self.secretkey,
+                                                      self.username, self.password,
+                                                      self.domain))
+        self.ssh: Any = None
+        self._store: Any = None
+        self._started = False
+
+    # ----- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Generate keys, start the API and SSH servers, record host keys; ready to use."""
+        if self._started:
+            return
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        key = self._management_key()
+        self.world.mgmt_public_key = key.export_public_key().decode().strip()
+        self.url = await self.api.start(self.api_host, self.api_port)
+        try:
+            await self._start_ssh(key)
+            self._write_known_hosts()
+            if self.trust_host_keys:
+                self._trust_vm_keys()
+                self.world.on_vm_created.append(self._trust_vm)
+        except BaseException:
+            await self.stop()
+            raise
+        self._started = True
+
+    async def stop(self) -> None:
+        """Stop servers and jobs; remove the temporary state directory if the lab made it."""
+        if self._trust_vm in self.world.on_vm_created:
+            self.world.on_vm_created.remove(self._trust_vm)
+        if self.ssh is not None:
+            with contextlib.suppress(Exception):
+                await self.ssh.stop()
+            self.ssh = None
+        await self.api.stop()
+        self._started = False
+        if self._own_state_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    async def __aenter__(self) -> Lab:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ----- pieces ----------------------------------------------------------------------------
+    def _management_key(self) -> asyncssh.SSHKey:
+        """The lab's management-server key pair (reused if the state dir already has one)."""
+        if self.ssh_key_path.exists():
+            with contextlib.suppress(Exception):
+                return asyncssh.read_private_key(str(self.ssh_key_path))
+        key = asyncssh.generate_private_key("ssh-ed25519", comment="cspctl-lab-management")
+        fd = os.open(self.ssh_key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key.export_private_key())
+        self.ssh_key_path.with_name(KEY_NAME + ".pub").write_bytes(key.export_public_key())
+        return key
+
+    async def _start_ssh(self, key: asyncssh.SSHKey) -> None:
+        try:
+            from cspctl.lab.sshd import LabSsh
+        except ImportError:  # LAB-VM's SSH servers not installed: API-only lab
+            log.warning("cspctl.lab.sshd not available: the lab runs without SSH")
+            return
+        self.ssh = LabSsh(self.world, authorized_keys=[self.world.mgmt_public_key],
+                          port=self.requested_ssh_port, faults=self.faults)
+        await self.ssh.start()
+        self.ssh_port = int(self.ssh.port)
+
+    def _write_known_hosts(self) -> None:
+        port = self.ssh_port
+        lines = []
+        for host in self.world.hosts:
+            where = host.ipaddress if port == 22 else f"[{host.ipaddress}]:{port}"
+            lines.append(f"{where} {host.host_key_line}\n")
+        self.known_hosts_path.write_text("".join(lines), encoding="utf-8")
+
+    def host_key_store(self) -> Any:
+        """cspctl's HostKeyStore (SSH owner), or None when that module is not there."""
+        if self._store is None:
+            try:
+                from cspctl.ssh.hostkeys import HostKeyStore
+            except ImportError:
+                return None
+            self._store = HostKeyStore()
+        return self._store
+
+    def _trust_vm(self, vm: LabSystemVm) -> None:
+        store = self.host_key_store()
+        if store is not None:
+            store.trust(vm.id, vm.linklocalip, vm.host_key_line, vm.name)
+
+    def _trust_vm_keys(self) -> None:
+        vms = self.world.live_vms()
+        if len(vms) > TRUST_ALL_LIMIT:
+            return
+        for vm in vms:
+            self._trust_vm(vm)
+
+    # ----- what clients need --------------------------------------------------------------------
+    def profile(self, name: str = "lab") -> Any:
+        """A cspctl Profile for this lab (API keys, SSH key, known_hosts, policy ask)."""
+        from cspctl.config import Profile
+
+        return Profile(
+            name=name, source=None, url=self.url, apikey=self.apikey, secretkey=self.secretkey,
+            username=self.username, password=self.password, domain=self.domain,
+            verify_tls=True, timeout=30.0, signature_version=3, ssh_key=self.ssh_key_path,
+            ssh_user=self.ssh_user, ssh_port=self.ssh_port or 22,
+            known_hosts=self.known_hosts_path, host_key_policy="ask",
+            access={"kvm": "linklocal"}, is_lab=True,
+        )
+
+    def info(self) -> dict[str, Any]:
+        """What ``cspctl lab serve --info FILE`` writes for scripts."""
+        return {"url": self.url, "apikey": self.apikey, "secretkey": self.secretkey,
+                "username": self.username, "password": self.password, "domain": self.domain,
+                "ssh_key": str(self.ssh_key_path), "ssh_user": self.ssh_user,
+                "ssh_port": self.ssh_port, "scenario": self.scenario,
+                "known_hosts": str(self.known_hosts_path)}
+
+    def write_info(self, path: Path) -> None:
+        """Write :meth:`info` as JSON (mode 0600: it holds the lab's keys)."""
+        fd, tmp = tempfile.mkstemp(prefix=".lab-info.", dir=str(Path(path).parent or "."))
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(self.info(), fh, indent=2)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
