@@ -64,7 +64,9 @@ class Journal:
         with self._lock:
             if self._fh is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+                # owner-only: commands, outputs and addresses are operational data
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                self._fh = open(fd, "a", encoding="utf-8")  # noqa: SIM115
             self._fh.write(line + "\n")
             self._fh.flush()
             os.fsync(self._fh.fileno())

@@ -71,4 +71,8 @@ class Scrubber:
             return [self.scrub_obj(v) for v in obj]
         if isinstance(obj, str):
             return self(obj)
-        return obj
+        if obj is None or isinstance(obj, bool | int | float):
+            return obj
+        # anything else (Path, URL, exception, datetime...) would be str()-ed by the JSON
+        # writer after scrubbing: turn it into text now so its secrets are scrubbed too
+        return self(str(obj))
