@@ -1,0 +1,127 @@
+"""`cspctl diagnose` end to end: a `cspctl lab serve` process and the CLI in another process."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TIME_SCALE = "0.01"
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("CSPCTL_PROFILE", None)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@contextlib.contextmanager
+def lab_serve(tmp_path: Path, scenario: str) -> Iterator[dict[str, object]]:
+    """Run ``cspctl lab serve`` until the info file appears; stop it afterwards."""
+    info = tmp_path / f"lab-{scenario}.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cspctl", "lab", "serve", "--scenario", scenario,
+         "--time-scale", TIME_SCALE, "--info", str(info)],
+        env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not info.exists():
+            if proc.poll() is not None:
+                raise AssertionError(f"lab serve exited: {proc.stderr.read()}")  # type: ignore[union-attr]
+            if time.monotonic() > deadline:
+                raise AssertionError("lab serve did not become ready")
+            time.sleep(0.05)
+        yield json.loads(info.read_text())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def diagnose(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cspctl", "--profile", "lab", "diagnose", *args],
+        env=env or _env(), capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_healthy_exit_0_with_a_readable_report(tmp_path: Path) -> None:
+    with lab_serve(tmp_path, "healthy"):
+        result = diagnose("--all", "--timeout", "10")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "v-2-VM" in out and "s-1-VM" in out
+    assert "✔ OK" in out
+    assert "✘" not in out and "FAIL" not in out.replace("0 FAIL", "")
+    assert "Java working directory intact" in out
+    assert "Traceback" not in result.stderr
+
+
+def test_seed_exit_2_text_json_and_markdown(tmp_path: Path) -> None:
+    with lab_serve(tmp_path, "seed"):
+        text = diagnose("v-2-VM", "--timeout", "10")
+        js = diagnose("--all", "--json", "--timeout", "10")
+        md = diagnose("v-2-VM", "--format", "md", "--timeout", "10")
+        missing = diagnose("v-99-VM")
+    assert text.returncode == 2, text.stdout + text.stderr
+    assert "✘ FAIL" in text.stdout and "! WARN" in text.stdout
+    assert "(deleted)" in text.stdout
+    assert "playbook: protect-assets" in text.stdout
+    assert "advice:" in text.stdout
+    assert js.returncode == 2
+    data = json.loads(js.stdout)
+    assert data["exit_code"] == 2
+    vms = {v["vm"]: v for v in data["vms"]}
+    assert set(vms) == {"v-2-VM", "s-1-VM"}
+    cp = {f["check_id"]: f for f in vms["v-2-VM"]["findings"]}
+    assert cp["java-cwd"]["status"] == "fail"
+    assert cp["java-cwd"]["playbook"] == "protect-assets"
+    assert cp["timezone"]["status"] == "warn"
+    assert any("(deleted)" in e["output"] for e in cp["java-cwd"]["evidence"])
+    assert "protect-assets" in vms["v-2-VM"]["playbooks"]
+    assert md.returncode == 2
+    assert md.stdout.startswith("# cspctl diagnosis")
+    assert "| ✘ | Java working directory intact |" in md.stdout
+    assert "**Playbook:** `protect-assets`" in md.stdout
+    assert missing.returncode == 3
+    assert missing.stderr.startswith("cspctl: no system VM named 'v-99-VM'")
+    assert missing.stdout == ""
+
+
+def test_could_not_run_when_the_api_is_down_or_the_name_is_hostile() -> None:
+    env = _env()
+    env.update(CSPCTL_URL="http://127.0.0.1:9/client/api", CSPCTL_APIKEY="k",
+               CSPCTL_SECRETKEY="s", CSPCTL_TIMEOUT="3")
+    down = subprocess.run([sys.executable, "-m", "cspctl", "diagnose", "--all"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert down.returncode == 3
+    assert down.stderr.startswith("cspctl: ") and "Traceback" not in down.stderr
+    assert len(down.stderr.strip().splitlines()) == 1
+    hostile = subprocess.run([sys.executable, "-m", "cspctl", "diagnose", "x; rm -rf /"],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert hostile.returncode == 2
+    assert "not a system VM name" in hostile.stderr
+
+
+@pytest.mark.timeout(300)
+def test_large_all_with_limit_completes(tmp_path: Path) -> None:
+    with lab_serve(tmp_path, "large"):
+        result = diagnose("--all", "--limit", "20", "--concurrency", "5", "--json",
+                          "--timeout", "15")
+    assert result.returncode in (0, 1, 2), result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["vms"]) == 20
+    assert all(v["findings"] for v in data["vms"])

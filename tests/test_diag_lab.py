@@ -1,0 +1,247 @@
+"""Diagnostics against the lab: real API over loopback HTTP, real SSH through the lab hosts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+
+from cspctl.diagnostics.checks import CATALOGUE, by_id
+from cspctl.diagnostics.checks.base import VM
+from cspctl.diagnostics.context import CheckContext
+from cspctl.diagnostics.model import AppliesTo, Check, Finding, Status
+from cspctl.diagnostics.runner import (
+    Diagnosis,
+    DiagnosisRunner,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+)
+from cspctl.diagnostics.select import select_vms
+from cspctl.lab.runner import Lab
+from cspctl.session import Session
+
+TIME_SCALE = 0.01
+
+
+@contextlib.asynccontextmanager
+async def lab_session(scenario: str, **lab_kw: Any) -> AsyncIterator[tuple[Lab, Session]]:
+    async with Lab(scenario, time_scale=TIME_SCALE, **lab_kw) as lab:
+        session = Session.open(profile=lab.profile())
+        async with session:
+            yield lab, session
+
+
+async def diagnose(
+    session: Session,
+    names: Sequence[str] = (),
+    *,
+    checks: Sequence[Check] | None = None,
+    timeout: float = 10.0,
+    **kw: Any,
+) -> Diagnosis:
+    vms = await select_vms(session.api, names, all_vms=not names)
+    runner = DiagnosisRunner(session.api, session.ssh, session.profile,
+                             journal=session.journal, checks=checks, timeout=timeout, **kw)
+    return await runner.run(vms)
+
+
+def by_vm(diagnosis: Diagnosis) -> dict[str, dict[str, Finding]]:
+    return {r.vm.name: {f.check_id: f for f in r.findings} for r in diagnosis.reports}
+
+
+def assert_nothing_else_failed(diagnosis: Diagnosis, expected: set[tuple[str, str]]) -> None:
+    """Only the expected (vm, check) pairs (and the concluding agent-state) may be bad."""
+    for vm, findings in by_vm(diagnosis).items():
+        for cid, f in findings.items():
+            if (vm, cid) in expected or cid == "agent-state":
+                continue
+            assert f.status in (Status.OK, Status.SKIPPED, Status.WARN), (vm, cid, f)
+            assert f.status is not Status.SKIPPED or cid in ALLOWED_SKIPS, (vm, cid, f)
+
+
+ALLOWED_SKIPS = {"agent-cert"}  # before 4.11
+
+
+async def test_seed_reports_the_incident_and_its_playbooks() -> None:
+    async with lab_session("seed") as (_lab, session):
+        diagnosis = await diagnose(session)
+        events = list(session.journal.events())
+    found = by_vm(diagnosis)
+    cp, ss = found["v-2-VM"], found["s-1-VM"]
+    # agent Disconnected, attributed to the deleted cwd
+    assert cp["agent-state"].status is Status.FAIL
+    assert "Disconnected" in cp["agent-state"].summary
+    assert cp["agent-state"].playbook == "protect-assets"
+    assert ss["agent-state"].status is Status.FAIL
+    # java cwd deleted
+    cwd = cp["java-cwd"]
+    assert cwd.status is Status.FAIL and cwd.playbook == "protect-assets"
+    assert "(deleted)" in cwd.summary
+    assert any("/proc/" in e.command and "(deleted)" in e.output for e in cwd.evidence)
+    assert "chattr +i" in (cwd.advice or "")
+    assert ss["java-cwd"].status is Status.FAIL
+    # assets 404
+    assets = cp["static-assets"]
+    assert assets.status is Status.FAIL and assets.playbook == "protect-assets"
+    assert "404" in assets.summary
+    assert sum("curl" in e.command for e in assets.evidence) == 3
+    # timezone mismatch VM UTC vs host JST
+    tz = cp["timezone"]
+    assert tz.status is Status.WARN and tz.playbook == "fix-timezone"
+    assert "UTC" in tz.summary and "JST" in tz.summary
+    # realhostip.com settings
+    assert cp["ssl-settings"].status in (Status.WARN, Status.FAIL)
+    assert cp["ssl-settings"].playbook == "ssl-off"
+    assert "realhostip.com" in cp["ssl-settings"].summary
+    assert ss["ssvm-ssl-settings"].status is Status.FAIL
+    assert ss["ssvm-ssl-settings"].playbook == "ssl-off"
+    # the healthy parts are not reported failed
+    for cid in ("vm-state", "ssh", "boot-params", "mgmt-connect", "java-process",
+                "cloud-service", "ports", "clock-drift", "disk", "memory", "version"):
+        assert cp[cid].status is Status.OK, (cid, cp[cid])
+    assert cp["agent-cert"].status is Status.SKIPPED  # 4.8 has no CA framework
+    playbooks = set(diagnosis.reports[0].playbooks) | set(diagnosis.reports[1].playbooks)
+    assert {"protect-assets", "fix-timezone", "ssl-off"} <= playbooks
+    assert diagnosis.exit_code == 2
+    # journal: start, one finding per check, end
+    names = [e["event"] for e in events]
+    assert names.count("diag.start") == 1 and names.count("diag.end") == 1
+    recorded = [e for e in events if e["event"] == "diag.finding"]
+    assert len(recorded) == sum(len(r.findings) for r in diagnosis.reports)
+    cwd_rec = next(e for e in recorded if e["check_id"] == "java-cwd" and e["vm"] == "v-2-VM")
+    assert cwd_rec["status"] == "fail" and cwd_rec["playbook"] == "protect-assets"
+
+
+async def test_healthy_is_all_ok() -> None:
+    async with lab_session("healthy") as (_lab, session):
+        diagnosis = await diagnose(session)
+    for report in diagnosis.reports:
+        for f in report.findings:
+            assert f.status is Status.OK, (report.vm.name, f)
+    assert diagnosis.exit_code == 0
+    # each VM ran its own catalogue
+    cp = by_vm(diagnosis)["v-2-VM"]
+    assert "static-assets" in cp and "secondary-storage" not in cp
+    ss = by_vm(diagnosis)["s-1-VM"]
+    assert "secondary-storage" in ss and "static-assets" not in ss
+
+
+SCENARIO_FAULTS = [
+    ("mgmt-port-blocked", {("v-2-VM", "mgmt-connect"), ("s-1-VM", "mgmt-connect")}, None),
+    ("clock-drift", {("v-2-VM", "clock-drift")}, "fix-timezone"),
+    ("disk-full", {("s-1-VM", "disk")}, "free-disk"),
+    ("template-mismatch", {("v-2-VM", "version"), ("s-1-VM", "version")}, "recreate"),
+    ("cert-expired", {("v-2-VM", "agent-cert"), ("s-1-VM", "agent-cert")}, "provision-cert"),
+    ("ssvm-storage", {("s-1-VM", "secondary-storage")}, None),
+]
+
+
+@pytest.mark.parametrize(("scenario", "expected", "playbook"), SCENARIO_FAULTS,
+                         ids=[s[0] for s in SCENARIO_FAULTS])
+async def test_each_scenario_fault_is_found_by_the_right_check(
+    scenario: str, expected: set[tuple[str, str]], playbook: str | None
+) -> None:
+    async with lab_session(scenario) as (_lab, session):
+        diagnosis = await diagnose(session)
+    found = by_vm(diagnosis)
+    for vm, cid in expected:
+        f = found[vm][cid]
+        assert f.status is Status.FAIL, (vm, cid, f)
+        assert f.advice
+        if playbook:
+            assert f.playbook == playbook, (vm, cid, f)
+    assert_nothing_else_failed(diagnosis, expected)
+    assert diagnosis.exit_code == 2
+
+
+async def test_unreachable_vm_skips_in_vm_checks_with_the_reason() -> None:
+    async with lab_session("healthy") as (lab, session):
+        cp = next(v for v in lab.world.system_vms if v.name == "v-2-VM")
+        # the host now answers at an address where nothing listens
+        cp.host.ipaddress = "127.0.9.9"
+        diagnosis = await diagnose(session, ["v-2-VM"])
+    found = by_vm(diagnosis)["v-2-VM"]
+    ssh = found["ssh"]
+    assert ssh.status is Status.FAIL
+    assert "127.0.9.9" in ssh.summary
+    for check in CATALOGUE:
+        if check.id in found and check.id != "ssh" and "vm_ssh" in check.needs:
+            f = found[check.id]
+            assert f.status is Status.SKIPPED, (check.id, f)
+            assert f.reason and "127.0.9.9" in f.reason
+    assert found["vm-state"].status is Status.OK
+    assert found["ssl-settings"].status is Status.OK  # API checks still run
+    assert found["agent-state"].status is Status.OK
+
+
+async def _sleeper(ctx: CheckContext) -> Finding:
+    await ctx.vm_run("sleep 5")
+    return ctx.ok("woke up")
+
+
+SLEEPER = Check("sleeper", "A command that hangs", (AppliesTo.SYSTEMVM,), VM, _sleeper)
+
+
+async def test_hanging_command_is_an_error_and_the_rest_still_run() -> None:
+    checks = [by_id("ssh"), by_id("vm-state"), SLEEPER, by_id("boot-params"),
+              by_id("java-process"), by_id("disk")]
+    async with lab_session("healthy") as (_lab, session):
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        diagnosis = await diagnose(session, ["v-2-VM"], checks=checks, timeout=0.5)
+        elapsed = loop.time() - started
+    found = by_vm(diagnosis)["v-2-VM"]
+    assert found["sleeper"].status is Status.ERROR
+    assert found["sleeper"].reason == "timed out after 0.5 s"
+    assert any(e.command == "sleep 5" for e in found["sleeper"].evidence)
+    for cid in ("ssh", "vm-state", "boot-params", "java-process", "disk"):
+        assert found[cid].status is Status.OK, (cid, found[cid])
+    assert elapsed < 5
+    assert diagnosis.exit_code == 1
+
+
+async def test_events_stream_in_order() -> None:
+    events: list[Any] = []
+    async with lab_session("healthy") as (_lab, session):
+        diagnosis = await diagnose(session, ["v-2-VM"], on_event=events.append)
+    assert isinstance(events[0], RunStarted)
+    assert events[0].vm.name == "v-2-VM"
+    assert isinstance(events[-1], RunFinished)
+    ids = events[0].check_ids
+    started = [e.check_id for e in events if isinstance(e, StepStarted)]
+    finished = [e.finding.check_id for e in events if isinstance(e, StepFinished)]
+    assert sorted(started) == sorted(ids) == sorted(finished)
+    assert finished[-1] == "agent-state"  # concludes after every other step
+    assert started.index("ssh") < started.index("boot-params")
+    assert [f.check_id for f in events[-1].findings] == list(ids)
+    assert list(events[-1].findings) == diagnosis.reports[0].findings
+
+
+async def test_large_zone_sample_bounded_concurrency_one_connection_per_vm() -> None:
+    in_flight = peak = 0
+
+    def track(event: Any) -> None:
+        nonlocal in_flight, peak
+        if isinstance(event, RunStarted):
+            in_flight += 1
+            peak = max(peak, in_flight)
+        elif isinstance(event, RunFinished):
+            in_flight -= 1
+
+    async with lab_session("large") as (lab, session):
+        vms = (await select_vms(session.api, zone="zone03"))[:12]
+        runner = DiagnosisRunner(session.api, session.ssh, session.profile,
+                                 journal=session.journal, concurrency=4, timeout=10,
+                                 on_event=track)
+        diagnosis = await runner.run(vms)
+        counts = lab.ssh.connection_counts
+    assert len(diagnosis.reports) == 12
+    assert peak <= 4
+    for report in diagnosis.reports:
+        assert report.finding("ssh").status is Status.OK, report.finding("ssh")
+        assert counts[f"vm:{report.vm.name}"] == 1, (report.vm.name, counts)
