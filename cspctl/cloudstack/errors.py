@@ -40,7 +40,7 @@ class CloudStackError(CspctlError):
     def __str__(self) -> str:
         where = f"{self.server} {self.command}" if self.command else self.server
         text = f"{where}: {self.detail or type(self).__name__}"
-        return f"{text} ({self.hint})" if self.hint else text
+        return f"{text}; hint: {self.hint}" if self.hint else text
 
 
 class ApiError(CloudStackError):

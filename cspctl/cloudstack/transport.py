@@ -58,15 +58,21 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         cur = cur.__cause__ or cur.__context__
 
 
+def _ssl_reason(exc: ssl.SSLError) -> str:
+    verify = getattr(exc, "verify_message", None)
+    reason = getattr(exc, "reason", None) or str(exc)
+    return f"{reason} ({verify})" if verify else str(reason)
+
+
 def from_httpx(exc: httpx.HTTPError, server: str, command: str, timeout: float
                ) -> CloudStackError:
     """A typed error for an httpx exception (refused, timeout, TLS, protocol)."""
     chain = list(_chain(exc))
     if any(isinstance(e, ssl.SSLError | ssl.CertificateError) for e in chain) or (
-        "CERTIFICATE_VERIFY_FAILED" in str(exc) or "SSL" in str(exc)
+        "CERTIFICATE_VERIFY_FAILED" in str(exc) or "[SSL" in str(exc)
     ):
-        reason = next((getattr(e, "reason", None) or str(e) for e in chain
-                       if isinstance(e, ssl.SSLError)), str(exc))
+        reason = next((_ssl_reason(e) for e in chain if isinstance(e, ssl.SSLError)),
+                      str(exc))
         return TlsError(server, command, f"TLS failed: {reason}", hint=(
             "the server certificate is not trusted: install its CA, or set verifycert=false "
             "for this profile if you accept the risk"))
