@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -22,10 +23,16 @@ import pytest
 SSHD = os.environ.get("CSPCTL_TEST_SSHD", "/usr/sbin/sshd")
 
 
-def free_port() -> int:
+def free_port(address: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((address, 0))
         return int(s.getsockname()[1])
+
+
+def random_loopback() -> str:
+    """A random 127.x.y.z address, so fixed ports (3922) do not collide between tests."""
+    r = random.Random()
+    return f"127.{r.randint(100, 250)}.{r.randint(0, 255)}.{r.randint(1, 254)}"
 
 
 def keygen(path: Path, kind: str = "ed25519") -> Path:
@@ -42,7 +49,13 @@ def keygen(path: Path, kind: str = "ed25519") -> Path:
 class SshdServer:
     """One sshd instance; ``restart(new_host_key=True)`` simulates a re-created VM."""
 
-    def __init__(self, workdir: Path, authorized: list[Path], port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        authorized: list[Path],
+        port: int | None = None,
+        address: str = "127.0.0.1",
+    ) -> None:
         if not Path(SSHD).is_file() or not shutil.which("ssh-keygen"):
             pytest.fail(
                 f"OpenSSH server not found at {SSHD} (install openssh-server): the SSH tests "
@@ -51,7 +64,8 @@ class SshdServer:
             )
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
+        self.address = address
+        self.port = port or free_port(address)
         self.host_key = self.dir / "ssh_host_ed25519_key"
         keygen(self.host_key)
         self.authorized_keys = self.dir / "authorized_keys"
@@ -62,7 +76,7 @@ class SshdServer:
         self.config = self.dir / "sshd_config"
         self.config.write_text(
             f"Port {self.port}\n"
-            f"ListenAddress 127.0.0.1\n"
+            f"ListenAddress {address}\n"
             f"HostKey {self.host_key}\n"
             f"AuthorizedKeysFile {self.authorized_keys}\n"
             f"PidFile {self.dir / 'sshd.pid'}\n"
@@ -81,7 +95,8 @@ class SshdServer:
 
     def known_hosts_line(self) -> str:
         kt, b64 = self.public_key.split()[:2]
-        return f"[127.0.0.1]:{self.port} {kt} {b64}\n"
+        host = self.address if self.port == 22 else f"[{self.address}]:{self.port}"
+        return f"{host} {kt} {b64}\n"
 
     def start(self) -> None:
         Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation dir
@@ -95,7 +110,7 @@ class SshdServer:
             if self.proc.poll() is not None:
                 pytest.fail(f"sshd exited early: {self.log.read_text()[-2000:]}", pytrace=False)
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                with socket.create_connection((self.address, self.port), timeout=0.5):
                     return
             except OSError:
                 time.sleep(0.05)

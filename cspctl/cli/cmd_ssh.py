@@ -1,9 +1,225 @@
-"""`cspctl ssh` (placeholder until its issue lands)."""
+"""``cspctl ssh VM [--print-route] [-- CMD...]``: a shell or one command on a system VM.
+
+The VM is found through the API (name like v-2-VM, or UUID; ``CPVM``/``SSVM`` when the cloud has
+exactly one), the route is derived from its host and hypervisor, and the connection goes
+through cspctl's pool (journaled, host keys checked against cspctl's own store).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import sys
+from typing import Any
+
+from cspctl.errors import CspctlError, UsageError
+from cspctl.ssh.quote import is_uuid, validate_vm_name
+
+_ALIASES = {"CPVM": "consoleproxy", "SSVM": "secondarystoragevm"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    p = sub.add_parser(
+        "ssh",
+        help="shell or command on a system VM (through its hypervisor host)",
+        description=(
+            "Open a shell on a system VM, or run one command and exit with its status. "
+            "KVM/XenServer VMs are reached through their host's link-local network, "
+            "VMware/Hyper-V VMs on their private IP (see --print-route)."
+        ),
+        epilog="examples: cspctl ssh v-2-VM | cspctl ssh s-1-VM -- df -h | "
+        "cspctl ssh CPVM --print-route",
+    )
+    p.add_argument("vm", metavar="VM", help="system VM name (v-2-VM, s-1-VM), UUID, CPVM or SSVM")
+    p.add_argument(
+        "--print-route", action="store_true", help="show every hop that would be taken; no SSH"
+    )
+    p.add_argument(
+        "--accept-new-hostkey",
+        action="store_true",
+        help="trust the VM's host key on first contact (or after the VM was re-created)",
+    )
+    p.add_argument(
+        "--accept-changed-hostkey",
+        action="store_true",
+        help="trust a host key that differs from the one trusted for this VM id",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="give up on the command after this long (default: no limit)",
+    )
+    # REMAINDER: everything after VM; our own options before "--" are picked out by run()
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD",
+                   help="command to run on the VM (after --); none: interactive shell")
+    p.set_defaults(func=run)
+
+
+_FLAGS = {
+    "--print-route": "print_route",
+    "--accept-new-hostkey": "accept_new_hostkey",
+    "--accept-changed-hostkey": "accept_changed_hostkey",
+}
+
+
+def split_command(args: argparse.Namespace) -> list[str]:
+    """Apply options given after VM (argparse leaves them in the remainder); the command."""
+    rest = list(args.command or [])
+    while rest and rest[0] != "--" and rest[0].startswith("-"):
+        flag = rest.pop(0)
+        name, _, value = flag.partition("=")
+        if flag in _FLAGS:
+            setattr(args, _FLAGS[flag], True)
+        elif name == "--timeout":
+            if not value:
+                if not rest:
+                    raise UsageError("--timeout needs a number of seconds")
+                value = rest.pop(0)
+            try:
+                args.timeout = float(value)
+            except ValueError:
+                raise UsageError(f"--timeout {value!r}: not a number of seconds") from None
+        else:
+            raise UsageError(
+                f"unknown option {flag} for cspctl ssh (put the remote command after --)"
+            )
+    if rest and rest[0] == "--":
+        rest = rest[1:]
+    return rest
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point: validate before anything is looked up, then run the async part."""
+    target = args.vm
+    if target.upper() not in _ALIASES:
+        validate_vm_name(target)
+    command = split_command(args)
+    return asyncio.run(_main(args, target, command))
+
+
+async def find_vm(api: Any, target: str, profile_name: str) -> Any:
+    """The SystemVm for a validated name, UUID or CPVM/SSVM alias; CspctlError if absent."""
+    alias = _ALIASES.get(target.upper())
+    if alias:
+        vms = [v for v in await api.list_system_vms(systemvmtype=alias) if v.state != "Destroyed"]
+        if len(vms) == 1:
+            return vms[0]
+        if not vms:
+            raise CspctlError(f"no {target.upper()} in profile {profile_name}")
+        names = ", ".join(sorted(str(v.name) for v in vms))
+        raise UsageError(f"{len(vms)} {target.upper()}s in profile {profile_name} ({names}): "
+                         "name one")
+    vms = await api.list_system_vms(**({"id": target} if is_uuid(target) else {"name": target}))
+    vms = [v for v in vms if v.name == target or v.id == target]
+    if not vms:
+        raise CspctlError(
+            f"no system VM {target} in profile {profile_name} "
+            "(see `cspctl list` for the system VMs it has)"
+        )
+    return vms[0]
+
+
+def _make_tty_ask() -> Any:
+    """Host-key question on the operator's terminal (only when stdin is a TTY)."""
+
+    async def ask(question: Any) -> bool:
+        def prompt() -> str:
+            with open("/dev/tty", "r+", encoding="utf-8") as tty:
+                tty.write(f"cspctl: {question.explain()}\nTrust this key and continue? [y/N] ")
+                tty.flush()
+                return tty.readline()
+
+        try:
+            answer = await asyncio.get_running_loop().run_in_executor(None, prompt)
+        except OSError:  # no controlling terminal after all: refuse (the error says how)
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
+
+
+async def _main(args: argparse.Namespace, target: str, command: list[str]) -> int:
+    from cspctl.session import Session
+    from cspctl.ssh.route import resolve_route
+
+    session = Session.open(args.profile, read_only=args.read_only)
+    async with session:
+        if sys.stdin.isatty() and not args.print_route:
+            session.host_key_ask = _make_tty_ask()
+        vm = await find_vm(session.api, target, session.profile.name)
+        route = await resolve_route(vm, session.api, session.profile)
+        if args.print_route:
+            print(f"route to {vm.name} ({vm.short_type}, id {vm.id}, {route.mode}):")
+            for line in route.describe():
+                print(f"  {line}")
+            return 0
+        pool = session.ssh
+        pool.accept_new = pool.accept_new or args.accept_new_hostkey
+        pool.accept_changed = pool.accept_changed or args.accept_changed_hostkey
+        pool.command_timeout = args.timeout
+        if command:
+            result = await pool.run(route, " ".join(command))
+            sys.stdout.write(result.stdout)
+            sys.stdout.flush()
+            sys.stderr.write(result.stderr)
+            sys.stderr.flush()
+            return result.exit_status
+        return await interactive_shell(pool, route)
+
+
+async def interactive_shell(pool: Any, route: Any) -> int:
+    """A PTY shell in the operator's own terminal: raw mode, SIGWINCH -> resize, exit status."""
+    import termios
+    import tty
+
+    fd_in, fd_out = sys.stdin.fileno(), sys.stdout.fileno()
+    is_tty = os.isatty(fd_in)
+    size = shutil.get_terminal_size()
+    term = os.environ.get("TERM") or "xterm-256color"
+    shell = await pool.open_shell(route, term=term, cols=size.columns, rows=size.lines)
+    loop = asyncio.get_running_loop()
+    saved = termios.tcgetattr(fd_in) if is_tty else None
+
+    def on_input() -> None:
+        try:
+            data = os.read(fd_in, 4096)
+        except OSError:
+            data = b""
+        if data:
+            shell.write(data)
+        else:
+            loop.remove_reader(fd_in)
+            shell.write_eof()
+
+    def on_resize() -> None:
+        new = shutil.get_terminal_size()
+        shell.resize(new.columns, new.lines)
+
+    try:
+        if is_tty:
+            tty.setraw(fd_in)
+        loop.add_reader(fd_in, on_input)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGWINCH, on_resize)
+        while data := await shell.read():
+            view = memoryview(data)
+            while view:
+                written = os.write(fd_out, view)
+                view = view[written:]
+    finally:
+        loop.remove_reader(fd_in)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGWINCH)
+        if saved is not None:
+            termios.tcsetattr(fd_in, termios.TCSADRAIN, saved)
+        await shell.close()
+    if shell.exit_status is None:
+        raise CspctlError(f"shell on {route.vm_name or route.target.host} ended without an exit "
+                          "status (connection lost?)")
+    return int(shell.exit_status)

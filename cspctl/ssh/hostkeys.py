@@ -21,18 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import platformdirs
+from cspctl.config import config_dir
 
 POLICIES = ("ask", "accept-new", "strict")
-
-
-def _config_dir() -> Path:
-    try:
-        from cspctl.config import config_dir  # type: ignore[attr-defined]
-    except ImportError:
-        override = os.environ.get("CSPCTL_CONFIG_DIR")
-        return Path(override) if override else Path(platformdirs.user_config_dir("cspctl"))
-    return Path(config_dir())
 
 
 def normalize_key(public_key: str) -> str:
@@ -106,7 +97,7 @@ class HostKeyStore:
     """JSON file of trusted system VM keys: entries of vm_id, vm_name, address, key."""
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path) if path else _config_dir() / "known_systemvms.json"
+        self.path = Path(path) if path else config_dir() / "known_systemvms.json"
         self._lock = threading.Lock()
 
     def _load(self) -> list[dict[str, Any]]:

@@ -32,12 +32,12 @@ def quote_argv(argv: list[str] | tuple[str, ...]) -> str:
 
 
 def is_uuid(value: str) -> bool:
-    return bool(_UUID.match(value))
+    return bool(_UUID.fullmatch(value))
 
 
 def validate_vm_name(name: str) -> str:
     """Accept a system VM name (v-2-VM, s-1-VM, r-10-VM) or a UUID; anything else: UsageError."""
-    if isinstance(name, str) and (_VM_NAME.match(name) or _UUID.match(name)):
+    if isinstance(name, str) and (_VM_NAME.fullmatch(name) or _UUID.fullmatch(name)):
         return name
     raise UsageError(
         f"invalid system VM name {name!r}: expected a CloudStack name like v-2-VM / s-1-VM "
@@ -60,14 +60,14 @@ def validate_host(value: str | None, what: str = "host") -> str:
         return str(ipaddress.ip_address(text))
     except ValueError:
         pass
-    if _HOSTNAME.match(text):
+    if _HOSTNAME.fullmatch(text):
         return text
     raise UsageError(f"invalid {what} {value!r}: not an IP address or host name")
 
 
 def validate_user(value: str | None, what: str = "user") -> str:
     """A POSIX user name; else UsageError."""
-    if isinstance(value, str) and _USER.match(value):
+    if isinstance(value, str) and _USER.fullmatch(value):
         return value
     raise UsageError(f"invalid {what} {value!r}: not a user name")
 

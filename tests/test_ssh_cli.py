@@ -1,0 +1,162 @@
+"""``cspctl ssh`` end to end: a loopback CloudStack API, a real sshd as the KVM host and
+another on 127.x.y.z:3922 as the system VM's link-local sshd; the CLI runs as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import pty
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from cspctl.config import Profile, save_profile
+from tests.apiserver import APIKEY, SECRETKEY, ApiServer
+from tests.sshd import SshdServer, random_loopback
+
+pytestmark = pytest.mark.sshd
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+async def cloud(tmp_path: Path, sshd: SshdServer, client_key: Path) -> AsyncIterator[dict]:
+    vm = SshdServer(tmp_path / "vm", [client_key], port=3922, address=random_loopback())
+    vm.start()
+    kh = tmp_path / "known_hosts"
+    kh.write_text(sshd.known_hosts_line())
+    try:
+        async with ApiServer(n_systemvms=2) as api:
+            host = next(h for h in api.hosts if h["id"] == "host-kvm-1")
+            host["ipaddress"] = "127.0.0.1"
+            api.systemvms[0]["linklocalip"] = vm.address
+            save_profile(
+                Profile(
+                    name="t", source=None, url=api.url, apikey=APIKEY, secretkey=SECRETKEY,
+                    ssh_key=client_key, ssh_port=sshd.port, known_hosts=kh,
+                    host_key_policy="accept-new",
+                )
+            )
+            yield {"api": api, "vm": vm, "host": sshd}
+    finally:
+        vm.stop()
+
+
+async def cspctl(*args: str, stdin: int | None = None) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", *args,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else stdin,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=ROOT,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+def journal_events() -> list[dict]:
+    sessions = Path(os.environ["CSPCTL_STATE_DIR"]) / "sessions"
+    return [json.loads(line) for f in sorted(sessions.glob("*.jsonl"))
+            for line in f.read_text().splitlines()]
+
+
+async def test_command_output_and_status(cloud):
+    rc, out, err = await cspctl("--profile", "t", "ssh", "v-1-VM", "--", "echo", "hello", "world")
+    assert (rc, out) == (0, "hello world\n"), err
+    rc, out, err = await cspctl("--profile", "t", "ssh", "v-1-VM", "--", "echo e >&2; exit 3")
+    assert (rc, out, err) == (3, "", "e\n")
+    rc, out, err = await cspctl("--profile", "t", "ssh", "v-1-VM", "--", "nosuchcommand")
+    assert rc == 127 and "not found" in err
+    cmds = [e for e in journal_events() if e["event"] == "ssh.command"]
+    assert [c["exit_status"] for c in cmds] == [0, 3, 127]
+    assert all(c["vm"] == "v-1-VM" and c["vm_id"].endswith("000000000001") for c in cmds)
+    assert APIKEY not in json.dumps(journal_events()) and SECRETKEY not in json.dumps(
+        journal_events()
+    )
+
+
+async def test_uuid_and_alias_lookup(cloud):
+    vm_id = cloud["api"].systemvms[0]["id"]
+    rc, out, err = await cspctl("--profile", "t", "ssh", vm_id, "--", "echo", "by-id")
+    assert (rc, out) == (0, "by-id\n"), err
+    rc, out, err = await cspctl("--profile", "t", "ssh", "CPVM", "--", "echo", "by-alias")
+    assert (rc, out) == (0, "by-alias\n"), err
+
+
+async def test_print_route_shows_host_and_link_local_hops(cloud):
+    rc, out, err = await cspctl("--profile", "t", "ssh", "v-1-VM", "--print-route")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert "v-1-VM" in lines[0] and "CPVM" in lines[0]
+    assert f"1. host     root@127.0.0.1:{cloud['host'].port} (kvm1, KVM)" in lines[1]
+    assert f"2. systemvm root@{cloud['vm'].address}:3922 via host (link-local)" in lines[2]
+    assert cloud["host"].accepted_count() == 0, "--print-route never connects"
+
+
+async def test_hostile_name_is_refused_before_any_lookup(cloud):
+    for bad in ("x; rm -rf /", "v-1-VM$(reboot)", "../etc", "v-1-VM\n", "-oProxyCommand=sh"):
+        argv = ("--", bad) if bad.startswith("-") else (bad, "--", "true")
+        rc, _out, err = await cspctl("--profile", "t", "ssh", *argv)
+        assert rc == 2, (bad, err)
+        assert err.startswith("cspctl: invalid system VM name") and "Traceback" not in err
+    assert cloud["api"].requests == []
+
+
+async def test_unknown_vm_and_unreachable_host(cloud):
+    rc, _out, err = await cspctl("--profile", "t", "ssh", "v-9-VM", "--", "true")
+    assert rc == 1 and err.strip() == (
+        "cspctl: no system VM v-9-VM in profile t (see `cspctl list` for the system VMs it has)"
+    )
+    cloud["host"].stop()
+    rc, _out, err = await cspctl("--profile", "t", "ssh", "v-1-VM", "--", "true")
+    assert rc == 255 and "connection refused at host kvm1" in err and len(err.splitlines()) == 1
+
+
+async def test_host_key_policy_ask_without_tty_refuses_with_advice(cloud, tmp_path):
+    cfg = Path(os.environ["CSPCTL_CONFIG_DIR"]) / "config.toml"
+    cfg.write_text(cfg.read_text().replace('host_key_policy = "accept-new"',
+                                           'host_key_policy = "ask"'))
+    rc, _out, err = await cspctl("--profile", "t", "ssh", "v-1-VM", "--", "true")
+    assert rc == 255 and "first contact with v-1-VM" in err and "SHA256:" in err
+    assert "cspctl ssh v-1-VM --accept-new-hostkey" in err
+    rc, out, err = await cspctl("--profile", "t", "ssh", "v-1-VM", "--accept-new-hostkey", "--",
+                                "echo", "trusted")
+    assert (rc, out) == (0, "trusted\n"), err
+    rc, out, err = await cspctl("--profile", "t", "ssh", "v-1-VM", "--", "echo", "again")
+    assert (rc, out) == (0, "again\n"), err
+
+
+async def test_interactive_shell_in_a_terminal(cloud):
+    master, slave = pty.openpty()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", "--profile", "t", "ssh", "v-1-VM",
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, start_new_session=True,
+    )
+    os.close(slave)
+    loop = asyncio.get_running_loop()
+    seen = b""
+
+    async def read_until(token: bytes) -> None:
+        nonlocal seen
+        while token not in seen:
+            try:
+                chunk = await asyncio.wait_for(
+                    loop.run_in_executor(None, os.read, master, 4096), 20
+                )
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+
+    await read_until(b"#")  # root prompt
+    os.write(master, b"echo answer=$((6*7)); exit 4\n")
+    await read_until(b"answer=42")
+    rc = await asyncio.wait_for(proc.wait(), 30)
+    os.close(master)
+    assert rc == 4, seen
+    shells = [e for e in journal_events() if e["event"] == "ssh.shell"]
+    assert [e["action"] for e in shells] == ["start", "end"]
+    cast = Path(shells[0]["cast"])
+    assert json.loads(cast.read_text().splitlines()[0])["version"] == 2
+    assert "answer=42" in cast.read_text()
