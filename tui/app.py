@@ -1,10 +1,441 @@
-"""The cspctl console (placeholder until the console issue lands)."""
+"""The cspctl console: zones, system VMs, shell panes and diagnostics panes, as tabs.
+
+Entry point ``run(args)`` (registered as the ``cspctl.ui`` entry point): ``cspctl --lab``
+starts the embedded lab in-process on the seed scenario; ``cspctl`` uses the default profile.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import re
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from cspctl.cloudstack.models import SystemVm
+from cspctl.errors import CspctlError
+from tui.backend import Backend
+from tui.commands import ConsoleCommands
+from tui.diag_pane import DiagnosticsPane
+from tui.help import HelpScreen, binding_rows
+from tui.inventory import UNHEALTHY, Snapshot
+from tui.overview import Overview
+from tui.settings import UiSettings
+from tui.shell_pane import ShellPane
+from widgets.confirm import ConfirmDialog
+from widgets.steps import StepList
+from widgets.systemvms import SyncTable
+from widgets.terminal import Terminal
+
+Opener = Callable[[], Awaitable[Backend]]
+OVERVIEW = "overview"
+
+
+def _tab_id(prefix: str, key: str) -> str:
+    return f"{prefix}-" + re.sub(r"[^A-Za-z0-9_-]", "_", key)
+
+
+class CspctlApp(App[int]):
+    """The console. ``opener`` builds the :class:`Backend` once the app's loop runs."""
+
+    CSS_PATH = "cspctl.tcss"
+    TITLE = "cspctl"
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("s", "shell", "Shell", id="console.shell"),
+        Binding("d", "diagnose", "Diagnose", id="console.diagnose"),
+        Binding("slash", "filter", "Filter", id="console.filter"),
+        Binding("question_mark", "help", "Help", id="console.help"),
+        Binding("r", "repair", "Repair", id="console.repair"),
+        Binding("l", "log", "Log", id="console.log"),
+        Binding("ctrl+r", "refresh", "Refresh", id="console.refresh"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="console.quit"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, id="console.palette"),
+        Binding("D", "diagnose_zone", "Diagnose zone", show=False, id="console.diagnose_zone"),
+        Binding("ctrl+t", "real_terminal", "Real terminal", show=False, priority=True,
+                id="console.real_terminal"),
+        Binding("ctrl+w", "close_tab", "Close tab", show=False, id="console.close_tab"),
+        Binding("ctrl+pagedown,right_square_bracket", "next_tab", "Next tab", show=False,
+                id="console.next_tab"),
+        Binding("ctrl+pageup,left_square_bracket", "previous_tab", "Previous tab", show=False,
+                id="console.previous_tab"),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+    ]
+
+    def __init__(self, opener: Opener, *, settings: UiSettings | None = None) -> None:
+        super().__init__()
+        self.opener = opener
+        self.settings = settings or UiSettings()
+        self.backend: Backend | None = None
+        self.snapshot: Snapshot | None = None
+        self.api_error: str | None = None
+        self._refresh_timer: Any = None
+        self.refresh_count = 0
+
+    # -- layout ---------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Vertical(id="head"):
+            with Horizontal(id="head-line"):
+                yield Static("cspctl · connecting…", id="head-main", markup=False)
+                yield Static("", id="badge", markup=False)
+            yield Static("", id="head-sub", markup=False)
+        with TabbedContent(id="tabs", initial=OVERVIEW), TabPane("System VMs", id=OVERVIEW):
+            yield Overview(id="overview-pane")
+        yield Footer(compact=True)
+
+    @property
+    def overview(self) -> Overview:
+        return self.query_one(Overview)
+
+    @property
+    def tabs(self) -> TabbedContent:
+        return self.query_one("#tabs", TabbedContent)
+
+    def on_mount(self) -> None:
+        self.overview.table.focus()
+        self.start_backend()
+
+    # -- backend --------------------------------------------------------------------------
+    @work(exclusive=True, group="backend", exit_on_error=False)
+    async def start_backend(self) -> None:
+        try:
+            backend = await self.opener()
+        except CspctlError as exc:
+            self.exit(exc.exit_code, message=f"cspctl: {exc}")
+            return
+        except Exception as exc:  # e.g. the lab could not bind its ports
+            self.exit(1, message=f"cspctl: could not start: {type(exc).__name__}: {exc}")
+            return
+        await self._use_backend(backend)
+
+    async def _use_backend(self, backend: Backend) -> None:
+        self.backend = backend
+        backend.set_host_key_ask(self.ask_host_key)
+        self._update_header()
+        await self._refresh_now(manual=False)
+        self._schedule_refresh()
+
+    def _schedule_refresh(self) -> None:
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+            self._refresh_timer = None
+        interval = self.backend.refresh_interval() if self.backend else 0
+        if interval and interval > 0:
+            self._refresh_timer = self.set_interval(interval, self.refresh_data,
+                                                    name="auto-refresh")
+
+    def refresh_data(self, manual: bool = False) -> None:
+        """Refresh in a worker (never blocks the UI); a newer refresh cancels an older one."""
+        self.run_worker(self._refresh_now(manual=manual), group="refresh", exclusive=True,
+                        exit_on_error=False)
+
+    async def _refresh_now(self, *, manual: bool) -> None:
+        if self.backend is None:
+            return
+        try:
+            snapshot = await self.backend.snapshot()
+        except CspctlError as exc:
+            self._api_failed(str(exc), manual)
+            return
+        except Exception as exc:
+            self._api_failed(f"{type(exc).__name__}: {exc}", manual)
+            return
+        if self.api_error is not None:
+            self.notify("management server answers again", title="API", timeout=4)
+        self.api_error = None
+        self.snapshot = snapshot
+        self.refresh_count += 1
+        self.overview.show(snapshot)
+        self._update_header()
+
+    def _api_failed(self, message: str, manual: bool) -> None:
+        first = self.api_error is None
+        self.api_error = message
+        if first or manual:
+            self.notify(message, title="API error", severity="error", timeout=10)
+        self._update_header()
+        if self.snapshot is None:
+            self.overview.show_error(message)
+
+    def _update_header(self) -> None:
+        backend = self.backend
+        main = self.query_one("#head-main", Static)
+        sub = self.query_one("#head-sub", Static)
+        badge = self.query_one("#badge", Static)
+        if backend is None:
+            return
+        profile = backend.profile
+        version = backend.version or "?"
+        lab = " (lab)" if getattr(profile, "is_lab", False) else ""
+        main.update(f"cspctl · {profile.name}{lab} · {profile.url} · CloudStack {version}")
+        badge.update("READ-ONLY" if backend.read_only else "read-write")
+        badge.set_class(backend.read_only, "read-only")
+        parts = []
+        if self.api_error:
+            parts.append(f"{UNHEALTHY} API: {self.api_error}")
+        if self.snapshot is not None:
+            every = backend.refresh_interval()
+            auto = f" (every {every:g}s)" if every else ""
+            parts.append(f"refreshed {self.snapshot.taken_at:%H:%M:%S}{auto}")
+        if self.settings.show_journal_path:
+            parts.append(f"journal {backend.journal_path}")
+        sub.update(" · ".join(parts))
+        sub.set_class(self.api_error is not None, "error")
+
+    # -- host keys ------------------------------------------------------------------------
+    async def ask_host_key(self, question: Any) -> bool:
+        """Policy "ask": show the fingerprint and let the operator decide (default: no)."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bool] = loop.create_future()
+
+        def done(result: bool | None) -> None:
+            if not answer.done():
+                answer.set_result(bool(result))
+
+        reason = getattr(question, "reason", "new")
+        title = ("HOST KEY CHANGED — trust the new key?" if reason == "changed"
+                 else "Trust this system VM's host key?")
+        body = (f"{question.explain()}\n\nfingerprint: {question.fingerprint}\n"
+                "Compare it with the VM's console (ssh-keygen -lf /etc/ssh/ssh_host_*.pub).")
+        self.push_screen(ConfirmDialog(title, body, yes="Trust", no="Refuse"), callback=done)
+        return await answer
+
+    # -- actions --------------------------------------------------------------------------
+    def _selected_vm(self) -> SystemVm | None:
+        vm = self.overview.selected_vm()
+        if vm is None:
+            self.notify("select a system VM first", severity="warning", timeout=3)
+        return vm
+
+    def action_shell(self) -> None:
+        """Open a shell tab on the selected system VM."""
+        vm = self._selected_vm()
+        if vm is not None:
+            self.open_shell(vm)
+
+    def open_shell(self, vm: SystemVm) -> None:
+        if self.backend is None:
+            self.notify("not connected yet", severity="warning")
+            return
+        tab_id = _tab_id("shell", vm.id or vm.name or "vm")
+        existing = self._pane(tab_id, ShellPane)
+        if existing is not None and existing.state in ("open", "connecting"):
+            self.tabs.active = tab_id
+            existing.terminal.focus()
+            return
+        if existing is not None:
+            self.tabs.remove_pane(tab_id)
+        pane = TabPane(f"Shell {vm.name}", ShellPane(self.backend, vm), id=tab_id)
+        self.call_after_refresh(self._add_pane, pane, tab_id)
+
+    async def _add_pane(self, pane: TabPane, tab_id: str) -> None:
+        await self.tabs.add_pane(pane)
+        self.tabs.active = tab_id
+
+    def _pane(self, tab_id: str, kind: type) -> Any:
+        with contextlib.suppress(Exception):
+            return self.tabs.get_pane(tab_id).query_one(kind)
+        return None
+
+    def action_diagnose(self) -> None:
+        """Diagnose the selected system VM in a new tab."""
+        vm = self._selected_vm()
+        if vm is not None:
+            self.open_diagnosis([vm], vm.name or vm.id or "?")
+
+    def action_diagnose_zone(self) -> None:
+        """Diagnose every system VM of the selected zone."""
+        if self.snapshot is None:
+            return
+        zone_id = self.overview.selected_zone()
+        vms = self.snapshot.vms_in(zone_id)
+        zone = next((z for z in self.snapshot.zones if z.id == zone_id), None)
+        self.open_diagnosis(vms, f"zone {zone.name}" if zone else "all zones")
+
+    def open_diagnosis(self, vms: list[SystemVm], label: str) -> None:
+        if self.backend is None or not vms:
+            self.notify("nothing to diagnose", severity="warning")
+            return
+        tab_id = _tab_id("diag", "_".join(vm.id or "" for vm in vms)[:60])
+        existing = self._pane(tab_id, DiagnosticsPane)
+        if existing is not None and existing.state in ("starting", "running"):
+            self.tabs.active = tab_id
+            return
+        if existing is not None:
+            self.tabs.remove_pane(tab_id)
+        pane = TabPane(f"Diagnose {label}", DiagnosticsPane(self.backend, vms, label),
+                       id=tab_id)
+        self.call_after_refresh(self._add_pane, pane, tab_id)
+
+    def action_filter(self) -> None:
+        """Filter the system VM table (by name, state, IP)."""
+        self.tabs.active = OVERVIEW
+        self.overview.action_filter()
+
+    def action_refresh(self) -> None:
+        """Reload zones and system VMs now."""
+        self.refresh_data(manual=True)
+
+    def action_repair(self) -> None:
+        self.notify("The repair wizard is coming next: it will run the playbook a finding "
+                    "names (e.g. protect-assets), with preview and confirmation.",
+                    title="coming next", timeout=5)
+
+    def action_log(self) -> None:
+        path = self.backend.journal_path if self.backend else "?"
+        self.notify(f"The session log pane is coming next. Journal: {path}",
+                    title="coming next", timeout=5)
+
+    def action_help(self) -> None:
+        """Show every binding with its id."""
+        groups = [
+            ("console", self.BINDINGS),
+            ("VM list", Overview.BINDINGS),
+            ("tables", SyncTable.BINDINGS),
+            ("shell pane", Terminal.BINDINGS),
+            ("dialogs", ConfirmDialog.BINDINGS),
+        ]
+        self.push_screen(HelpScreen(binding_rows(groups, self.get_key_display)))
+
+    def action_next_tab(self) -> None:
+        self._cycle_tab(1)
+
+    def action_previous_tab(self) -> None:
+        self._cycle_tab(-1)
+
+    def _cycle_tab(self, step: int) -> None:
+        ids = [pane.id for pane in self.tabs.query(TabPane) if pane.id]
+        if len(ids) > 1 and self.tabs.active in ids:
+            self.tabs.active = ids[(ids.index(self.tabs.active) + step) % len(ids)]
+            self._focus_active()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        self.call_after_refresh(self._focus_active)
+
+    def _focus_active(self) -> None:
+        active = self.tabs.active
+        if active == OVERVIEW:
+            if not isinstance(self.focused, (SyncTable,)) or isinstance(self.focused, StepList):
+                self.overview.table.focus()
+            return
+        with contextlib.suppress(Exception):
+            pane = self.tabs.get_pane(active)
+            target = pane.query(Terminal).first() if pane.query(Terminal) else \
+                pane.query(StepList).first()
+            target.focus()
+
+    async def action_close_tab(self) -> None:
+        """Close the current tab (a shell's session is closed too)."""
+        active = self.tabs.active
+        if active == OVERVIEW:
+            return
+        shell = self._pane(active, ShellPane)
+        if shell is not None:
+            await shell.close()
+        await self.tabs.remove_pane(active)
+        self.tabs.active = OVERVIEW
+
+    async def action_real_terminal(self) -> None:
+        """Suspend the console and open the same shell in the operator's real terminal."""
+        shell = self._pane(self.tabs.active, ShellPane)
+        vm = shell.vm if shell is not None else self.overview.selected_vm()
+        if vm is None or self.backend is None:
+            self.notify("select a system VM first", severity="warning")
+            return
+        try:
+            route = await self.backend.route(vm)
+            size = self.size
+            session = await self.backend.open_shell(route, size.width, size.height)
+        except CspctlError as exc:
+            self.notify(str(exc), title=f"shell {vm.name}", severity="error")
+            return
+        from tui.realterm import bridge
+
+        try:
+            with self.suspend():
+                print(f"cspctl: shell on {vm.name} ({route.summary()}); ctrl+] returns\r")
+                await bridge(session)
+        except Exception as exc:  # SuspendNotSupported (headless, web) and the like
+            self.notify(f"cannot suspend here: {exc}", severity="warning")
+        finally:
+            with contextlib.suppress(Exception):
+                await session.close()
+        self.refresh()
+
+    def profile_names(self) -> list[str]:
+        try:
+            from cspctl.config import list_profiles
+
+            return [p.name for p in list_profiles()]
+        except Exception:
+            return []
+
+    def switch_profile(self, name: str) -> None:
+        """Reconnect with another profile (shell and diagnostics tabs are closed)."""
+        self.run_worker(self._switch_profile(name), group="backend", exclusive=True,
+                        exit_on_error=False)
+
+    async def _switch_profile(self, name: str) -> None:
+        try:
+            backend = await Backend.open_profile(name, settings=self.settings)
+        except CspctlError as exc:
+            self.notify(str(exc), title=f"profile {name}", severity="error")
+            return
+        await self._close_panes()
+        old, self.backend = self.backend, None
+        if old is not None:
+            await old.close()
+        self.snapshot = None
+        await self._use_backend(backend)
+        self.notify(f"switched to profile {name}", timeout=3)
+
+    async def _close_panes(self) -> None:
+        for pane in list(self.tabs.query(TabPane)):
+            if pane.id and pane.id != OVERVIEW:
+                shell = self._pane(pane.id, ShellPane)
+                if shell is not None:
+                    await shell.close()
+                await self.tabs.remove_pane(pane.id)
+
+    async def shutdown(self) -> None:
+        """Close shells, the session and the lab (if ours)."""
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+        for shell in self.query(ShellPane):
+            await shell.close()
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            await backend.close()
+
+    async def action_quit(self) -> None:
+        """Quit (sessions closed, terminal restored), exit status 0."""
+        await self.shutdown()
+        self.exit(0)
 
 
 def run(args: argparse.Namespace) -> int:
-    print("cspctl console: not built yet")
-    return 0
+    """Entry point for ``cspctl`` (no subcommand): the console."""
+    settings = UiSettings(lab_scenario=getattr(args, "scenario", "seed") or "seed")
+    read_only = getattr(args, "read_only", None)
+    if getattr(args, "lab", False):
+        opener: Opener = partial(Backend.open_lab, settings.lab_scenario, read_only=read_only,
+                                 settings=settings)
+    else:
+        opener = partial(Backend.open_profile, getattr(args, "profile", None),
+                         read_only=read_only, settings=settings)
+    app = CspctlApp(opener, settings=settings)
+    result = app.run()
+    if app.return_code not in (None, 0):
+        return int(app.return_code or 1)
+    return int(result or 0)

@@ -1,0 +1,163 @@
+"""A diagnostics tab: the steps of a run as they progress; the selected step's evidence."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import DataTable, Static
+
+from cspctl.cloudstack.models import SystemVm
+from cspctl.errors import CspctlError
+from widgets.steps import MARKERS, StepList, StepState
+
+if TYPE_CHECKING:
+    from cspctl.diagnostics.model import Finding
+    from tui.backend import Backend
+
+
+def finding_text(vm_name: str, finding: Finding) -> Text:
+    """The detail of one finding: summary, advice, playbook, then every piece of evidence."""
+    marker, word, style = MARKERS.get(finding.status.value, ("?", "?", ""))
+    out = Text()
+    out.append(f"{marker} {word} ", style=style)
+    out.append(f"{finding.title} — {vm_name}\n", style="bold")
+    out.append(f"{finding.summary}\n")
+    if finding.reason:
+        out.append(f"reason: {finding.reason}\n", style="italic")
+    if finding.advice:
+        out.append("advice: ", style="bold")
+        out.append(f"{finding.advice}\n")
+    if finding.playbook:
+        out.append("playbook: ", style="bold")
+        out.append(f"{finding.playbook}  (r: repair wizard, coming next)\n")
+    for ev in finding.evidence:
+        status = "" if ev.exit_status is None else f", exit {ev.exit_status}"
+        out.append(f"\n$ {ev.command}", style="bold cyan")
+        out.append(f"   [{ev.source}{status}, {ev.duration:.2f}s]\n", style="dim")
+        out.append((ev.output or "(no output)") + "\n")
+    return out
+
+
+class DiagnosticsPane(Vertical):
+    """Runs the diagnosis of some VMs on mount and shows it live."""
+
+    def __init__(self, backend: Backend, vms: list[SystemVm], label: str,
+                 **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.backend = backend
+        self.vms = vms
+        self.label = label
+        self.findings: dict[str, tuple[str, Finding]] = {}
+        self.state = "starting"
+        clock = backend.settings.elapsed or time.monotonic
+        self._clock = clock
+        self.diagnosis: object | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"diagnosing {self.label}…", classes="pane-status", markup=False)
+        yield StepList(clock=self._clock, id="steps")
+        with VerticalScroll(id="step-detail"):
+            yield Static("select a step to see its evidence", id="step-text", markup=False)
+
+    @property
+    def steps(self) -> StepList:
+        return self.query_one(StepList)
+
+    def on_mount(self) -> None:
+        self.steps.focus()
+        self.run_diagnosis()
+
+    def _status(self, text: str) -> None:
+        self.query_one(".pane-status", Static).update(text)
+
+    @work(exclusive=True, group="diagnose", exit_on_error=False)
+    async def run_diagnosis(self) -> None:
+        from cspctl.diagnostics.runner import DiagnosisRunner
+
+        session = self.backend.session
+        names = {vm.id: vm.name or vm.id or "?" for vm in self.vms}
+        self.state = "running"
+        try:
+            runner = DiagnosisRunner(
+                session.api, session.ssh, session.profile, journal=session.journal,
+                concurrency=self.backend.settings.diagnose_concurrency,
+                on_event=lambda ev: self._on_event(ev, names, titles),
+            )
+            titles = {c.id: c.title for c in runner.checks}
+            diagnosis = await runner.run(self.vms)
+        except CspctlError as exc:
+            self.state = "failed"
+            self._status(f"✘ diagnosis of {self.label} could not run: {exc}")
+            self.notify(str(exc), title="diagnostics", severity="error", timeout=10)
+            return
+        except Exception as exc:
+            self.state = "failed"
+            self._status(f"✘ diagnosis of {self.label} failed: {type(exc).__name__}: {exc}")
+            self.notify(f"{type(exc).__name__}: {exc}", title="diagnostics", severity="error")
+            return
+        self.diagnosis = diagnosis
+        self.state = "done"
+        counts = self.steps.counts()
+        parts = [f"{MARKERS[s][0]} {n} {MARKERS[s][1]}" for s, n in counts.items() if n]
+        self._status(f"{self.label}: done in {diagnosis.duration:.1f}s — " + "  ".join(parts)
+                     + "   (Enter/arrows: evidence)")
+        if self.steps.cursor_row == 0:
+            self._show_first_problem()
+
+    def _on_event(self, event: object, names: dict[str | None, str],
+                  titles: dict[str, str]) -> None:
+        from cspctl.diagnostics.runner import RunFinished, RunStarted, StepFinished, StepStarted
+
+        steps = self.steps
+        if isinstance(event, RunStarted):
+            vm_name = names.get(event.vm.id, event.vm.name or "?")
+            for check_id in event.check_ids:
+                steps.put(StepState(f"{event.vm.id}:{check_id}", vm_name,
+                                    titles.get(check_id, check_id)))
+            self._status(f"diagnosing {self.label}: {len(event.check_ids)} steps on {vm_name}")
+        elif isinstance(event, StepStarted):
+            key = f"{event.vm_id}:{event.check_id}"
+            if steps.update_step(key, status="running", started=self._clock()) is None:
+                steps.put(StepState(key, names.get(event.vm_id, "?"), event.title,
+                                    status="running", started=self._clock()))
+        elif isinstance(event, StepFinished):
+            finding = event.finding
+            key = f"{event.vm_id}:{finding.check_id}"
+            self.findings[key] = (names.get(event.vm_id, "?"), finding)
+            summary = finding.summary if finding.status.value != "skipped" else (
+                finding.reason or finding.summary)
+            if steps.update_step(key, status=finding.status.value, summary=summary,
+                                 duration=finding.duration) is None:
+                steps.put(StepState(key, names.get(event.vm_id, "?"), finding.title,
+                                    status=finding.status.value, summary=summary,
+                                    duration=finding.duration))
+            if steps.selected_key == key:
+                self._show(key)
+        elif isinstance(event, RunFinished):
+            pass
+
+    @on(DataTable.RowHighlighted, "#steps")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self._show(event.row_key.value)
+
+    def _show(self, key: str) -> None:
+        text = self.query_one("#step-text", Static)
+        found = self.findings.get(key)
+        if found is None:
+            step = self.steps.steps.get(key)
+            text.update(f"{step.title}: {step.status}…" if step else "")
+            return
+        text.update(finding_text(*found))
+
+    def _show_first_problem(self) -> None:
+        for key, (_, finding) in self.findings.items():
+            if finding.status.value in ("fail", "error", "warn"):
+                self.steps.select_key(key)
+                self._show(key)
+                return

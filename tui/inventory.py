@@ -1,0 +1,118 @@
+"""Data → model for the main screen: zones, system VMs, health counts, filtering, cells.
+
+Pure Python (no Textual): the view asks this module what to show and renders it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from cspctl.cloudstack.models import SystemVm, Zone
+
+UNHEALTHY = "✘"
+HEALTHY = "✔"
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("mark", " "),
+    ("name", "Name"),
+    ("type", "Type"),
+    ("state", "State"),
+    ("agent", "Agent"),
+    ("host", "Host"),
+    ("public", "Public IP"),
+    ("private", "Private IP"),
+    ("linklocal", "Link-local IP"),
+    ("version", "Version"),
+)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One refresh worth of data from the management server."""
+
+    zones: tuple[Zone, ...]
+    vms: tuple[SystemVm, ...]
+    version: str | None
+    taken_at: datetime
+    errors: tuple[str, ...] = field(default=())
+
+    def vms_in(self, zone_id: str | None) -> list[SystemVm]:
+        return [vm for vm in self.vms if zone_id is None or vm.zoneid == zone_id]
+
+    def zone_health(self, zone_id: str | None) -> tuple[int, int]:
+        """(unhealthy, total) system VMs in a zone."""
+        vms = self.vms_in(zone_id)
+        return sum(1 for vm in vms if not vm.healthy), len(vms)
+
+    def vm(self, vm_id: str | None) -> SystemVm | None:
+        return next((vm for vm in self.vms if vm.id == vm_id), None)
+
+
+def problem(vm: SystemVm) -> str | None:
+    """Why a VM is not healthy, in a few words (None when it is)."""
+    if vm.healthy:
+        return None
+    if vm.state != "Running":
+        return f"VM {vm.state or 'state unknown'}"
+    return f"agent {vm.agentstate or 'state unknown'}"
+
+
+def vm_cells(vm: SystemVm) -> tuple[str, ...]:
+    """Table cells in :data:`COLUMNS` order (plain text; the marker carries the health)."""
+    return (
+        HEALTHY if vm.healthy else UNHEALTHY,
+        vm.name or vm.id or "?",
+        vm.short_type,
+        vm.state or "-",
+        vm.agentstate or "-",
+        vm.hostname or "-",
+        vm.publicip or "-",
+        vm.privateip or "-",
+        vm.linklocalip or "-",
+        vm.version or "-",
+    )
+
+
+def matches(vm: SystemVm, query: str) -> bool:
+    """Filter: every word of ``query`` appears in the name, type, states or an IP."""
+    words = query.lower().split()
+    if not words:
+        return True
+    hay = " ".join(
+        v for v in (vm.name, vm.short_type, vm.state, vm.agentstate, vm.hostname, vm.publicip,
+                    vm.privateip, vm.linklocalip, vm.id) if v
+    ).lower()
+    return all(w in hay for w in words)
+
+
+def visible(vms: Iterable[SystemVm], query: str) -> list[SystemVm]:
+    return [vm for vm in vms if matches(vm, query)]
+
+
+def detail_lines(vm: SystemVm) -> list[str]:
+    """The detail panel for one VM."""
+    why = problem(vm)
+    health = f"{UNHEALTHY} {why}" if why else f"{HEALTHY} healthy"
+    return [
+        f"{vm.name}  ({vm.short_type}, id {vm.id})  {health}",
+        f"state {vm.state or '-'} · agent {vm.agentstate or '-'} · host {vm.hostname or '-'}"
+        f" ({vm.hypervisor or '?'}) · pod {vm.podname or '-'}",
+        f"public {vm.publicip or '-'} · private {vm.privateip or '-'}"
+        f" · link-local {vm.linklocalip or '-'}",
+        f"template {vm.templatename or '-'} · version {vm.version or '-'}"
+        f" · created {vm.created:%Y-%m-%d %H:%M}" if vm.created else
+        f"template {vm.templatename or '-'} · version {vm.version or '-'}",
+    ]
+
+
+def zone_label(zone: Zone, unhealthy: int, total: int) -> str:
+    """A zone in the zone list: the marker and count are text, not colour."""
+    mark = f"{UNHEALTHY}{unhealthy}" if unhealthy else HEALTHY
+    return f"{mark:>3} {zone.name or zone.id} ({total})"
+
+
+def sort_vms(vms: Sequence[SystemVm]) -> list[SystemVm]:
+    """Default order: unhealthy first, then by name."""
+    return sorted(vms, key=lambda vm: (vm.healthy, vm.name or ""))

@@ -1,0 +1,180 @@
+"""The main pane: zones (with unhealthy counts), the zone's system VMs, the selected VM."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from cspctl.cloudstack.models import SystemVm
+from tui import inventory
+from tui.inventory import Snapshot
+from widgets.systemvms import Column, SyncTable
+
+ALL_ZONES = "*"
+
+
+class Overview(Vertical):
+    """Zones on the left, system VMs of the selected zone, detail of the selected VM."""
+
+    BINDINGS = [
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="overview.clear_filter"),
+        Binding("z", "focus_zones", "Zones", show=False, id="overview.zones"),
+    ]
+
+    class VmSelected(Message):
+        """The highlighted system VM changed."""
+
+        def __init__(self, vm: SystemVm | None) -> None:
+            super().__init__()
+            self.vm = vm
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.snapshot: Snapshot | None = None
+        self.zone_id: str | None = None
+        self.query_text = ""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="overview-body"):
+            yield OptionList(id="zones")
+            with Vertical(id="vm-side"):
+                yield Input(placeholder="filter: name, state, IP… (Enter: table, Esc: clear)",
+                            id="filter")
+                yield SyncTable([Column(k, label) for k, label in inventory.COLUMNS], id="vms")
+                yield Static("loading…", id="detail", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#zones", OptionList).border_title = "Zones"
+        self.query_one("#vms", SyncTable).border_title = "System VMs"
+        self.query_one("#filter", Input).display = False
+
+    # -- data -----------------------------------------------------------------------------
+    @property
+    def table(self) -> SyncTable:
+        return self.query_one("#vms", SyncTable)
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Render a new snapshot: zone counts and the table updated in place."""
+        self.snapshot = snapshot
+        zones = self.query_one("#zones", OptionList)
+        wanted = [(ALL_ZONES, f"{self._mark(*snapshot.zone_health(None))} all zones")]
+        for zone in snapshot.zones:
+            bad, total = snapshot.zone_health(zone.id)
+            wanted.append((zone.id or "?", inventory.zone_label(zone, bad, total)))
+        current = [(opt.id, str(opt.prompt)) for opt in zones.options]
+        if current != wanted:
+            highlighted = zones.highlighted
+            zones.clear_options()
+            zones.add_options([Option(label, id=key) for key, label in wanted])
+            if self.zone_id is None and len(snapshot.zones) >= 1:
+                self.zone_id = snapshot.zones[0].id
+            ids = [key for key, _ in wanted]
+            key = self.zone_id or ALL_ZONES
+            zones.highlighted = ids.index(key) if key in ids else (highlighted or 0)
+        self._sync_table()
+
+    @staticmethod
+    def _mark(bad: int, total: int) -> str:
+        return f"{inventory.UNHEALTHY}{bad}" if bad else f" {inventory.HEALTHY}"
+
+    def _sync_table(self) -> None:
+        if self.snapshot is None:
+            return
+        vms = inventory.visible(self.snapshot.vms_in(self.zone_id), self.query_text)
+        table = self.table
+        first = table.row_count == 0
+        table.sync(
+            (vm.id or vm.name or "?", self._cells(vm)) for vm in inventory.sort_vms(vms)
+        )
+        bad = sum(1 for vm in vms if not vm.healthy)
+        title = f"System VMs ({len(vms)}"
+        title += f", {inventory.UNHEALTHY}{bad} unhealthy)" if bad else ")"
+        if self.query_text:
+            title += f" filter: {self.query_text}"
+        table.border_title = title
+        if first and table.row_count:
+            table.move_cursor(row=0)
+        self._show_detail()
+
+    @staticmethod
+    def _cells(vm: SystemVm) -> tuple[str | Text, ...]:
+        cells: list[str | Text] = list(inventory.vm_cells(vm))
+        if not vm.healthy:
+            cells[0] = Text(cells[0], style="bold red")
+            cells[4] = Text(str(cells[4]), style="bold red" if vm.agentstate != "Up" else "")
+            if vm.state != "Running":
+                cells[3] = Text(str(cells[3]), style="bold red")
+        else:
+            cells[0] = Text(cells[0], style="green")
+        return tuple(cells)
+
+    def show_error(self, message: str) -> None:
+        """No data to show: say why, inline."""
+        self.query_one("#detail", Static).update(f"{inventory.UNHEALTHY} no data: {message}")
+
+    def selected_vm(self) -> SystemVm | None:
+        if self.snapshot is None:
+            return None
+        return self.snapshot.vm(self.table.selected_key)
+
+    def selected_zone(self) -> str | None:
+        return self.zone_id
+
+    def _show_detail(self) -> None:
+        vm = self.selected_vm()
+        detail = self.query_one("#detail", Static)
+        if vm is None:
+            detail.update("no system VM selected" if self.snapshot else "loading…")
+        else:
+            detail.update("\n".join(inventory.detail_lines(vm)))
+        self.post_message(self.VmSelected(vm))
+
+    # -- events ---------------------------------------------------------------------------
+    @on(OptionList.OptionHighlighted, "#zones")
+    def _zone_changed(self, event: OptionList.OptionHighlighted) -> None:
+        key = event.option.id
+        zone = None if key == ALL_ZONES else key
+        if zone != self.zone_id:
+            self.zone_id = zone
+            self._sync_table()
+
+    @on(SyncTable.RowHighlighted, "#vms")
+    def _row_changed(self) -> None:
+        self._show_detail()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value.strip()
+        self._sync_table()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.table.focus()
+        if self.table.row_count:
+            self.table.move_cursor(row=0)
+        self._show_detail()
+
+    def action_filter(self) -> None:
+        """Show the filter box and focus it."""
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        """Clear and hide the filter."""
+        box = self.query_one("#filter", Input)
+        if box.value or box.display:
+            box.value = ""
+            box.display = False
+            self.query_text = ""
+            self._sync_table()
+            self.table.focus()
+
+    def action_focus_zones(self) -> None:
+        self.query_one("#zones", OptionList).focus()

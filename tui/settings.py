@@ -1,0 +1,31 @@
+"""Every knob of the console in one typed place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+@dataclass
+class UiSettings:
+    """Console settings (defaults suit an operator; tests pin the clock and intervals).
+
+    ``refresh_interval``: seconds between automatic refreshes (None: the profile's value;
+    0: never). ``lab_time_scale``: speed of the in-process lab's clock for ``--lab``.
+    ``clock``: what "last refreshed" reads (tests fix it for deterministic snapshots).
+    ``elapsed``: monotonic seconds, for step timers (tests fix it too).
+    """
+
+    refresh_interval: float | None = None
+    lab_time_scale: float = 1.0
+    lab_scenario: str = "seed"
+    clock: Callable[[], datetime] = field(default=_now)
+    elapsed: Callable[[], float] | None = None
+    shell_term: str = "xterm-256color"
+    diagnose_concurrency: int = 4
+    show_journal_path: bool = True

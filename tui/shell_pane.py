@@ -1,0 +1,113 @@
+"""A shell tab: the terminal widget fed by an SSH PTY session on one system VM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from cspctl.cloudstack.models import SystemVm
+from cspctl.errors import CspctlError
+from widgets.terminal import Terminal
+
+if TYPE_CHECKING:
+    from cspctl.ssh import Route, ShellSession
+    from tui.backend import Backend
+
+HINT = "ctrl+] leave pane · ctrl+t real terminal · ctrl+w close tab · shift+pgup scrollback"
+
+
+class ShellPane(Vertical):
+    """Connects on mount; output flows into the terminal, keys and resizes flow back."""
+
+    def __init__(self, backend: Backend, vm: SystemVm, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.backend = backend
+        self.vm = vm
+        self.route: Route | None = None
+        self.session: ShellSession | None = None
+        self.state = "connecting"
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"{self.vm.name}: connecting…", classes="pane-status", markup=False)
+        yield Terminal(writer=self._write, on_resize=self._resize)
+
+    @property
+    def terminal(self) -> Terminal:
+        return self.query_one(Terminal)
+
+    def _status(self, text: str) -> None:
+        self.query_one(".pane-status", Static).update(text)
+
+    def on_mount(self) -> None:
+        self.terminal.focus()
+        self.connect()
+
+    @work(exclusive=True, group="shell", exit_on_error=False)
+    async def connect(self) -> None:
+        """Resolve the route, open the PTY, then pump output until the remote side ends."""
+        term = self.terminal
+        try:
+            self.route = await self.backend.route(self.vm)
+            self._status(f"{self.vm.name}: connecting via {self.route.summary()}")
+            await asyncio.sleep(0)  # let the first layout size the terminal
+            cols, rows = term.emulator.columns, term.emulator.lines
+            self.session = await self.backend.open_shell(self.route, cols, rows)
+        except CspctlError as exc:
+            self.state = "failed"
+            self._status(f"{self.vm.name}: ✘ {exc}")
+            term.set_closed(f"could not connect: {exc}")
+            self.notify(str(exc), title=f"shell {self.vm.name}", severity="error", timeout=10)
+            return
+        except Exception as exc:  # never crash the console on an unexpected engine error
+            self.state = "failed"
+            self._status(f"{self.vm.name}: ✘ {type(exc).__name__}: {exc}")
+            term.set_closed(f"could not connect: {exc}")
+            self.notify(f"{type(exc).__name__}: {exc}", title=f"shell {self.vm.name}",
+                        severity="error", timeout=10)
+            return
+        self.state = "open"
+        self._status(f"{self.vm.name} ● {self.route.summary()}   {HINT}")
+        if (term.emulator.columns, term.emulator.lines) != (cols, rows):
+            self._resize(term.emulator.columns, term.emulator.lines)
+        try:
+            while True:
+                data = await self.session.read()
+                if not data:
+                    break
+                term.feed(data)
+        except CspctlError as exc:
+            self.notify(str(exc), title=f"shell {self.vm.name}", severity="error")
+        except Exception as exc:
+            self.notify(f"{type(exc).__name__}: {exc}", title=f"shell {self.vm.name}",
+                        severity="error")
+        status = getattr(self.session, "exit_status", None)
+        self.state = "closed"
+        ended = f"session closed (exit {status})" if status is not None else "session closed"
+        term.set_closed(ended)
+        self._status(f"{self.vm.name} ○ {ended}   ctrl+w close tab")
+
+    def _write(self, data: bytes) -> None:
+        if self.session is not None and self.state == "open":
+            try:
+                self.session.write(data)
+            except Exception as exc:
+                self.notify(f"write failed: {exc}", severity="error")
+
+    def _resize(self, cols: int, rows: int) -> None:
+        if self.session is not None and self.state == "open":
+            with contextlib.suppress(Exception):
+                self.session.resize(cols, rows)
+
+    async def close(self) -> None:
+        """Close the PTY session (the tab is being closed or the app is exiting)."""
+        session, self.session = self.session, None
+        self.state = "closed"
+        if session is not None:
+            with contextlib.suppress(Exception):
+                await session.close()

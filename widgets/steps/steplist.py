@@ -1,0 +1,94 @@
+"""A live list of steps: pending → running (elapsed time ticking) → ok/warn/fail/error/skipped.
+
+Each status has a text marker and word, so the list reads the same without colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from rich.text import Text
+from textual.timer import Timer
+
+from widgets.systemvms.table import Column, SyncTable
+
+MARKERS: dict[str, tuple[str, str, str]] = {
+    # status: (marker, word, style)
+    "pending": ("·", "wait", "dim"),
+    "running": ("…", "run", "bold yellow"),
+    "ok": ("✔", "OK", "green"),
+    "warn": ("!", "WARN", "bold yellow"),
+    "fail": ("✘", "FAIL", "bold red"),
+    "error": ("?", "ERROR", "bold magenta"),
+    "skipped": ("-", "SKIP", "dim"),
+}
+
+
+@dataclass(frozen=True)
+class StepState:
+    """One step as the list shows it."""
+
+    key: str
+    target: str
+    title: str
+    status: str = "pending"
+    summary: str = ""
+    started: float | None = None
+    duration: float | None = None
+
+
+class StepList(SyncTable):
+    """Steps keyed by ``StepState.key``, in the order they were first added."""
+
+    COLUMNS = (
+        Column("mark", " "), Column("status", "Status"), Column("target", "VM"),
+        Column("title", "Step"), Column("time", "Time"), Column("summary", "Result"),
+    )
+
+    def __init__(self, *, clock: Callable[[], float], **kwargs: object) -> None:
+        super().__init__(self.COLUMNS, **kwargs)
+        self.clock = clock
+        self.steps: dict[str, StepState] = {}
+        self._ticker: Timer | None = None
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._ticker = self.set_interval(0.5, self._tick, name="steps-elapsed")
+
+    def put(self, step: StepState) -> None:
+        """Add or replace a step and redraw its row."""
+        self.steps[step.key] = step
+        self._render_rows()
+
+    def update_step(self, key: str, **changes: object) -> StepState | None:
+        step = self.steps.get(key)
+        if step is None:
+            return None
+        step = replace(step, **changes)  # type: ignore[arg-type]
+        self.put(step)
+        return step
+
+    def _cells(self, step: StepState) -> tuple[str | Text, ...]:
+        marker, word, style = MARKERS.get(step.status, ("?", step.status, ""))
+        if step.status == "running" and step.started is not None:
+            elapsed = f"{self.clock() - step.started:4.1f}s"
+        elif step.duration is not None:
+            elapsed = f"{step.duration:4.1f}s"
+        else:
+            elapsed = ""
+        return (Text(marker, style=style), Text(word, style=style), step.target, step.title,
+                elapsed, step.summary)
+
+    def _render_rows(self) -> None:
+        self.sync((key, self._cells(step)) for key, step in self.steps.items())
+
+    def _tick(self) -> None:
+        if any(s.status == "running" for s in self.steps.values()):
+            self._render_rows()
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for step in self.steps.values():
+            out[step.status] = out.get(step.status, 0) + 1
+        return out
