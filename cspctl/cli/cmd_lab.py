@@ -1,9 +1,142 @@
-"""`cspctl lab` (placeholder until its issue lands)."""
+"""``cspctl lab scenarios`` and ``cspctl lab serve``: the embedded simulated CloudStack.
+
+``serve`` runs the lab until Ctrl-C (or SIGTERM), prints a cmk-style profile and the SSH key,
+saves the profile as ``lab`` in cspctl's own config (so ``cspctl --profile lab ...`` works
+from another terminal) and, with ``--info FILE``, writes the connection details as JSON once
+the lab is ready.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from cspctl.errors import CspctlError, UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    p = sub.add_parser(
+        "lab",
+        help="the embedded simulated CloudStack (scenarios, serve)",
+        description="A simulated CloudStack management server with KVM hosts and system VMs "
+        "reachable over real SSH, reproducing real incidents.",
+    )
+    lab_sub = p.add_subparsers(dest="lab_command", metavar="ACTION")
+    sc = lab_sub.add_parser("scenarios", help="list the lab scenarios, one line each")
+    sc.set_defaults(func=run_scenarios)
+    sv = lab_sub.add_parser(
+        "serve",
+        help="run the lab until Ctrl-C",
+        description="Run the lab standalone until Ctrl-C. Prints a ready-to-use profile, "
+        "saves it as 'lab' (use: cspctl --profile lab ...).",
+    )
+    sv.add_argument("--scenario", dest="lab_scenario", metavar="NAME", default=None,
+                    help="scenario to run (default: seed; see 'cspctl lab scenarios')")
+    sv.add_argument("--port", type=int, default=0, metavar="N",
+                    help="API port on 127.0.0.1 (default: a free port)")
+    sv.add_argument("--ssh-port", type=int, default=0, metavar="N",
+                    help="SSH port shared by all lab hosts (default: a free port)")
+    sv.add_argument("--time-scale", type=float, default=1.0, metavar="F",
+                    help="factor on simulated durations (0.01 = 100x faster; default 1)")
+    sv.add_argument("--info", type=Path, metavar="FILE",
+                    help="write url, keys, credentials and SSH details as JSON once ready")
+    sv.add_argument("--profile-name", default="lab", metavar="NAME",
+                    help="name of the saved profile (default: lab)")
+    sv.add_argument("--no-save", action="store_true",
+                    help="do not save the profile in cspctl's config")
+    sv.set_defaults(func=run_serve)
+    p.set_defaults(func=lambda args: _usage(p))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def run_scenarios(args: argparse.Namespace) -> int:
+    from cspctl.lab.scenarios import SCENARIOS
+
+    width = max(len(name) for name in SCENARIOS)
+    for name, scenario in SCENARIOS.items():
+        print(f"{name:<{width}}  {scenario.summary}")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from cspctl.lab.scenarios import get_scenario
+
+    scenario = args.lab_scenario or getattr(args, "scenario", None) or "seed"
+    get_scenario(scenario)  # UsageError before anything starts
+    if args.time_scale < 0:
+        raise UsageError("--time-scale must be 0 or more")
+    for opt, value in (("--port", args.port), ("--ssh-port", args.ssh_port)):
+        if not 0 <= value <= 65535:
+            raise UsageError(f"{opt} must be between 0 and 65535")
+    return asyncio.run(_serve(args, scenario))
+
+
+def profile_block(lab: Any, name: str) -> str:
+    """The lab's profile as cmk 6 prints its config (keys padded so '=' aligns)."""
+    rows = [("url", lab.url), ("username", lab.username), ("password", lab.password),
+            ("domain", lab.domain), ("apikey", lab.apikey), ("secretkey", lab.secretkey)]
+    width = max(len(k) for k, _ in rows)
+    return f"[{name}]\n" + "".join(f"{k:<{width}} = {v}\n" for k, v in rows)
+
+
+async def _serve(args: argparse.Namespace, scenario: str) -> int:
+    from cspctl.lab import Lab
+    from cspctl.sessionlog import state_dir
+
+    lab = Lab(scenario, time_scale=args.time_scale, api_port=args.port,
+              ssh_port=args.ssh_port, state_dir=state_dir() / "lab")
+    try:
+        await lab.start()
+    except OSError as exc:
+        raise CspctlError(f"lab: cannot start the {scenario} lab on 127.0.0.1 "
+                          f"(port {args.port or 'auto'} / ssh {args.ssh_port or 'auto'}): "
+                          f"{exc.strerror or exc}; choose other ports") from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        saved = None if args.no_save else _save(lab, args.profile_name)
+        hosts = ", ".join(h.ipaddress for h in lab.world.hosts[:4])
+        more = f" (+{len(lab.world.hosts) - 4} more)" if len(lab.world.hosts) > 4 else ""
+        print(f"cspctl lab: scenario {scenario}, CloudStack {lab.world.version}, "
+              f"{len(lab.world.live_vms())} system VMs", flush=True)
+        print(profile_block(lab, args.profile_name), end="")
+        print(f"ssh key   : {lab.ssh_key_path}")
+        if lab.ssh_port:
+            print(f"ssh hosts : {hosts}{more} port {lab.ssh_port} user {lab.ssh_user} "
+                  f"(known_hosts: {lab.known_hosts_path})")
+        else:
+            print("ssh hosts : not available (cspctl.lab.sshd missing)")
+        if saved is not None:
+            print(f"profile   : saved as '{args.profile_name}' in {saved} "
+                  f"(cspctl --profile {args.profile_name} ...)")
+        if args.info:
+            lab.write_info(args.info)
+        print("Press Ctrl-C to stop.", flush=True)
+        await stop.wait()
+    finally:
+        await lab.stop()
+    print("cspctl lab: stopped", flush=True)
+    return 0
+
+
+def _save(lab: Any, name: str) -> Path | None:
+    """Save the lab's profile; a config problem is reported, the lab keeps running."""
+    try:
+        from cspctl.config import save_profile
+
+        return save_profile(lab.profile(name))
+    except CspctlError as exc:
+        print(f"cspctl: profile not saved: {exc}", file=sys.stderr)
+        return None

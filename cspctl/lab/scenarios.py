@@ -129,7 +129,7 @@ def _disconnected_history(world: World) -> None:
     for vm in world.live_vms():
         if vm.faults:
             vm.disconnected_at = vm.boot_time + 95
-            world.vm_alert(vm, "down")
+            world.vm_alert(vm, "down").sent = vm.disconnected_at
 
 
 def build_seed(clock: LabClock, faults: Faults) -> World:
