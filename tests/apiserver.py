@@ -52,6 +52,7 @@ class Fault:
     delay: float = 0.0
     errortext: str = "Internal error executing command, please contact your system administrator"
     cserrorcode: int | None = 4250
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -231,7 +232,8 @@ class ApiServer:
                 await asyncio.sleep(fault.delay)
             if fault.body is not None:
                 return web.Response(status=fault.status, body=fault.body.encode(),
-                                    headers={"Content-Type": fault.content_type})
+                                    headers={"Content-Type": fault.content_type,
+                                             **fault.headers})
             return self._error(command, fault.status, fault.errortext, fault.cserrorcode)
         handler = getattr(self, f"_cmd_{command}", None)
         if handler is None:

@@ -259,6 +259,18 @@ async def test_html_instead_of_json_is_bad_response(srv: ApiServer) -> None:
     assert "HTTP 502" in text and "502 Bad Gateway" in text and "listZones" in text
 
 
+async def test_x_description_header_used_when_body_is_not_json(srv: ApiServer) -> None:
+    srv.faults["listPods"] = Fault(status=530, content_type="text/xml", body="<x/>",
+                                   headers={"X-Description": "Unable to list pods: DB down"})
+    srv.faults["listZones"] = Fault(status=302, content_type="text/html", body="",
+                                    headers={"Location": "https://mgmt.example/client/api"})
+    async with client_for(srv) as api:
+        with pytest.raises(ApiError, match="530: Unable to list pods: DB down"):
+            await api.list_pods()
+        with pytest.raises(BadResponse, match=r"redirects to https://mgmt\.example/client/api"):
+            await api.list_zones()
+
+
 async def test_ui_url_without_api_is_bad_response(srv: ApiServer) -> None:
     async with CloudStackClient(srv.url.removesuffix("api"), apikey=APIKEY,
                                 secretkey=SECRETKEY, retries=0) as api:

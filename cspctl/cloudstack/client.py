@@ -290,7 +290,15 @@ class CloudStackClient:
             _, inner = envelope.decode_body(self.server, command, resp.status_code, ctype,
                                             resp.content)
         except BadResponse as exc:
-            exc.hint = exc.hint or body_hint(resp.status_code, resp.headers.get("location"))
+            described = resp.headers.get("x-description")
+            if described and resp.status_code >= 400:
+                # the servlet's X-Description carries errortext even when the body is not JSON
+                cls = AuthError if resp.status_code in envelope.AUTH_STATUSES else ApiError
+                raise cls(self.server, command, http_status=resp.status_code,
+                          errortext=described, hint=status_hint(
+                              resp.status_code, command, profile=self.profile_name,
+                              session=not self.uses_keys)) from None
+            exc.hint = body_hint(resp.status_code, resp.headers.get("location")) or exc.hint
             raise
         hint = status_hint(_status_of(inner, resp.status_code), command,
                            profile=self.profile_name, session=not self.uses_keys)
