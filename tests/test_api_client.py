@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import types
@@ -413,3 +414,23 @@ async def test_from_profile_duck_typed(srv: ApiServer) -> None:
         assert len(await api.list_zones()) == 1
     assert journal.path.exists()
     assert SECRETKEY not in journal.path.read_text()
+
+
+async def test_cancelled_call_still_journaled(tmp_path: Path, srv: ApiServer) -> None:
+    journal = Journal(tmp_path / "j.jsonl")
+    srv.faults["listZones"] = Fault(delay=5.0)
+    async with client_for(srv, journal) as api:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(api.list_zones(), 0.2)
+    (event,) = journal.events()
+    assert event["command"] == "listZones" and event["outcome"] == "cancelled"
+
+
+async def test_logout_of_an_expired_session_does_not_log_in_again(srv: ApiServer) -> None:
+    async with CloudStackClient(srv.url, username="admin", password="pa ss+w/rd~") as api:
+        await api.list_zones()
+        srv.sessions.clear()
+        with pytest.raises(AuthError):
+            await api.logout()
+        assert api.sessionkey is None
+    assert srv.commands() == ["login", "listZones", "logout"]

@@ -197,7 +197,7 @@ class CloudStackClient:
         if self.sessionkey is None:
             return
         try:
-            await self._request("logout", {}, post=False)
+            await self._request("logout", {}, relogin=False)
         finally:
             self.sessionkey = None
             self._http.cookies.clear()
@@ -220,7 +220,7 @@ class CloudStackClient:
         return await self._request(command, _clean(params), post=post)
 
     async def _request(self, command: str, params: dict[str, str], *, post: bool = False,
-                       auth: bool = True) -> dict[str, Any]:
+                       auth: bool = True, relogin: bool = True) -> dict[str, Any]:
         if auth:
             await self._ensure_session()
         method = "POST" if post or command in POST_COMMANDS else "GET"
@@ -237,8 +237,8 @@ class CloudStackClient:
                     break
                 except AuthError as exc:
                     # an expired session: log in again once, then repeat the call
-                    if (auth and not self.uses_keys and not relogged and exc.http_status == 401
-                            and self.username and self.password):
+                    if (auth and relogin and not self.uses_keys and not relogged
+                            and exc.http_status == 401 and self.username and self.password):
                         relogged = True
                         self.sessionkey = None
                         await self._ensure_session()
@@ -248,6 +248,9 @@ class CloudStackClient:
                     if done >= attempts or not is_retryable(exc):
                         raise
                     await asyncio.sleep(self.retry_backoff * 2 ** (done - 1))
+        except asyncio.CancelledError:
+            self._record(command, params, method, status, start, "cancelled", done, None)
+            raise
         except CloudStackError as exc:
             self._scrub_exc(exc)
             status = getattr(exc, "http_status", None) or getattr(exc, "status", None) or status
