@@ -177,7 +177,8 @@ class CspctlApp(App[int]):
         profile = backend.profile
         version = backend.version or "?"
         lab = " (lab)" if getattr(profile, "is_lab", False) else ""
-        main.update(f"cspctl · {profile.name}{lab} · {profile.url} · CloudStack {version}")
+        main.update(self.settings.shown(
+            f"cspctl · {profile.name}{lab} · {profile.url} · CloudStack {version}"))
         badge.update("READ-ONLY" if backend.read_only else "read-write")
         badge.set_class(backend.read_only, "read-only")
         parts = []
@@ -189,7 +190,7 @@ class CspctlApp(App[int]):
             parts.append(f"refreshed {self.snapshot.taken_at:%H:%M:%S}{auto}")
         if self.settings.show_journal_path:
             parts.append(f"journal {backend.journal_path}")
-        sub.update(" · ".join(parts))
+        sub.update(self.settings.shown(" · ".join(parts)))
         sub.set_class(self.api_error is not None, "error")
 
     # -- host keys ------------------------------------------------------------------------
@@ -355,22 +356,23 @@ class CspctlApp(App[int]):
             return
         try:
             route = await self.backend.route(vm)
-            size = self.size
-            session = await self.backend.open_shell(route, size.width, size.height)
         except CspctlError as exc:
             self.notify(str(exc), title=f"shell {vm.name}", severity="error")
             return
-        from tui.realterm import bridge
+        from cspctl.cli.cmd_ssh import interactive_shell
 
+        self.backend.record("ui.real_terminal", vm=vm.name, route=route.summary())
         try:
             with self.suspend():
-                print(f"cspctl: shell on {vm.name} ({route.summary()}); ctrl+] returns\r")
-                await bridge(session)
+                print(f"cspctl: shell on {vm.name} ({route.summary()}); exit returns to the "
+                      "console", flush=True)
+                status = await interactive_shell(self.backend.session.ssh, route)
+                print(f"cspctl: shell on {vm.name} ended (exit {status})", flush=True)
+        except CspctlError as exc:
+            self.notify(str(exc), title=f"shell {vm.name}", severity="error")
         except Exception as exc:  # SuspendNotSupported (headless, web) and the like
-            self.notify(f"cannot suspend here: {exc}", severity="warning")
-        finally:
-            with contextlib.suppress(Exception):
-                await session.close()
+            self.notify(f"cannot open the real terminal here: {type(exc).__name__}: {exc}",
+                        severity="warning")
         self.refresh()
 
     def profile_names(self) -> list[str]:

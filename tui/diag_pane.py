@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from tui.backend import Backend
 
 
-def finding_text(vm_name: str, finding: Finding) -> Text:
+def finding_text(vm_name: str, finding: Finding, *, durations: bool = True) -> Text:
     """The detail of one finding: summary, advice, playbook, then every piece of evidence."""
     marker, word, style = MARKERS.get(finding.status.value, ("?", "?", ""))
     out = Text()
@@ -38,7 +38,8 @@ def finding_text(vm_name: str, finding: Finding) -> Text:
     for ev in finding.evidence:
         status = "" if ev.exit_status is None else f", exit {ev.exit_status}"
         out.append(f"\n$ {ev.command}", style="bold cyan")
-        out.append(f"   [{ev.source}{status}, {ev.duration:.2f}s]\n", style="dim")
+        took = f", {ev.duration:.2f}s" if durations else ""
+        out.append(f"   [{ev.source}{status}{took}]\n", style="dim")
         out.append((ev.output or "(no output)") + "\n")
     return out
 
@@ -60,7 +61,8 @@ class DiagnosticsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(f"diagnosing {self.label}…", classes="pane-status", markup=False)
-        yield StepList(clock=self._clock, id="steps")
+        yield StepList(clock=self._clock, id="steps",
+                       show_durations=self.backend.settings.show_durations)
         with VerticalScroll(id="step-detail"):
             yield Static("select a step to see its evidence", id="step-text", markup=False)
 
@@ -73,7 +75,7 @@ class DiagnosticsPane(Vertical):
         self.run_diagnosis()
 
     def _status(self, text: str) -> None:
-        self.query_one(".pane-status", Static).update(text)
+        self.query_one(".pane-status", Static).update(self.backend.settings.shown(text))
 
     @work(exclusive=True, group="diagnose", exit_on_error=False)
     async def run_diagnosis(self) -> None:
@@ -104,8 +106,9 @@ class DiagnosticsPane(Vertical):
         self.state = "done"
         counts = self.steps.counts()
         parts = [f"{MARKERS[s][0]} {n} {MARKERS[s][1]}" for s, n in counts.items() if n]
-        self._status(f"{self.label}: done in {diagnosis.duration:.1f}s — " + "  ".join(parts)
-                     + "   (Enter/arrows: evidence)")
+        took = f" in {diagnosis.duration:.1f}s" if self.backend.settings.show_durations else ""
+        self._status(f"{self.label}: done{took} — " + "  ".join(parts)
+                     + "   (arrows: evidence)")
         if self.steps.cursor_row == 0:
             self._show_first_problem()
 
@@ -153,7 +156,7 @@ class DiagnosticsPane(Vertical):
             step = self.steps.steps.get(key)
             text.update(f"{step.title}: {step.status}…" if step else "")
             return
-        text.update(finding_text(*found))
+        text.update(finding_text(*found, durations=self.backend.settings.show_durations))
 
     def _show_first_problem(self) -> None:
         for key, (_, finding) in self.findings.items():

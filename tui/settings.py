@@ -19,6 +19,7 @@ class UiSettings:
     0: never). ``lab_time_scale``: speed of the in-process lab's clock for ``--lab``.
     ``clock``: what "last refreshed" reads (tests fix it for deterministic snapshots).
     ``elapsed``: monotonic seconds, for step timers (tests fix it too).
+    ``show_durations``: show how long steps took (off for deterministic snapshots).
     """
 
     refresh_interval: float | None = None
@@ -29,3 +30,10 @@ class UiSettings:
     shell_term: str = "xterm-256color"
     diagnose_concurrency: int = 4
     show_journal_path: bool = True
+    show_durations: bool = True
+    scrub: Callable[[str], str] | None = None
+    """Applied to header and status lines before display (tests mask ports and paths)."""
+
+    def shown(self, text: str) -> str:
+        """``text`` as displayed (after ``scrub``)."""
+        return self.scrub(text) if self.scrub is not None else text

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from cspctl.ssh import Route, ShellSession
     from tui.backend import Backend
 
-HINT = "ctrl+] leave pane · ctrl+t real terminal · ctrl+w close tab · shift+pgup scrollback"
+HINT = "ctrl+] leave pane · ctrl+t real terminal · shift+pgup scrollback"
 
 
 class ShellPane(Vertical):
@@ -42,7 +42,7 @@ class ShellPane(Vertical):
         return self.query_one(Terminal)
 
     def _status(self, text: str) -> None:
-        self.query_one(".pane-status", Static).update(text)
+        self.query_one(".pane-status", Static).update(self.backend.settings.shown(text))
 
     def on_mount(self) -> None:
         self.terminal.focus()

@@ -46,9 +46,11 @@ class StepList(SyncTable):
         Column("title", "Step"), Column("time", "Time"), Column("summary", "Result"),
     )
 
-    def __init__(self, *, clock: Callable[[], float], **kwargs: object) -> None:
+    def __init__(self, *, clock: Callable[[], float], show_durations: bool = True,
+                 **kwargs: object) -> None:
         super().__init__(self.COLUMNS, **kwargs)
         self.clock = clock
+        self.show_durations = show_durations
         self.steps: dict[str, StepState] = {}
         self._ticker: Timer | None = None
 
@@ -71,7 +73,9 @@ class StepList(SyncTable):
 
     def _cells(self, step: StepState) -> tuple[str | Text, ...]:
         marker, word, style = MARKERS.get(step.status, ("?", step.status, ""))
-        if step.status == "running" and step.started is not None:
+        if not self.show_durations:
+            elapsed = ""
+        elif step.status == "running" and step.started is not None:
             elapsed = f"{self.clock() - step.started:4.1f}s"
         elif step.duration is not None:
             elapsed = f"{step.duration:4.1f}s"
