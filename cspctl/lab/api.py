@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import re
 from collections.abc import Callable, Iterable
@@ -24,6 +25,8 @@ from cspctl.lab.actions import Actions
 from cspctl.lab.auth import SessionStore, verify_signed_request
 from cspctl.lab.jobs import JobManager
 from cspctl.lab.world import CPVM, SSVM, LabSystemVm, World
+
+log = logging.getLogger(__name__)
 
 GENERIC_401 = "unable to verify user credentials and/or request signature"
 UNKNOWN_432 = "The given command does not exist or it is not available for user"
@@ -209,6 +212,9 @@ class ApiServer:
             body = spec.handler(self, command, params)
         except ApiFailure as failure:
             return self._error(key, failure, as_json=as_json)
+        except Exception:  # a lab bug: answer like CloudStack's unhandled-exception path
+            log.exception("lab API: %s failed", command)
+            return self._error(key, ApiFailure(530, INTERNAL_530, 4250), as_json=as_json)
         return self._answer(key, body, as_json=as_json)
 
     # ----- authentication ------------------------------------------------------------------
