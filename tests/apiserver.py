@@ -167,7 +167,7 @@ class ApiServer:
         app = web.Application()
         app.router.add_route("*", "/client/api", self._handle)
         app.router.add_route("GET", "/client/", self._ui_page)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, ssl_context=self.ssl_context)
         await site.start()

@@ -1,4 +1,15 @@
-"""Async Apache CloudStack API client: signing, login, envelopes, pagination, async jobs."""
+"""Async Apache CloudStack API client: signing, login, envelopes, pagination, async jobs.
+
+::
+
+    async with CloudStackClient(url, apikey=key, secretkey=secret, journal=journal) as api:
+        for vm in await api.list_system_vms(zoneid=zone_id):   # every page, agentstate joined
+            print(vm.name, vm.state, vm.agentstate)
+        await api.reboot_system_vm(vm.id, deadline=600, on_progress=print)
+
+Every failure is a :class:`CloudStackError` (a ``CspctlError``) whose ``str()`` is one line:
+``host:port command: what happened; hint: what to do``.
+"""
 
 from cspctl.cloudstack.client import CloudStackClient
 from cspctl.cloudstack.errors import (

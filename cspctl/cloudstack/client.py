@@ -44,7 +44,7 @@ from cspctl.cloudstack.transport import (
     server_label,
     status_hint,
 )
-from cspctl.sessionlog.redact import MASK, Scrubber, redact_params
+from cspctl.sessionlog.redact import MASK, Scrubber, is_secret_key, redact_params
 
 if TYPE_CHECKING:
     from cspctl.config import Profile
@@ -223,7 +223,8 @@ class CloudStackClient:
                        auth: bool = True, relogin: bool = True) -> dict[str, Any]:
         if auth:
             await self._ensure_session()
-        method = "POST" if post or command in POST_COMMANDS else "GET"
+        sensitive = any(is_secret_key(k) for k in params)
+        method = "POST" if post or sensitive or command in POST_COMMANDS else "GET"
         attempts = 1 + (max(0, self.retries) if is_idempotent(command) else 0)
         start = time.monotonic()
         status: int | None = None
