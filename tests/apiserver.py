@@ -122,6 +122,8 @@ class ApiServer:
                                         "name": "consoleproxy.sslEnabled", "isdynamic": False},
             "consoleproxy.url.domain": {"category": "Console Proxy", "value": "",
                                         "name": "consoleproxy.url.domain"},
+            "ca.plugin.root.private.key": {"category": "Hidden", "value": "",
+                                           "name": "ca.plugin.root.private.key"},
         }
         self.systemvms = [self._vm(i) for i in range(1, n_systemvms + 1)]
         self.hosts = [self._vm_host(vm) for vm in self.systemvms] + [

@@ -109,6 +109,14 @@ async def test_legacy_server_agentstate_joined_from_hosts() -> None:
         assert all(p["zoneid"] == "zone-1" for p in host_calls)
 
 
+async def test_legacy_join_failure_keeps_the_vms() -> None:
+    async with ApiServer(legacy=True) as srv:
+        srv.faults["listHosts"] = Fault(status=432, errortext="not available for user")
+        async with client_for(srv) as api:
+            vms = await api.list_system_vms()
+        assert len(vms) == 4 and all(vm.agentstate is None for vm in vms)
+
+
 # -- async jobs -------------------------------------------------------------------------------
 
 async def test_async_job_succeeds_with_progress(srv: ApiServer) -> None:
@@ -347,6 +355,7 @@ async def test_journal_one_redacted_line_per_call(tmp_path: Path, srv: ApiServer
     async with client_for(srv, journal) as api:
         await api.list_zones(keyword="a~b")
         await api.update_configuration("consoleproxy.sslEnabled", "true")
+        await api.update_configuration("ca.plugin.root.private.key", "PRIVATE-PEM-DATA")
         await api.reboot_system_vm(srv.systemvms[0]["id"])
         with pytest.raises(ApiError):
             await api.list_alerts()
@@ -366,14 +375,16 @@ async def test_journal_one_redacted_line_per_call(tmp_path: Path, srv: ApiServer
     assert lines[0]["outcome"] == "ok"
     assert lines[0]["method"] == "GET" and lines[0]["status"] == 200
     update = next(e for e in lines if e["command"] == "updateConfiguration")
-    assert update["method"] == "POST"
+    assert update["method"] == "POST" and update["params"]["value"] == "true"
+    secret_conf = [e for e in lines if e["params"].get("name") == "ca.plugin.root.private.key"]
+    assert secret_conf[0]["params"]["value"] == "***"
     failed = next(e for e in lines if e["command"] == "listAlerts")
     assert failed["status"] == 530 and "530" in failed["outcome"]
     login = next(e for e in lines if e["command"] == "login")
     assert login["params"]["password"] == "***"
     signatures = [r.params["signature"] for r in srv.requests if "signature" in r.params]
     assert signatures
-    forbidden = [APIKEY, SECRETKEY, "pa ss+w/rd~", session_key, "JSESSIONID",
+    forbidden = [APIKEY, SECRETKEY, "pa ss+w/rd~", session_key, "JSESSIONID", "PRIVATE-PEM",
                  *signatures, *srv.sessions.values()]
     for secret in forbidden:
         assert secret and secret not in text, secret

@@ -391,10 +391,15 @@ class CloudStackClient:
         if all("agentstate" in vm.raw for vm in vms):
             return vms
         scope = {k: params[k] for k in ("zoneid", "podid") if params.get(k)}
-        cp, ss = await asyncio.gather(
-            self.list_hosts(type="ConsoleProxy", **scope),
-            self.list_hosts(type="SecondaryStorageVM", **scope),
-        )
+        try:
+            cp, ss = await asyncio.gather(
+                self.list_hosts(type="ConsoleProxy", **scope),
+                self.list_hosts(type="SecondaryStorageVM", **scope),
+            )
+        except ApiError:
+            # e.g. an account that may list system VMs but not hosts: the VMs still matter
+            # more than their agent state (the failed listHosts call is in the journal)
+            return vms
         by_name: dict[str, Host] = {}
         for host in [*cp, *ss]:
             if not host.name:
