@@ -401,6 +401,14 @@ async def test_update_configuration_by_post_and_get_configuration(srv: ApiServer
     assert post.method == "POST" and "example.org" not in post.query_string
 
 
+async def test_long_parameters_go_by_post(srv: ApiServer) -> None:
+    async with client_for(srv) as api:
+        await api.list_zones(keyword="x" * 5000)
+        await api.list_zones(keyword="short")
+    assert [r.method for r in srv.requests] == ["POST", "GET"]
+    assert srv.requests[0].params["keyword"] == "x" * 5000
+
+
 async def test_other_lists(srv: ApiServer) -> None:
     async with client_for(srv) as api:
         assert [p.name for p in await api.list_pods()] == ["pod1"]

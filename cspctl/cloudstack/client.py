@@ -224,7 +224,9 @@ class CloudStackClient:
         if auth:
             await self._ensure_session()
         sensitive = any(is_secret_key(k) for k in params)
-        method = "POST" if post or sensitive or command in POST_COMMANDS else "GET"
+        # signing/auth parameters add < 300 characters to what the caller passed
+        long = len(self.url) + len(signing.encode_query(params)) + 300 > MAX_GET_URL
+        method = "POST" if post or sensitive or long or command in POST_COMMANDS else "GET"
         attempts = 1 + (max(0, self.retries) if is_idempotent(command) else 0)
         start = time.monotonic()
         status: int | None = None
@@ -279,8 +281,6 @@ class CloudStackClient:
         wire = self._auth_params(command, params, auth)
         encoded = signing.encode_query(wire)
         base = str(self._url.copy_with(query=None))
-        if method == "GET" and len(base) + len(encoded) + 1 > MAX_GET_URL:
-            method = "POST"
         try:
             if method == "GET":
                 resp = await self._http.get(f"{base}?{encoded}")
