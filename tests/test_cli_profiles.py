@@ -9,6 +9,7 @@ import re
 import socket
 
 from cspctl.config import cmk_config_path, config_path
+from cspctl.sessionlog import state_dir
 from tests.apiserver import ApiServer
 from tests.cli_helpers import run_cli
 
@@ -81,6 +82,15 @@ async def test_profiles_live_check() -> None:
     assert "logout" in commands
     for secret in secrets_of(srv):
         assert secret not in res.output
+    # each check is journaled, redacted
+    (journal,) = (state_dir() / "sessions").glob("*.jsonl")
+    text = journal.read_text()
+    checks = {e["profile"]: e for e in map(json.loads, text.splitlines())
+              if e["event"] == "profiles.check"}  # fmt: skip
+    assert set(checks) == {"good", "login", "badkeys", "dead"}
+    assert checks["good"]["version"] == "4.8.0" and checks["dead"]["reachable"] is False
+    for secret in secrets_of(srv):
+        assert secret not in text
 
 
 async def test_profiles_json_and_no_check() -> None:

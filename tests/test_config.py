@@ -392,6 +392,15 @@ def test_env_without_url_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> No
         quiet_load()
 
 
+def test_env_profile_requested_without_variables() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"profile 'env' comes from the environment, and "
+        r"CSPCTL_URL is not set; export CSPCTL_URL=",
+    ):
+        quiet_load("env")
+
+
 def test_precedence_chain(monkeypatch: pytest.MonkeyPatch) -> None:
     write_cm5()
     assert load_config().default_name()[0] == "legacy"  # [core] profile

@@ -66,8 +66,8 @@ INI_TIMEOUT_CAP = 30.0
 request, so a cmk/cloudmonkey timeout only ever shortens cspctl's request timeout."""
 
 EXAMPLE_URL = "https://mgmt:8080/client/api"
-_TRUE = ("true", "yes", "on", "1")
-_FALSE = ("false", "no", "off", "0")
+_TRUE = ("true", "yes", "on", "1", "t", "y")  # what go-ini's Key.Bool() accepts
+_FALSE = ("false", "no", "off", "0", "f", "n")
 
 
 class ConfigWarning(UserWarning):
@@ -145,6 +145,12 @@ class Config:
             self._no_default()
         assert name is not None
         layers = self._layers(name)
+        if layers is None and name == ENV_PROFILE:
+            raise ConfigError(
+                "profile 'env' comes from the environment, and CSPCTL_URL is not set; export "
+                f"CSPCTL_URL={EXAMPLE_URL} with CSPCTL_APIKEY and CSPCTL_SECRETKEY "
+                "(or CSPCTL_USERNAME and CSPCTL_PASSWORD)"
+            )
         if layers is None:
             known = self.names()
             by = "" if chosen_by == "--profile" else f" (named by {chosen_by})"
