@@ -387,7 +387,7 @@ class ApiServer:
         assert vm is not None
         return vm
 
-    def async_submit(self, command: str, body: Any, vm: LabSystemVm | None,
+    def async_submit(self, command: str, body: Callable[[], Any], vm: LabSystemVm | None,
                      *, instance_type: str | None = "SystemVm") -> dict[str, Any]:
         def mark(job: Any) -> None:
             if vm is not None:
@@ -395,7 +395,7 @@ class ApiServer:
 
         async def run() -> dict[str, Any]:
             try:
-                return await body
+                return await body()
             finally:
                 if vm is not None and vm.job_id == job.id:
                     vm.job_id = None
@@ -591,13 +591,13 @@ def query_async_job_result(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[st
 
 def start_system_vm(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
     vm = s.vm_param(cmd, p, "id")
-    return s.async_submit(cmd, s.actions.start(vm), vm)
+    return s.async_submit(cmd, lambda: s.actions.start(vm), vm)
 
 
 def stop_system_vm(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
     vm = s.vm_param(cmd, p, "id")
     s.bool_param(cmd, p, "forced")
-    return s.async_submit(cmd, s.actions.stop(vm), vm)
+    return s.async_submit(cmd, lambda: s.actions.stop(vm), vm)
 
 
 def reboot_system_vm(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
@@ -605,12 +605,12 @@ def reboot_system_vm(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any
     forced = s.bool_param(cmd, p, "forced")
     if forced and not s.world.at_least("4.16"):
         pass  # parameter unknown before 4.16: ignored, as CloudStack ignores unknown params
-    return s.async_submit(cmd, s.actions.reboot(vm), vm)
+    return s.async_submit(cmd, lambda: s.actions.reboot(vm), vm)
 
 
 def destroy_system_vm(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
     vm = s.vm_param(cmd, p, "id")
-    return s.async_submit(cmd, s.actions.destroy(vm), vm)
+    return s.async_submit(cmd, lambda: s.actions.destroy(vm), vm)
 
 
 def migrate_system_vm(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
@@ -632,7 +632,7 @@ def migrate_system_vm(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, An
     if dest is vm.host:
         raise ApiFailure(431, f"Cannot migrate VM, destination host is same as current host: "
                               f"{dest.name}", 4350)
-    return s.async_submit(cmd, s.actions.migrate(vm, dest), vm)
+    return s.async_submit(cmd, lambda: s.actions.migrate(vm, dest), vm)
 
 
 def run_diagnostics(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
@@ -641,12 +641,13 @@ def run_diagnostics(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]
     type_ = s.required(cmd, p, "type").lower()
     if type_ not in ("ping", "traceroute", "arping"):
         raise s.invalid(cmd, "type", p["type"])
-    return s.async_submit(cmd, s.actions.diagnostics(vm, type_, address, p.get("params")), vm)
+    extra = p.get("params")
+    return s.async_submit(cmd, lambda: s.actions.diagnostics(vm, type_, address, extra), vm)
 
 
 def get_diagnostics_data(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
     vm = s.vm_param(cmd, p, "targetid")
-    return s.async_submit(cmd, s.actions.diagnostics_data(vm), vm)
+    return s.async_submit(cmd, lambda: s.actions.diagnostics_data(vm), vm)
 
 
 def provision_certificate(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
@@ -658,8 +659,8 @@ def provision_certificate(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str
         async def done() -> dict[str, Any]:
             await w.clock.sleep(2.0)
             return {"success": True}
-        return s.async_submit(cmd, done(), None, instance_type="Host")
-    return s.async_submit(cmd, s.actions.provision_certificate(vm), vm)
+        return s.async_submit(cmd, done, None, instance_type="Host")
+    return s.async_submit(cmd, lambda: s.actions.provision_certificate(vm), vm)
 
 
 COMMANDS: dict[str, Command] = {

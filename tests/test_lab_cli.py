@@ -1,0 +1,70 @@
+"""``cspctl lab scenarios`` / ``cspctl lab serve`` as an operator runs them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from test_lab_cs_client import start_serve, stop_serve
+
+from cspctl.lab.scenarios import SCENARIOS
+
+
+def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cspctl", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_scenarios_one_line_each_seed_first() -> None:
+    proc = run_cli("lab", "scenarios")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(SCENARIOS)
+    assert lines[0].startswith("seed")
+    for name in ("healthy", "mgmt-port-blocked", "clock-drift", "disk-full",
+                 "template-mismatch", "cert-expired", "ssvm-storage", "large"):
+        assert name in SCENARIOS
+
+
+def test_unknown_scenario_is_a_one_line_usage_error() -> None:
+    proc = run_cli("lab", "serve", "--scenario", "nope")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("cspctl: unknown lab scenario 'nope'")
+    assert "Traceback" not in proc.stderr
+
+
+def test_serve_prints_profile_saves_it_and_exits_cleanly(tmp_path: Path) -> None:
+    proc, info = start_serve(tmp_path, "--scenario", "healthy")
+    try:
+        listed = run_cli("--profile", "lab", "list", "systemvms", "--json")
+        assert listed.returncode == 0, listed.stderr
+        names = sorted(vm["name"] for vm in json.loads(listed.stdout))
+        assert names == ["s-1-VM", "v-2-VM"]
+        from cspctl.config import load_profile
+
+        profile = load_profile("lab")
+        assert profile.is_lab and profile.url == info["url"]
+        assert profile.ssh_key == Path(info["ssh_key"])
+        assert profile.host_key_policy == "ask"
+    finally:
+        code, out, err = stop_serve(proc, signal.SIGTERM)
+    assert code == 0, err
+    assert "[lab]" in out and f"url       = {info['url']}" in out
+    assert f"ssh key   : {info['ssh_key']}" in out
+    assert "Traceback" not in err
+
+
+def test_serve_refuses_a_busy_port(tmp_path: Path) -> None:
+    proc, info = start_serve(tmp_path, "--no-save")
+    try:
+        port = info["url"].split(":")[2].split("/")[0]
+        busy = run_cli("lab", "serve", "--no-save", "--port", port)
+        assert busy.returncode == 1
+        assert busy.stderr.startswith("cspctl: lab: cannot start the seed lab")
+        assert "Traceback" not in busy.stderr
+    finally:
+        code, _out, err = stop_serve(proc)
+        assert code == 0, err
