@@ -1,8 +1,8 @@
 """The engine facade the CLI and the TUI use: one profile, one journal, one API client, SSH.
 
-    async with Session.open("prod") as s:
-        vms = await s.api.list_system_vms()
-        result = await s.ssh.run(route, "uptime")
+async with Session.open("prod") as s:
+    vms = await s.api.list_system_vms()
+    result = await s.ssh.run(route, "uptime")
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from cspctl import __version__
 from cspctl.config import Profile, load_profile
+from cspctl.errors import CspctlError
 from cspctl.sessionlog import Journal
 
 if TYPE_CHECKING:
@@ -66,19 +67,24 @@ class Session:
         for secret in profile.secrets():
             journal.add_secret(secret)
         ro = profile.read_only if read_only is None else bool(read_only)
+        try:
+            journal.record(
+                "session.start",
+                profile=profile.name,
+                url=profile.url,
+                auth=profile.auth_kind,
+                read_only=ro,
+                lab=profile.is_lab,
+                sources=[str(p) for p in profile.sources],
+                version=__version__,
+            )
+        except OSError as exc:  # no journal, no session: every side effect must be recorded
+            raise CspctlError(
+                f"cannot write the session journal {journal.path}: {exc.strerror or exc}; "
+                "fix that directory's permissions or set CSPCTL_STATE_DIR"
+            ) from None
         api = CloudStackClient.from_profile(profile, journal)
-        session = cls(profile, journal, api, read_only=ro)
-        journal.record(
-            "session.start",
-            profile=profile.name,
-            url=profile.url,
-            auth=profile.auth_kind,
-            read_only=ro,
-            lab=profile.is_lab,
-            sources=[str(p) for p in profile.sources],
-            version=__version__,
-        )
-        return session
+        return cls(profile, journal, api, read_only=ro)
 
     @property
     def ssh(self) -> SshPool:

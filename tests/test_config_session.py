@@ -9,7 +9,7 @@ import pytest
 
 from cspctl import __version__
 from cspctl.config import Profile, save_profile
-from cspctl.errors import ConfigError
+from cspctl.errors import ConfigError, CspctlError
 from cspctl.session import Session
 from cspctl.sessionlog import Journal
 from tests.apiserver import ApiServer
@@ -88,3 +88,16 @@ async def test_ssh_pool_is_created_lazily_and_closed() -> None:
         await s.aclose()
     end = list(s.journal.events())[-1]
     assert end["event"] == "session.end" and "errors" not in end
+
+
+def test_unwritable_state_dir_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("CSPCTL_STATE_DIR", str(blocker))
+    p = Profile(
+        name="x", source=None, url="http://127.0.0.1:9/client/api", apikey="k", secretkey="s"
+    )
+    with pytest.raises(CspctlError, match=r"cannot write the session journal .*CSPCTL_STATE_DIR"):
+        Session.open(profile=p)
