@@ -411,14 +411,19 @@ class CspctlApp(App[int]):
                 await self.tabs.remove_pane(pane.id)
 
     async def shutdown(self) -> None:
-        """Close shells, the session and the lab (if ours)."""
+        """Close shells, the session and the lab (if ours). Idempotent."""
         if self._refresh_timer is not None:
             self._refresh_timer.stop()
-        for shell in self.query(ShellPane):
-            await shell.close()
+        with contextlib.suppress(Exception):
+            for shell in self.query(ShellPane):
+                await shell.close()
         backend, self.backend = self.backend, None
         if backend is not None:
             await backend.close()
+
+    async def on_unmount(self) -> None:
+        """However the app ends (quit, test harness, error), close what we opened."""
+        await self.shutdown()
 
     async def action_quit(self) -> None:
         """Quit (sessions closed, terminal restored), exit status 0."""

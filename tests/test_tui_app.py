@@ -1,0 +1,243 @@
+"""The console against the in-process lab (seed scenario), driven with Textual's Pilot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cspctl.lab.runner import Lab
+from tests.tui_helpers import (
+    TIME_SCALE,
+    fixed_settings,
+    lab_app,
+    loaded,
+    notifications,
+    screen_text,
+    until,
+)
+from tui.diag_pane import DiagnosticsPane
+from tui.help import HelpScreen
+from tui.shell_pane import ShellPane
+from widgets.confirm import ConfirmDialog
+from widgets.terminal import Terminal
+
+
+@pytest.fixture
+async def lab():
+    async with Lab("seed", time_scale=TIME_SCALE) as running:
+        yield running
+
+
+async def test_listing_shows_the_seed_incident_at_80x24(lab: Lab) -> None:
+    app = lab_app(lab)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        text = screen_text(app)
+        assert "CloudStack 4.8.0" in text
+        assert "tokyo-z1" in text
+        # Both system VMs, unhealthy, marked with text (not colour alone).
+        rows = [line for line in text.splitlines() if "v-2-VM" in line or "s-1-VM" in line]
+        assert any("v-2-VM" in r and "CPVM" in r and "Disconnected" in r and "✘" in r
+                   for r in rows), text
+        assert any("s-1-VM" in r and "SSVM" in r and "✘" in r for r in rows), text
+        assert "✘2" in text  # the zone's unhealthy count
+        assert "refreshed 10:00:00" in text
+        table = app.overview.table
+        assert table.row_count == 2
+        # Sorting by a column keeps rows and cursor; state updates happen in place.
+        await pilot.press("o")
+        assert table.sort_column == "mark"
+
+
+async def test_filter_by_name_state_ip_and_clear(lab: Lab) -> None:
+    app = lab_app(lab)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        table = app.overview.table
+        await pilot.press("slash", "v", "minus")
+        assert table.row_count == 1
+        assert table.selected_key == app.snapshot.vms[[v.name for v in app.snapshot.vms]
+                                                      .index("v-2-VM")].id
+        await pilot.press("enter")
+        assert app.focused is table
+        # Filter by IP: the SSVM's link-local address.
+        ssvm = next(v for v in app.snapshot.vms if v.name == "s-1-VM")
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *ssvm.linklocalip)
+        assert table.row_count == 1 and table.selected_key == ssvm.id
+        await pilot.press("escape")
+        assert table.row_count == 2
+        # Filter by state.
+        await pilot.press("slash", *"disconnected")
+        assert table.row_count == 2
+        await pilot.press("ctrl+a", "ctrl+k", *"nothing-matches")
+        assert table.row_count == 0
+
+
+async def test_shell_pane_runs_a_command(lab: Lab) -> None:
+    app = lab_app(lab)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash", "v", "minus", "enter", "s")
+        await until(pilot, lambda: bool(app.query(ShellPane)), what="shell tab")
+        pane = app.query_one(ShellPane)
+        term = pane.query_one(Terminal)
+        await until(pilot, lambda: pane.state == "open", what="shell open")
+        await until(pilot, lambda: any(line.rstrip().endswith("#") for line in
+                                       term.display_lines), what="root prompt")
+        assert app.focused is term
+        await pilot.press(*"cat /var/cache/cloud/cmdline", "enter")
+        await until(pilot, lambda: "type=consoleproxy" in "\n".join(term.display_lines),
+                    what="cmdline output")
+        text = screen_text(app)
+        assert "type=consoleproxy" in text
+        assert "Shell v-2-VM" in text
+        # Keys that belong to the app (s, d, /) went to the shell while it had focus.
+        await pilot.press("ctrl+right_square_bracket")
+        assert app.focused is not term
+        # The session is recorded as an asciicast next to the journal.
+        cast = pane.session.cast_path
+        await pane.close()
+        assert cast is not None and Path(cast).exists()
+        lines = Path(cast).read_text().splitlines()
+        assert json.loads(lines[0])["version"] == 2
+        assert any("type=consoleproxy" in line for line in lines[1:])
+
+
+async def test_diagnostics_on_the_seed_cpvm_shows_the_failures(lab: Lab) -> None:
+    app = lab_app(lab)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash", "v", "minus", "enter", "d")
+        await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
+        pane = app.query_one(DiagnosticsPane)
+        await until(pilot, lambda: pane.state in ("done", "failed"), timeout=60,
+                    what="diagnosis done")
+        assert pane.state == "done", screen_text(app)
+        statuses = {f.check_id: f.status.value for _, f in pane.findings.values()}
+        assert "fail" in statuses.values()
+        steps = pane.steps
+        assert steps.counts().get("fail", 0) >= 1
+        text = screen_text(app)
+        assert "✘" in text and "FAIL" in text
+        # The first problem is selected and its evidence, advice and playbook are shown.
+        detail = str(pane.query_one("#step-text").render())
+        assert "$ " in detail and "advice:" in detail
+        playbooks = {f.playbook for _, f in pane.findings.values() if f.playbook}
+        assert "protect-assets" in playbooks
+        # Selecting the cwd step shows the deleted directory evidence.
+        key = next(k for k, (_, f) in pane.findings.items() if f.playbook == "protect-assets")
+        steps.select_key(key)
+        await pilot.pause()
+        detail = str(pane.query_one("#step-text").render())
+        assert "(deleted)" in detail
+        assert "playbook: protect-assets" in detail
+
+
+async def test_switching_tabs_while_a_diagnosis_runs(lab: Lab) -> None:
+    lab.faults.ssh_command_delay = 0.3  # slow enough to switch around mid-run
+    app = lab_app(lab)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash", "v", "minus", "enter", "s")
+        await until(pilot, lambda: bool(app.query(ShellPane)), what="shell tab")
+        shell = app.query_one(ShellPane)
+        await until(pilot, lambda: shell.state == "open", timeout=30, what="shell open")
+        await pilot.press("ctrl+right_square_bracket")
+        app.action_diagnose()
+        await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
+        diag = app.query_one(DiagnosticsPane)
+        await until(pilot, lambda: diag.steps.counts().get("running", 0) > 0, what="running")
+        assert diag.state == "running"
+        await pilot.press("ctrl+pageup")  # back to the shell while it runs
+        assert app.tabs.active.startswith("shell-")
+        assert app.focused is shell.terminal
+        await pilot.press(*"echo still-here", "enter")
+        await until(pilot, lambda: "still-here" in "\n".join(shell.terminal.display_lines[1:]),
+                    what="shell echo")
+        app.tabs.active = "overview"
+        await pilot.pause()
+        assert diag.state == "running"
+        await until(pilot, lambda: diag.state == "done", timeout=90, what="diagnosis done")
+        app.tabs.active = diag.parent.id
+        await pilot.pause()
+        assert "FAIL" in screen_text(app)
+        assert shell.state == "open"
+
+
+async def test_api_outage_is_a_notification_not_a_crash(lab: Lab) -> None:
+    app = lab_app(lab)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        lab.faults.api_error_rate = 1.0
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.api_error is not None, what="API error")
+        assert any(n.startswith("error: API error") for n in notifications(app))
+        assert "✘ API" in screen_text(app)
+        # The last good data stays on screen; recovery is announced.
+        assert app.overview.table.row_count == 2
+        lab.faults.api_error_rate = 0.0
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.api_error is None, what="API back")
+        assert any("answers again" in n for n in notifications(app))
+
+
+async def test_api_down_at_start_is_inline(lab: Lab) -> None:
+    app = lab_app(lab)
+    await lab.stop()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.api_error is not None, what="API error")
+        assert "no data" in screen_text(app)
+        assert any(n.startswith("error: API error") for n in notifications(app))
+
+
+async def test_help_palette_and_coming_next(lab: Lab) -> None:
+    app = lab_app(lab)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for binding_id in ("console.shell", "console.diagnose", "console.filter",
+                           "console.help", "console.quit", "terminal.leave", "console.repair"):
+            assert binding_id in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("r")
+        assert any("repair wizard is coming next" in n for n in notifications(app))
+        await pilot.press("ctrl+p")
+        await pilot.press(*"diagnose zone")
+        await until(pilot, lambda: "Diagnose zone tokyo-z1" in screen_text(app),
+                    what="palette hit")
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="zone diagnosis")
+        pane = app.query_one(DiagnosticsPane)
+        assert {vm.name for vm in pane.vms} == {"s-1-VM", "v-2-VM"}
+
+
+async def test_unknown_host_key_asks_with_the_fingerprint(tmp_path: Path) -> None:
+    async with Lab("seed", time_scale=TIME_SCALE, trust_host_keys=False) as lab:
+        app = lab_app(lab, fixed_settings())
+        async with app.run_test(size=(100, 30)) as pilot:
+            await loaded(pilot)
+            await pilot.press("slash", "v", "minus", "enter", "s")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog),
+                        what="host key question")
+            text = screen_text(app)
+            assert "SHA256:" in text and "v-2-VM" in text
+            await pilot.press("y")
+            pane = app.query_one(ShellPane)
+            await until(pilot, lambda: pane.state == "open", timeout=30, what="shell open")
+
+
+async def test_quit_closes_everything(lab: Lab) -> None:
+    app = lab_app(lab)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        backend = app.backend
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0
+    assert app.backend is None
+    events = [e["event"] for e in backend.session.journal.events()]
+    assert events[-1] == "session.end"

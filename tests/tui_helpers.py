@@ -1,0 +1,74 @@
+"""Helpers for the console's Pilot tests: a lab-backed app, waiting, reading the screen."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from textual.app import App
+from textual.pilot import Pilot
+
+from tui.app import CspctlApp
+from tui.backend import Backend
+from tui.settings import UiSettings
+
+FIXED_CLOCK = datetime(2026, 11, 25, 10, 0, 0)
+TIME_SCALE = 20.0
+
+
+def fixed_settings(**overrides: object) -> UiSettings:
+    """Settings with no auto-refresh, a pinned clock and masked ports/paths."""
+    values: dict[str, object] = {
+        "refresh_interval": 0,
+        "clock": lambda: FIXED_CLOCK,
+        "elapsed": lambda: 0.0,
+        "lab_time_scale": TIME_SCALE,
+        "show_journal_path": False,
+        "show_durations": False,
+        "scrub": lambda text: re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT",
+                                     re.sub(r"(127\.0\.\d+\.\d+):\d+", r"\1:SSH", text)),
+    }
+    values.update(overrides)
+    return UiSettings(**values)  # type: ignore[arg-type]
+
+
+def lab_app(lab: object, settings: UiSettings | None = None) -> CspctlApp:
+    """The console on an already-started lab (same event loop as the test)."""
+    settings = settings or fixed_settings()
+
+    async def opener() -> Backend:
+        return Backend.for_lab(lab, settings=settings)
+
+    return CspctlApp(opener, settings=settings)
+
+
+def screen_text(app: App[object]) -> str:
+    """What the terminal would show, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def until(pilot: Pilot[object], condition: Callable[[], object], timeout: float = 20.0,
+                what: str = "condition") -> None:
+    """Pause the pilot until ``condition()`` is truthy (fail after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}\n{screen_text(pilot.app)}")
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+async def loaded(pilot: Pilot[object]) -> None:
+    app = pilot.app
+    await until(pilot, lambda: getattr(app, "snapshot", None) is not None, what="first refresh")
+
+
+def notifications(app: App[object]) -> list[str]:
+    return [f"{n.severity}: {n.title}: {n.message}" for n in app._notifications]
+
+
+async def settle() -> None:
+    await asyncio.sleep(0)
