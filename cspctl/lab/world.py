@@ -370,6 +370,7 @@ class World:
         self._next_host_dbid = 1
         self._used_linklocal: set[str] = set()
         self._ip_counters: dict[str, int] = {}
+        self._net_bases: dict[str, int] = {}
         self._by_host_ip: dict[str, LabHost] = {}
         self.default_template: dict[str, Template] = {}
         self.vm_faults: dict[str, frozenset[str]] = {}   # faults a new VM of a type starts with
@@ -379,13 +380,21 @@ class World:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def mac(self, prefix: str = "1e:00") -> str:
-        return prefix + "".join(f":{self.rng.randrange(256):02x}" for _ in range(4))
+        n = self.rng.getrandbits(32)
+        return f"{prefix}:{n >> 24 & 255:02x}:{n >> 16 & 255:02x}:{n >> 8 & 255:02x}:{n & 255:02x}"
+
+    def _net_base(self, cidr: str) -> int:
+        base = self._net_bases.get(cidr)
+        if base is None:
+            base = int(ipaddress.ip_network(cidr).network_address)
+            self._net_bases[cidr] = base
+        return base
 
     def _next_ip(self, cidr: str, first: int) -> str:
-        net = ipaddress.ip_network(cidr)
+        """Next free address of ``cidr``, starting at host number ``first``."""
         n = self._ip_counters.get(cidr, first)
         self._ip_counters[cidr] = n + 1
-        return str(net.network_address + n)
+        return _dotted(self._net_base(cidr) + n)
 
     def _linklocal(self) -> str:
         while True:
@@ -467,7 +476,6 @@ class World:
         now = self.clock.now()
         linklocal = self._linklocal()
         ll_octets = linklocal.split(".")
-        public_net = ipaddress.ip_network(zone.public_net)
         vm = LabSystemVm(
             world=self, id=self.uuid(), name=f"{prefix}-{number}-VM", number=number,
             vm_type=vm_type, state=state, host=host if state != "Stopped" else None,
@@ -476,7 +484,7 @@ class World:
             linklocalmac=f"0e:00:a9:fe:{int(ll_octets[2]):02x}:{int(ll_octets[3]):02x}",
             privateip=self._next_ip(pod.cidr, 50), privatemac=self.mac("1e:00"),
             publicip=self._next_ip(zone.public_net, 20), publicmac=self.mac("1e:00"),
-            gateway=str(public_net.network_address + 1),
+            gateway=_dotted(self._net_base(zone.public_net) + 1),
             created=now if created is None else created,
             agent_host_id=self.uuid(), agent_host_dbid=self._next_host_dbid,
             faults=self.vm_faults.get(vm_type, frozenset()) if faults is None else faults,
@@ -663,6 +671,10 @@ class World:
             if vm.host is not None and id(vm.host) in load:
                 load[id(vm.host)] += 1
         return min(candidates, key=lambda h: load[id(h)])
+
+
+def _dotted(n: int) -> str:
+    return f"{n >> 24 & 255}.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
 
 
 def _build(cls: Any, values: dict[str, Any]) -> Any:
