@@ -173,12 +173,9 @@ class Actions:
                              f"the VM is not running")
         vm.faults = vm.faults - {"cert-expired"}
         if vm.os_created:
-            live = getattr(vm.os, "faults", None)
-            if isinstance(live, set):
-                live.discard("cert-expired")
-            reconnect = getattr(vm.os, "reconnect_agent", None)
-            if callable(reconnect):
-                reconnect()
+            renew = getattr(vm.os, "renew_certificate", None)
+            if callable(renew):
+                renew()
         vm.agent_state()
         return {"success": True}
 
@@ -186,9 +183,14 @@ class Actions:
 # ----- runDiagnostics tools (iputils ping, traceroute, arping), answered from the world -------
 
 def _reachable(vm: LabSystemVm, address: str) -> bool:
-    """Whether ICMP/ARP from the VM reaches ``address``: its own nets, gateways, DNS and the
-    management server (8250 may be blocked, ping is not)."""
+    """Whether ICMP/ARP from the VM reaches ``address``: the VM model decides when it can
+    (``ping_ok``); else its own nets, gateways, DNS and the management server (8250 may be
+    blocked, ping is not) and the other system VMs."""
     w = vm.world
+    ping_ok = getattr(vm.os, "ping_ok", None)
+    if callable(ping_ok):
+        others = {v.privateip for v in w.live_vms() if v.state == "Running"}
+        return bool(ping_ok(address)) or address in others
     known = {vm.linklocalip, vm.privateip, vm.publicip, vm.gateway, vm.pod.gateway,
              "169.254.0.1", w.mgmt.ip, vm.zone.dns1, vm.zone.internaldns1,
              vm.zone.nfs_url.split("/")[2] if vm.zone.nfs_url.startswith("nfs://") else ""}
