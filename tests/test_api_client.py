@@ -236,6 +236,17 @@ async def test_530_gives_api_error(srv: ApiServer) -> None:
     assert srv.commands() == ["listZones"]  # 530 is not retried
 
 
+async def test_431_bad_parameter_is_not_retried_and_starts_no_job(srv: ApiServer) -> None:
+    async with client_for(srv) as api:
+        with pytest.raises(ApiError) as info:
+            await api.reboot_system_vm("no-such-vm")
+    err = info.value
+    assert not isinstance(err, AuthError)
+    assert (err.http_status, err.cserrorcode) == (431, 4350)
+    assert "invalid value no-such-vm for parameter id" in one_line(err)
+    assert srv.commands() == ["rebootSystemVm"]
+
+
 async def test_432_unknown_command(srv: ApiServer) -> None:
     async with client_for(srv) as api:
         with pytest.raises(AuthError) as info:
@@ -363,8 +374,13 @@ async def test_journal_one_redacted_line_per_call(tmp_path: Path, srv: ApiServer
                                 journal=journal) as api:
         await api.list_pods()
         session_key = api.sessionkey
+        # the client registered every credential with the journal's scrubber
+        journal.record("note", text=f"{APIKEY} {SECRETKEY} {session_key} pa ss+w/rd~")
     text = (tmp_path / "session.jsonl").read_text()
     lines = [json.loads(line) for line in text.splitlines()]
+    notes = [e for e in lines if e["event"] == "note"]
+    assert len(notes) == 1 and notes[0]["text"].count("***") == 4
+    lines.remove(notes[0])
     assert len(lines) == len(srv.requests)
     assert [e["command"] for e in lines] == srv.commands()
     for event in lines:
