@@ -296,7 +296,7 @@ async def test_shell_session_pty_resize_and_cast(sshd, client_key, store, journa
             "echo got-${#s}; exit 7",
         )
         out = b""
-        while b"100" not in out:
+        while b"30 100" not in out:
             out += await shell.read()
         shell.resize(120, 40)
         shell.write(b"hunter2-typed-secret\n")
@@ -363,3 +363,18 @@ async def test_nested_mode_runs_ssh_on_the_host(sshd, sshd2, client_key, tmp_pat
     async with SshPool(hostkeys=store, policy="accept-new") as pool:
         with pytest.raises(HostKeyChanged):
             await pool.run(route, "true")
+
+
+async def test_stdin_is_closed_input_is_sent_and_output_streams(sshd, client_key, store):
+    route = vm_route(sshd, client_key)
+    seen: list[tuple[str, str]] = []
+    async with SshPool(hostkeys=store, policy="accept-new", command_timeout=10) as pool:
+        # nothing waits on stdin: `cat` with no input ends at once
+        assert (await pool.run(route, "cat; echo end")).stdout == "end\n"
+        assert (await pool.run(route, "tr a-z A-Z", input="secret-ish\n")).stdout == (
+            "SECRET-ISH\n"
+        )
+        res = await pool.run(route, "echo one; sleep 0.3; echo two >&2",
+                             on_output=lambda s, t: seen.append((s, t)))
+    assert res.stdout == "one\n" and res.stderr == "two\n"
+    assert seen == [("stdout", "one\n"), ("stderr", "two\n")]

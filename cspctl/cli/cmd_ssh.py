@@ -164,13 +164,16 @@ async def _main(args: argparse.Namespace, target: str, command: list[str]) -> in
         pool.accept_changed = pool.accept_changed or args.accept_changed_hostkey
         pool.command_timeout = args.timeout
         if command:
-            result = await pool.run(route, " ".join(command))
-            sys.stdout.write(result.stdout)
-            sys.stdout.flush()
-            sys.stderr.write(result.stderr)
-            sys.stderr.flush()
+            result = await pool.run(route, " ".join(command), on_output=_passthrough)
             return result.exit_status
         return await interactive_shell(pool, route)
+
+
+def _passthrough(stream: str, text: str) -> None:
+    """Live output of a one-shot command onto our own stdout/stderr."""
+    out = sys.stdout if stream == "stdout" else sys.stderr
+    out.write(text)
+    out.flush()
 
 
 async def interactive_shell(pool: Any, route: Any) -> int:

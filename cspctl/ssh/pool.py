@@ -13,6 +13,7 @@ import errno
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ from cspctl.ssh.route import Hop, Route
 from cspctl.ssh.shell import ShellSession
 
 JOURNAL_OUTPUT_LIMIT = 4096
+OutputCallback = Callable[[str, str], None]
+"""``on_output(stream, text)``: live output of a command ("stdout" or "stderr")."""
 _Key = tuple[str | None, tuple[Hop, ...]]
 
 
@@ -404,9 +407,20 @@ class SshPool:
             lines = [approved]
 
     async def run(
-        self, route: Route, command: str, *, timeout: float | None = None
+        self,
+        route: Route,
+        command: str,
+        *,
+        timeout: float | None = None,
+        input: str | None = None,
+        on_output: OutputCallback | None = None,
     ) -> CommandResult:
-        """Run one command at the end of ``route``; journaled; raises SshError on failure."""
+        """Run one command at the end of ``route``; journaled; raises SshError on failure.
+
+        ``input`` is sent to the command's stdin (then EOF; without it stdin is closed at
+        once, so nothing waits for input). ``on_output(stream, text)`` sees output as it
+        arrives (``stream`` is "stdout" or "stderr"), for live display.
+        """
         timeout = self.command_timeout if timeout is None else timeout
         started = time.monotonic()
         base = {
@@ -418,7 +432,7 @@ class SshPool:
         )
         try:
             async with slot:
-                result = await self._run(route, command, timeout)
+                result = await self._run(route, command, timeout, input, on_output)
         except SshError as exc:
             self._record(
                 "ssh.command", **base, exit_status=None,
@@ -432,7 +446,14 @@ class SshPool:
         )
         return result
 
-    async def _run(self, route: Route, command: str, timeout: float | None) -> CommandResult:
+    async def _run(
+        self,
+        route: Route,
+        command: str,
+        timeout: float | None,
+        input: str | None,
+        on_output: OutputCallback | None,
+    ) -> CommandResult:
         hop = route.target
         for attempt in (0, 1):
             conn = await self.connection(route)
@@ -448,7 +469,11 @@ class SshPool:
                     continue
                 raise map_error(exc, hop, route) from exc
             try:
-                done = await asyncio.wait_for(proc.wait(check=False), timeout)
+                with contextlib.suppress(asyncssh.Error, OSError):
+                    if input:
+                        proc.stdin.write(input)
+                    proc.stdin.write_eof()
+                stdout, stderr = await asyncio.wait_for(_collect(proc, on_output), timeout)
             except TimeoutError:
                 proc.close()
                 raise SshTimeout(
@@ -462,10 +487,10 @@ class SshPool:
                     "it is re-opened on the next command",
                     hop=hop.kind,
                 ) from exc
-            status = done.exit_status
+            status = proc.exit_status
             if status is None or status < 0:
-                if done.exit_signal:
-                    status = 128 + _signal_number(done.exit_signal[0])
+                if proc.exit_signal:
+                    status = 128 + _signal_number(proc.exit_signal[0])
                 else:
                     # the connection died under a running command: never re-run it (it may
                     # have had effects); the next command re-opens the connection
@@ -478,8 +503,8 @@ class SshPool:
             return CommandResult(
                 command=command,
                 exit_status=int(status),
-                stdout=str(done.stdout or ""),
-                stderr=str(done.stderr or ""),
+                stdout=stdout,
+                stderr=stderr,
                 duration=time.monotonic() - started,
             )
         raise AssertionError("unreachable")  # pragma: no cover
@@ -529,6 +554,28 @@ class SshPool:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+async def _collect(
+    proc: asyncssh.SSHClientProcess,  # type: ignore[type-arg]
+    on_output: OutputCallback | None,
+) -> tuple[str, str]:
+    """Read stdout and stderr to EOF (passing chunks to ``on_output``), wait for the close."""
+
+    async def pump(reader: Any, name: str, buf: list[str]) -> None:
+        while True:
+            chunk = await reader.read(65536)
+            if not chunk:
+                return
+            buf.append(chunk)
+            if on_output is not None:
+                on_output(name, chunk)
+
+    out: list[str] = []
+    err: list[str] = []
+    await asyncio.gather(pump(proc.stdout, "stdout", out), pump(proc.stderr, "stderr", err))
+    await proc.wait_closed()
+    return "".join(out), "".join(err)
 
 
 def _signal_number(name: str) -> int:
