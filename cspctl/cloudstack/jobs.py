@@ -40,14 +40,19 @@ async def poll_job(
 ) -> AsyncJob:
     """Poll until the job is done; returns it on success.
 
-    Raises JobFailed (jobstatus 2 or 3, carrying CloudStack's errortext) or JobTimeout once
-    ``timeout`` seconds passed with the job still pending. ``on_progress`` sees every poll.
+    The interval starts at ``policy.initial`` (fast servers) but is never shorter than the
+    last poll's round trip. Raises JobFailed (jobstatus 2 or 3, carrying CloudStack's
+    errortext) or JobTimeout once ``timeout`` seconds passed with the job still pending.
+    ``on_progress`` sees every poll.
     """
     loop = asyncio.get_running_loop()
     start = loop.time()
     deadline = start + timeout
     for delay in policy.intervals():
+        asked = loop.time()
         job = await query(jobid)
+        # a slow server gets polled no faster than it answers (still capped at maximum)
+        delay = min(policy.maximum, max(delay, loop.time() - asked))
         if on_progress is not None:
             # a broken UI callback must not abort waiting for a real job
             with contextlib.suppress(Exception):
