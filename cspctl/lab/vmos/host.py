@@ -1,0 +1,177 @@
+"""A KVM hypervisor host (CentOS 7 / Ubuntu): clock in its own zone, virsh, and the nested
+`ssh -i /root/.ssh/id_rsa.cloud -p 3922 root@169.254.x.x CMD` into its system VMs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import coreutils, net, procps
+from .base import SimOS
+from .shell import Ctx
+from .spec import HostSpec, LabClock
+
+CLOUD_KEY = "/root/.ssh/id_rsa.cloud"
+
+
+class HostOS(SimOS):
+    """One hypervisor host. `vms()` lists (name, linklocal ip, SystemVmOS) running on it."""
+
+    def __init__(self, spec: HostSpec, clock: LabClock,
+                 vms: Callable[[], list[tuple[str, str, SimOS]]] | None = None) -> None:
+        super().__init__(clock, hostname=spec.hostname, timezone=spec.timezone,
+                         clock_offset=spec.clock_offset)
+        self.spec = spec
+        self.vms = vms or (lambda: [])
+        self.memory_mb = spec.memory_mb
+        if spec.distro.startswith("ubuntu"):
+            self.kernel, self.kernel_version = "5.4.0-150-generic", \
+                "#167-Ubuntu SMP Mon May 15 17:35:05 UTC 2023"
+        else:
+            self.kernel, self.kernel_version = spec.kernel, "#1 SMP Mon Oct 19 16:18:59 UTC 2020"
+        self.commands.update(coreutils.COMMANDS)
+        self.commands.update(procps.COMMANDS)
+        self.commands.update(net.COMMANDS)
+        self.commands["virsh"] = self._virsh
+        self.commands["ssh"] = self._ssh
+        self._build()
+        self.install_proc()
+        self.boot_time = clock.now() - 23 * 86400 - 4 * 3600
+
+    def _build(self) -> None:
+        fs, t = self.fs, self.clock.now() - 30 * 86400
+        for d in ("etc", "root/.ssh", "tmp", "var/log/cloudstack/agent", "etc/cloudstack/agent",
+                  "usr/bin", "proc"):
+            fs.makedirs("/" + d, t)
+        fs.write("/etc/hostname", self.spec.hostname + "\n", mtime=t)
+        if self.spec.distro.startswith("ubuntu"):
+            fs.write("/etc/os-release", 'NAME="Ubuntu"\nVERSION="20.04.6 LTS (Focal Fossa)"\n',
+                     mtime=t)
+        else:
+            fs.write("/etc/redhat-release", "CentOS Linux release 7.9.2009 (Core)\n", mtime=t)
+        fs.write("/etc/localtime", "", mtime=t)
+        fs.write(CLOUD_KEY, "-----BEGIN RSA PRIVATE KEY-----\n(lab)\n-----END RSA PRIVATE KEY-----\n",
+                 mtime=t, mode=0o600)
+        fs.write(CLOUD_KEY + ".pub", "ssh-rsa AAAA... root@" + self.spec.hostname + "\n", mtime=t)
+        fs.write("/etc/cloudstack/agent/agent.properties",
+                 "host=10.1.1.10\nport=8250\nprivate.network.device=cloudbr0\n"
+                 "hypervisor.type=kvm\nguid=\n", mtime=t)
+        fs.write("/var/log/cloudstack/agent/agent.log", "", mtime=t)
+        t0 = self.clock.now() - 23 * 86400
+        self.spawn(["/usr/lib/systemd/systemd", "--switched-root", "--system"], pid=1, ppid=0,
+                   start=t0, comm="systemd", stat="Ss")
+        self.spawn(["/usr/sbin/sshd", "-D"], pid=1102, start=t0 + 9, stat="Ss",
+                   listens=[("0.0.0.0", 22, 3)])
+        self.spawn(["/usr/sbin/libvirtd"], pid=1190, start=t0 + 9, stat="Ssl")
+        self.spawn(["/usr/bin/java", "-Xms256m", "-Xmx2048m", "-cp",
+                    "/usr/share/cloudstack-agent/lib/*", "com.cloud.agent.AgentShell"],
+                   pid=1421, start=t0 + 12, stat="Sl")
+        self.next_pid = 3000
+
+    def addresses(self) -> list[str]:
+        return ["127.0.0.1", self.spec.ip, "169.254.0.1"]
+
+    def _vm_by_ip(self, ip: str) -> tuple[str, SimOS] | None:
+        for name, addr, vm in self.vms():
+            if addr == ip:
+                return name, vm
+        return None
+
+    def tcp_connect(self, host: str, port: int) -> str:
+        ip = self.resolve(host)
+        if ip is None:
+            return "resolve"
+        found = self._vm_by_ip(ip)
+        if found is not None:
+            return "open" if getattr(found[1], "running", True) and port == 3922 else "refused"
+        return super().tcp_connect(host, port)
+
+    def ping_ok(self, ip: str) -> bool:
+        return super().ping_ok(ip) or self._vm_by_ip(ip) is not None
+
+    def _virsh(self, ctx: Ctx, args: list[str]) -> int:
+        sub = [a for a in args[1:] if not a.startswith("-")]
+        if not sub or sub[0] != "list":
+            ctx.err(f"error: unknown command: '{sub[0] if sub else ''}'\n")
+            return 1
+        show_all = "--all" in args
+        rows = []
+        for i, (name, _ip, vm) in enumerate(self.vms(), 1):
+            running = getattr(vm, "running", True)
+            if running or show_all:
+                rows.append((str(i) if running else "-", name, "running" if running else
+                             "shut off"))
+        if self.spec.distro.startswith("ubuntu"):
+            w = max([4, *(len(r[1]) for r in rows)])
+            ctx.out(f" Id   {'Name':<{w}}   State\n" + "-" * (w + 16) + "\n")
+            ctx.out("".join(f" {i:<4} {n:<{w}}   {s}\n" for i, n, s in rows) + "\n")
+        else:
+            ctx.out(" Id    Name                           State\n"
+                    "----------------------------------------------------\n")
+            ctx.out("".join(f" {i:<5} {n:<30} {s}\n" for i, n, s in rows) + "\n")
+        return 0
+
+    def _ssh(self, ctx: Ctx, args: list[str]) -> int:
+        port, key, user, dest = 22, None, "root", None
+        strict_no = False
+        rest = list(args[1:])
+        words: list[str] = []
+        while rest:
+            a = rest.pop(0)
+            if dest is None and a.startswith("-") and len(a) > 1:
+                opt = a[1]
+                val = a[2:] if len(a) > 2 and opt in "ipolJF" else None
+                if opt in "ipoljF" and val is None:
+                    val = rest.pop(0) if rest else ""
+                if opt == "p":
+                    port = int(val or 22)
+                elif opt == "i":
+                    key = val
+                elif opt == "l":
+                    user = val or user
+                elif opt == "o" and val and val.replace(" ", "").lower().startswith(
+                        "stricthostkeychecking=no"):
+                    strict_no = True
+                continue
+            if dest is None:
+                dest = a
+                continue
+            words.append(a)
+        if dest is None:
+            ctx.err("usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] [-B bind_interface]\n"
+                    "           [-b bind_address] [-c cipher_spec] [-D [bind_address:]port]\n"
+                    "           destination [command [argument ...]]\n")
+            return 255
+        if "@" in dest:
+            user, host = dest.split("@", 1)
+        else:
+            host = dest
+        ip = self.resolve(host)
+        if ip is None:
+            ctx.err(f"ssh: Could not resolve hostname {host}: Name or service not known\r\n")
+            return 255
+        found = self._vm_by_ip(ip)
+        if found is None or port != 3922 or not getattr(found[1], "running", True):
+            res = self.tcp_connect(ip, port)
+            if res == "timeout":
+                ctx.duration += 130
+                ctx.err(f"ssh: connect to host {host} port {port}: Connection timed out\r\n")
+            else:
+                ctx.err(f"ssh: connect to host {host} port {port}: Connection refused\r\n")
+            return 255
+        if key is None or ctx.abspath(key) != CLOUD_KEY or user != "root":
+            if key is not None and not self.fs.exists(ctx.abspath(key)):
+                ctx.err(f"Warning: Identity file {key} not accessible: No such file or "
+                        "directory.\n")
+            ctx.err(f"{user}@{host}: Permission denied (publickey).\r\n")
+            return 255
+        if strict_no:
+            ctx.err(f"Warning: Permanently added '[{host}]:{port}' (ECDSA) to the list of known "
+                    "hosts.\r\n")
+        if not words:
+            ctx.err("Pseudo-terminal will not be allocated because stdin is not a terminal.\r\n")
+            return 0
+        res = found[1].execute(" ".join(words))
+        ctx.out(res.stdout)
+        ctx.err(res.stderr)
+        ctx.duration += res.duration
+        return res.status
