@@ -132,16 +132,22 @@ class SshdServer:
         self.proc = None
 
     def session_pids(self) -> list[int]:
-        """sshd children serving connections to this server (matched by our config path)."""
-        out = subprocess.run(["ps", "-eo", "pid,ppid,args"], capture_output=True, text=True)
+        """sshd processes serving connections to this server (children of the listener and
+        their descendants)."""
         if self.proc is None:
             return []
-        pids = []
+        out = subprocess.run(["ps", "-eo", "pid,ppid"], capture_output=True, text=True)
+        children: dict[int, list[int]] = {}
         for line in out.stdout.splitlines()[1:]:
-            parts = line.split(None, 2)
-            if len(parts) == 3 and int(parts[1]) == self.proc.pid and "sshd" in parts[2]:
-                pids.append(int(parts[0]))
-        return pids
+            pid, ppid = (int(x) for x in line.split())
+            children.setdefault(ppid, []).append(pid)
+        found: list[int] = []
+        todo = list(children.get(self.proc.pid, []))
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return found
 
     def kill_sessions(self) -> int:
         """Kill the per-connection sshd processes: every client connection drops."""

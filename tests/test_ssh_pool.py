@@ -378,3 +378,71 @@ async def test_stdin_is_closed_input_is_sent_and_output_streams(sshd, client_key
                              on_output=lambda s, t: seen.append((s, t)))
     assert res.stdout == "one\n" and res.stderr == "two\n"
     assert seen == [("stdout", "one\n"), ("stderr", "two\n")]
+
+
+async def test_keepalive_detects_a_silent_peer(sshd, client_key, store, journal):
+    import os
+    import signal
+
+    route = vm_route(sshd, client_key)
+    async with SshPool(hostkeys=store, policy="accept-new", journal=journal,
+                       keepalive_interval=0.2, keepalive_count_max=2) as pool:
+        await pool.run(route, "true")
+        assert pool.is_connected(route)
+        pids = sshd.session_pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)  # the peer goes silent, TCP stays up
+        try:
+            for _ in range(50):
+                if not pool.is_connected(route):
+                    break
+                await asyncio.sleep(0.1)
+            assert not pool.is_connected(route), "keepalive must notice the silent peer"
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+        assert (await pool.run(route, "echo fresh")).stdout == "fresh\n"
+    connects = [e for e in journal.events() if e["event"] == "ssh.connect"]
+    assert [e["outcome"] for e in connects] == ["ok", "ok"]
+
+
+async def test_bastion_host_and_systemvm(tmp_path, client_key, store):
+    servers = [SshdServer(tmp_path / n, [client_key]) for n in ("bastion", "host", "vm")]
+    for s in servers:
+        s.start()
+    try:
+        bastion, host, vm = servers
+        kh = tmp_path / "kh"
+        kh.write_text(bastion.known_hosts_line() + host.known_hosts_line())
+        route = Route("vm-b", "v-7-VM", "linklocal", (
+            Hop("bastion", "127.0.0.1", bastion.port, "root", keys=(str(client_key),),
+                known_hosts=str(kh)),
+            Hop("host", "127.0.0.1", host.port, "root", name="kvm-02", keys=(str(client_key),),
+                known_hosts=str(kh)),
+            Hop("systemvm", "127.0.0.1", vm.port, "root", name="v-7-VM", keys=(str(client_key),)),
+        ))
+        async with SshPool(hostkeys=store, policy="accept-new") as pool:
+            results = await asyncio.gather(*(pool.run(route, "echo $((1+2))") for _ in range(5)))
+            assert {r.stdout for r in results} == {"3\n"}
+            assert pool.connections_opened == 3
+        assert [s.accepted_count() for s in servers] == [1, 1, 1]
+    finally:
+        for s in servers:
+            s.stop()
+
+
+async def test_nested_mode_shell(sshd, sshd2, client_key, tmp_path, store):
+    kh = tmp_path / "known_hosts"
+    kh.write_text(sshd.known_hosts_line())
+    route = Route("vm-n", "v-8-VM", "nested", (
+        Hop("host", "127.0.0.1", sshd.port, "root", name="kvm-01", keys=(str(client_key),),
+            known_hosts=str(kh)),
+        Hop("systemvm", "127.0.0.1", sshd2.port, "root", name="v-8-VM",
+            remote_key=str(client_key)),
+    ))
+    async with SshPool(hostkeys=store, policy="accept-new") as pool:
+        shell = await pool.open_shell(route, command="tty >/dev/null && echo has-tty; exit 6")
+        data = b""
+        while chunk := await shell.read():
+            data += chunk
+        assert b"has-tty" in data and shell.exit_status == 6

@@ -246,9 +246,22 @@ class SshPool:
                     route=route.summary(),
                 )
             tunnel = await self._hop_conn(route, index - 1) if index > 0 else None
-            conn = await self._open(route, index, tunnel)
+            hop = route.hops[index]
+            started = time.monotonic()
+            try:
+                conn = await self._open(route, index, tunnel)
+            except SshError as exc:
+                self._record(
+                    "ssh.connect", hop=hop.label(), vm=route.vm_name, vm_id=route.vm_id,
+                    outcome=f"error: {exc}", duration=round(time.monotonic() - started, 3),
+                )
+                raise
             self._conns[key] = conn
             self.connections_opened += 1
+            self._record(
+                "ssh.connect", hop=hop.label(), vm=route.vm_name, vm_id=route.vm_id,
+                outcome="ok", duration=round(time.monotonic() - started, 3),
+            )
             return conn
 
     def _options(self, hop: Hop) -> dict[str, Any]:
@@ -297,7 +310,9 @@ class SshPool:
                     "(/root/.ssh/id_rsa.cloud)",
                     hop=hop.kind,
                 )
-        opts.update(known_hosts=([], [], []), client_keys=keys, config=[])
+        # only the management key (no agent: many agent keys would hit MaxAuthTries first),
+        # no ~/.ssh/config (its Host * settings are for the operator's own hosts)
+        opts.update(known_hosts=([], [], []), client_keys=keys, config=[], agent_path=None)
         approved: str | None = None
         while True:
             check = _KeyCheck(self, route, hop, approved)
