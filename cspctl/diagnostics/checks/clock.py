@@ -21,14 +21,31 @@ DRIFT_ADVICE = (
 )
 
 
-async def _epoch(ctx: CheckContext, where: str) -> tuple[int | None, float]:
+async def _epoch(ctx: CheckContext, where: str) -> tuple[float | None, float]:
     """``date -u +%s`` on the VM or host; returns (epoch, local time at the answer's middle)."""
     started = time.monotonic()
     local_start = ctx.clock()
     run = ctx.vm_run if where == "vm" else ctx.host_run
     result = await run("date -u +%s")
     elapsed = time.monotonic() - started
-    return parse.parse_epoch(result.stdout), local_start + elapsed / 2
+    epoch = parse.parse_epoch(result.stdout)
+    # `date +%s` truncates: the true time lies in [epoch, epoch + 1)
+    return (None if epoch is None else epoch + 0.5), local_start + elapsed / 2
+
+
+def _fmt_offset(seconds: float) -> str:
+    """``+0 s``, ``-3 d 00:20:34``: human-sized offsets."""
+    if abs(seconds) < 1.0:
+        return "±0 s"
+    sign = "+" if seconds > 0 else "-"
+    secs = round(abs(seconds))
+    if secs < 120:
+        return f"{sign}{secs} s"
+    days, rest = divmod(secs, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{days} d {hours:02d}:{minutes:02d}:{secs:02d}" if days else (
+        f"{sign}{hours:02d}:{minutes:02d}:{secs:02d}")
 
 
 @check("clock-drift", "Clock drift (VM, host, management server)")
@@ -44,9 +61,9 @@ async def clock_drift(ctx: CheckContext) -> Finding:
             clocks["host"] = host_epoch - host_local
     mgmt_now = ctx.clock()
     ctx.add_evidence("mgmt", "date -u +%s (cspctl's clock)", str(int(mgmt_now)))
-    # one-second resolution of `date +%s` plus the round trip
-    drifts = {name: abs(off) - 1.0 for name, off in clocks.items()}
-    parts = [f"{name} {off:+.0f} s" for name, off in clocks.items()]
+    # minus the half-second resolution of `date +%s`
+    drifts = {name: abs(off) - 0.5 for name, off in clocks.items()}
+    parts = [f"{name} {_fmt_offset(off)}" for name, off in clocks.items()]
     if "host" in clocks:
         vm_vs_host = abs(clocks["VM"] - clocks["host"]) - 1.0
         drifts["VM vs host"] = vm_vs_host

@@ -51,7 +51,9 @@ async def secondary_storage(ctx: CheckContext) -> Finding:
         path = f"{mount.mountpoint.rstrip('/')}/{TEST_FILE}"
         touch = await ctx.vm_run(f"touch {path} && rm -f {path}")
         if touch.exit_status != 0:
-            problems.append(f"{mount.mountpoint} not writable")
+            why = (touch.stderr or touch.stdout).strip().splitlines()
+            detail = why[-1].rsplit(": ", 1)[-1] if why else f"exit {touch.exit_status}"
+            problems.append(f"{mount.mountpoint} not writable ({detail})")
     where = ", ".join(f"{m.device} on {m.mountpoint}" for m in mounts)
     if problems:
         return ctx.fail(
