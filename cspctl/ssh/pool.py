@@ -401,7 +401,12 @@ class SshPool:
         hop = route.target
         conn = await self._hop_conn(route, host_index)
         scan = f"ssh-keyscan -T {int(self.connect_timeout)} -p {hop.port} {quote(hop.host)}"
-        res = await conn.run(scan, check=False)
+        res = await conn.run(scan, check=False, stdin=asyncssh.DEVNULL)
+        self._record(
+            "ssh.command", command=scan, vm=route.vm_name, vm_id=route.vm_id,
+            route=route.summary(), exit_status=res.exit_status, outcome="host key scan",
+            stdout=_truncate(str(res.stdout or "")), stderr=_truncate(str(res.stderr or "")),
+        )
         lines = [ln.split(None, 1)[1] for ln in str(res.stdout).splitlines()
                  if ln.strip() and not ln.startswith("#") and len(ln.split()) >= 3]
         if not lines:
