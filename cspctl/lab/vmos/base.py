@@ -139,16 +139,16 @@ class SimOS:
         ro = 0o444
         cwd = proc.cwd or self.fs.root
         kids: dict[str, Node] = {
-            "attr": Dir(mode=0o555, mtime=t), "autogroup": File(mode=0o644, mtime=t),
+            "attr": VirtualDir(dict, mode=0o555, mtime=t), "autogroup": File(mode=0o644, mtime=t),
             "auxv": File(mode=0o400, mtime=t), "cgroup": File(mode=ro, mtime=t),
             "cmdline": File(content="\0".join(proc.args) + "\0", mode=ro, mtime=t, fixed_size=0),
             "comm": File(content=proc.comm + "\n", mode=0o644, mtime=t, fixed_size=0),
             "cwd": Symlink(target=self.fs.path_of(cwd), target_node=cwd, mtime=t, virtual=True),
             "environ": File(mode=0o400, mtime=t), "exe": Symlink(target=proc.exe, mtime=t, virtual=True),
-            "fd": Dir(mode=0o500, mtime=t), "limits": File(mode=ro, mtime=t),
+            "fd": VirtualDir(dict, mode=0o500, mtime=t), "limits": File(mode=ro, mtime=t),
             "maps": File(mode=ro, mtime=t), "mounts": File(content=self.proc_mounts, mode=ro,
                                                          mtime=t, fixed_size=0),
-            "net": Dir(mode=0o555, mtime=t), "root": Symlink(target="/", mtime=t, virtual=True),
+            "net": VirtualDir(dict, mode=0o555, mtime=t), "root": Symlink(target="/", mtime=t, virtual=True),
             "stat": File(mode=ro, mtime=t), "status": File(mode=ro, mtime=t),
         }
         for node in kids.values():

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from . import coreutils, net, procps
 from .base import SimOS
@@ -17,7 +18,7 @@ class HostOS(SimOS):
     """One hypervisor host. `vms()` lists (name, linklocal ip, SystemVmOS) running on it."""
 
     def __init__(self, spec: HostSpec, clock: LabClock,
-                 vms: Callable[[], list[tuple[str, str, SimOS]]] | None = None) -> None:
+                 vms: Callable[[], list[tuple[Any, ...]]] | None = None) -> None:
         super().__init__(clock, hostname=spec.hostname, timezone=spec.timezone,
                          clock_offset=spec.clock_offset)
         self.spec = spec
@@ -70,8 +71,19 @@ class HostOS(SimOS):
     def addresses(self) -> list[str]:
         return ["127.0.0.1", self.spec.ip, "169.254.0.1"]
 
+    def _vm_list(self) -> list[tuple[str, str, SimOS]]:
+        """(name, linklocal ip, os); `vms()` may give (ip, os) or (name, ip, os) tuples."""
+        rows = []
+        for item in self.vms():
+            if len(item) == 2:
+                ip, vm = item
+                rows.append((getattr(getattr(vm, "spec", None), "name", vm.hostname), ip, vm))
+            else:
+                rows.append(item)
+        return rows
+
     def _vm_by_ip(self, ip: str) -> tuple[str, SimOS] | None:
-        for name, addr, vm in self.vms():
+        for name, addr, vm in self._vm_list():
             if addr == ip:
                 return name, vm
         return None
@@ -95,7 +107,7 @@ class HostOS(SimOS):
             return 1
         show_all = "--all" in args
         rows = []
-        for i, (name, _ip, vm) in enumerate(self.vms(), 1):
+        for i, (name, _ip, vm) in enumerate(self._vm_list(), 1):
             running = getattr(vm, "running", True)
             if running or show_all:
                 rows.append((str(i) if running else "-", name, "running" if running else
