@@ -10,6 +10,7 @@ recorded as trusted in cspctl's HostKeyStore, again whenever destroy re-creates 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -31,6 +32,9 @@ from cspctl.lab.world import LabSystemVm, World
 log = logging.getLogger(__name__)
 
 KEY_NAME = "id_ed25519"
+EAGER_SSH_HOSTS = 200
+"""Worlds with more hosts (``large``) bind the first host's SSH server before start() returns
+and the others in the background (``await lab.wait_ssh()``), so the lab is ready in < 2 s."""
 TRUST_ALL_LIMIT = 200
 """Worlds with more system VMs (``large``) skip pre-trusting every VM key (one JSON rewrite
 per key); their keys are learnt on first connection per the profile's policy."""
@@ -68,6 +72,7 @@ class Lab:
                                                       self.username, self.password,
                                                       self.domain))
         self.ssh: Any = None
+        self._ssh_task: asyncio.Future[None] | None = None
         self._store: Any = None
         self._started = False
 
@@ -95,6 +100,11 @@ class Lab:
         """Stop servers and jobs; remove the temporary state directory if the lab made it."""
         if self._trust_vm in self.world.on_vm_created:
             self.world.on_vm_created.remove(self._trust_vm)
+        if self._ssh_task is not None:
+            self._ssh_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._ssh_task
+            self._ssh_task = None
         if self.ssh is not None:
             with contextlib.suppress(Exception):
                 await self.ssh.stop()
@@ -132,8 +142,22 @@ class Lab:
             return
         self.ssh = LabSsh(self.world, authorized_keys=[self.world.mgmt_public_key],
                           port=self.requested_ssh_port, faults=self.faults)
-        await self.ssh.start()
+        hosts = self.world.hosts
+        if len(hosts) <= EAGER_SSH_HOSTS or not hasattr(self.ssh, "add_host"):
+            await self.ssh.start()
+        else:
+            await self.ssh.add_host(hosts[0])
+            self._ssh_task = asyncio.ensure_future(self._bind_rest(hosts[1:]))
         self.ssh_port = int(self.ssh.port)
+
+    async def _bind_rest(self, hosts: list[Any]) -> None:
+        for host in hosts:
+            await self.ssh.add_host(host)
+
+    async def wait_ssh(self) -> None:
+        """Wait until every host's SSH server listens (immediate for small worlds)."""
+        if self._ssh_task is not None:
+            await asyncio.shield(self._ssh_task)
 
     def _write_known_hosts(self) -> None:
         port = self.ssh_port
