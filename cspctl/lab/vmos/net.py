@@ -14,7 +14,7 @@ from .shell import Command, Ctx
 COMMANDS: dict[str, Command] = {}
 
 SERVICES = {22: "ssh", 80: "http", 443: "https", 111: "sunrpc", 8080: "http-alt",
-            2049: "nfs", 53: "domain", 8250: "8250"}
+            2049: "nfs", 53: "domain"}
 
 
 def _cmd(*names: str):

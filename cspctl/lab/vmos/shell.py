@@ -38,12 +38,49 @@ class ShellSyntaxError(Exception):
     """bash's `syntax error near unexpected token`."""
 
 
-def protect_quoted(line: str) -> str:
-    """Keep quotes for shlex but neutralise special characters inside them."""
+_SUB_BASE = 0xE200
+_SUB_QUOTED = 0xE600
+_SUB_RE = re.compile("[\uE200-\uE9FF]")
+
+
+def _find_close(line: str, i: int, close: str) -> int:
+    """Index of the `)` or backtick closing a substitution that starts at `i`."""
+    depth, quote = 0, ""
+    while i < len(line):
+        c = line[i]
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "'\"" and close == ")":
+            quote = c
+        elif close == "`" and c == "`":
+            return i
+        elif close == ")" and c == "(":
+            depth += 1
+        elif close == ")" and c == ")":
+            if depth == 0:
+                return i
+            depth -= 1
+        i += 1
+    raise ShellSyntaxError(f"unexpected EOF while looking for matching `{close}'")
+
+
+def protect_quoted(line: str, subs: list[str] | None = None) -> str:
+    """Keep quotes for shlex but neutralise special characters inside them.
+
+    `$(...)` and backquotes are cut out into `subs` and replaced by placeholders.
+    """
     out: list[str] = []
     i, state = 0, ""
     while i < len(line):
         c = line[i]
+        if subs is not None and state != "'" and (c == "`" or line.startswith("$(", i)):
+            start = i + (1 if c == "`" else 2)
+            end = _find_close(line, start, "`" if c == "`" else ")")
+            subs.append(line[start:end])
+            out.append(chr((_SUB_QUOTED if state == '"' else _SUB_BASE) + len(subs) - 1))
+            i = end + 1
+            continue
         if state == "'":
             if c == "'":
                 state = ""
@@ -70,13 +107,13 @@ def protect_quoted(line: str) -> str:
             out.append(c)
         i += 1
     if state:
-        raise ShellSyntaxError("unexpected EOF while looking for matching `%s'" % state)
+        raise ShellSyntaxError(f"unexpected EOF while looking for matching `{state}'")
     return "".join(out)
 
 
-def tokenize(line: str) -> list[str]:
-    """Split a command line into words and operator tokens."""
-    lex = shlex.shlex(protect_quoted(line), posix=True, punctuation_chars=";&|<>")
+def tokenize(line: str, subs: list[str] | None = None) -> list[str]:
+    """Split a command line into words and operator tokens (substitutions go to `subs`)."""
+    lex = shlex.shlex(protect_quoted(line, subs), posix=True, punctuation_chars=";&|<>")
     lex.whitespace_split = True
     lex.commenters = "#"
     try:
@@ -104,9 +141,9 @@ class Pipeline:
     commands: list[SimpleCommand]
 
 
-def parse(line: str) -> list[tuple[str | None, Pipeline]]:
+def parse(line: str, subs: list[str] | None = None) -> list[tuple[str | None, Pipeline]]:
     """Parse into an and-or list: [(op_before, pipeline), ...]."""
-    tokens = tokenize(line)
+    tokens = tokenize(line, subs)
     items: list[tuple[str | None, Pipeline]] = []
     cur = SimpleCommand([])
     pipe: list[SimpleCommand] = []
@@ -246,8 +283,9 @@ class Shell:
     def run_chunks(self, line: str) -> tuple[list[tuple[int, str]], int, float]:
         """Run a command line; return ordered output chunks (1=stdout, 2=stderr)."""
         top = Ctx(self)
+        self._subs: list[str] = []
         try:
-            items = parse(line)
+            items = parse(line, self._subs)
         except ShellSyntaxError as exc:
             top.err(f"bash: {exc}\n")
             self.last_status = 2
@@ -325,8 +363,10 @@ class Shell:
                     ctx.err(f"bash: {path}: {exc.strerror}\n")
                     return 1
         argv = self.expand_words(cmd.words)
+        for text in self._sub_errors:
+            ctx.err(text)
         if not argv:
-            return 0
+            return self.last_status if cmd.words else 0
         return self.run_argv(ctx, argv, ctx.stdin)
 
     def run_argv(self, ctx: Ctx, argv: list[str], stdin: str) -> int:
@@ -347,10 +387,32 @@ class Shell:
             return self.env.get(name, "")
         return _VAR.sub(sub, word)
 
+    def _substitute(self, m: re.Match[str]) -> str:
+        code = ord(m.group(0))
+        idx = code - (_SUB_QUOTED if code >= _SUB_QUOTED else _SUB_BASE)
+        subs = getattr(self, "_subs", [])
+        if idx >= len(subs):
+            return ""
+        sub = Shell(self.os, self.cwd)
+        sub.env = dict(self.env)
+        sub.last_status = self.last_status
+        chunks, status, _ = sub.run_chunks(subs[idx])
+        self.last_status = status
+        self._sub_errors.extend(t for s, t in chunks if s == 2)
+        text = "".join(t for s, t in chunks if s == 1).rstrip("\n")
+        return text.translate(str.maketrans(_PROTECT)) if code >= _SUB_QUOTED else text
+
     def expand_words(self, words: list[str]) -> list[str]:
         out: list[str] = []
+        self._sub_errors: list[str] = []
         for word in words:
             word = self.expand_vars(word)
+            if _SUB_RE.search(word):
+                split = any(_SUB_BASE <= ord(c) < _SUB_QUOTED for c in word)
+                word = _SUB_RE.sub(self._substitute, word)
+                if split:
+                    out.extend(unprotect(w) for w in word.split())
+                    continue
             for piece in expand_braces(word):
                 if piece.startswith("~") and (len(piece) == 1 or piece[1] == "/"):
                     piece = self.env["HOME"] + piece[1:]
