@@ -67,6 +67,11 @@ def response_name(command: str) -> str:
     return command.lower() + "response"
 
 
+def _header_safe(text: str) -> str:
+    """A header value from text that may echo client input: no CR/LF, ASCII only."""
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in text)[:1024]
+
+
 def _pairs(values: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Case-insensitive parameter map (lower-cased names), first value wins."""
     out: dict[str, str] = {}
@@ -167,7 +172,7 @@ class ApiServer:
             body["cserrorcode"] = failure.cserrorcode
         body["errortext"] = failure.text
         return self._answer(failure.key or key, body, status=failure.status, as_json=as_json,
-                            extra={"X-Description": failure.text})
+                            extra={"X-Description": _header_safe(failure.text)})
 
     async def ui_page(self, request: web.Request) -> web.Response:
         """What a browser (or a client whose URL lacks /api) gets: the UI's HTML."""
