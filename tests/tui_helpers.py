@@ -16,7 +16,13 @@ from tui.backend import Backend
 from tui.settings import UiSettings
 
 FIXED_CLOCK = datetime(2026, 11, 25, 10, 0, 0)
-TIME_SCALE = 20.0
+TIME_SCALE = 0.02
+
+
+def mask(text: str) -> str:
+    """Mask what changes from run to run: loopback ports and dates."""
+    text = re.sub(r"(127\.0\.\d+\.\d+):\d+", r"\1:PORT", text)
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "YYYY-MM-DD hh:mm", text)
 
 
 def fixed_settings(**overrides: object) -> UiSettings:
@@ -28,8 +34,7 @@ def fixed_settings(**overrides: object) -> UiSettings:
         "lab_time_scale": TIME_SCALE,
         "show_journal_path": False,
         "show_durations": False,
-        "scrub": lambda text: re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT",
-                                     re.sub(r"(127\.0\.\d+\.\d+):\d+", r"\1:SSH", text)),
+        "scrub": mask,
     }
     values.update(overrides)
     return UiSettings(**values)  # type: ignore[arg-type]

@@ -90,7 +90,7 @@ class CspctlApp(App[int]):
                 yield Static("", id="badge", markup=False)
             yield Static("", id="head-sub", markup=False)
         with TabbedContent(id="tabs", initial=OVERVIEW), TabPane("System VMs", id=OVERVIEW):
-            yield Overview(id="overview-pane")
+            yield Overview(scrub=self.settings.shown, id="overview-pane")
         yield Footer(compact=True)
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -34,8 +36,9 @@ class Overview(Vertical):
             super().__init__()
             self.vm = vm
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, *, scrub: Callable[[str], str] = str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.scrub = scrub
         self.snapshot: Snapshot | None = None
         self.zone_id: str | None = None
         self.query_text = ""
@@ -132,7 +135,7 @@ class Overview(Vertical):
         if vm is None:
             detail.update("no system VM selected" if self.snapshot else "loading…")
         else:
-            detail.update("\n".join(inventory.detail_lines(vm)))
+            detail.update(self.scrub("\n".join(inventory.detail_lines(vm))))
         self.post_message(self.VmSelected(vm))
 
     # -- events ---------------------------------------------------------------------------

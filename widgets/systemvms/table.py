@@ -11,10 +11,11 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
 Cell = str | Text
 
@@ -71,7 +72,10 @@ class SyncTable(DataTable[Cell]):
                 for col, before, after in zip(keys, old, cells, strict=True):
                     if before != after:
                         try:
-                            self.update_cell(key, col, after, update_width=True)
+                            # Widen when needed; never re-measure a whole column to shrink it.
+                            width = self.columns[ColumnKey(col)].content_width
+                            wider = cell_len(after.plain if isinstance(after, Text) else after)
+                            self.update_cell(key, col, after, update_width=wider > width)
                         except CellDoesNotExist:
                             continue
                         updated += 1
