@@ -239,12 +239,15 @@ def test_listening_sockets_formats() -> None:
     vm = cpvm()
     assert run(vm, "ss -ltnp").splitlines()[:3] == [
         "State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess",
-        'LISTEN 0      128          0.0.0.0:3922       0.0.0.0:*    users:(("sshd",pid=412,fd=3))',
-        'LISTEN 0      50                 *:80               *:*    users:(("java",pid=2345,fd=60))',
+        'LISTEN 0      128          0.0.0.0:3922       0.0.0.0:*    '
+        'users:(("sshd",pid=412,fd=3))',
+        'LISTEN 0      50                 *:80               *:*    '
+        'users:(("java",pid=2345,fd=60))',
     ]
     assert run(vm, "netstat -ltnp").splitlines()[:4] == [
         "Active Internet connections (only servers)",
-        "Proto Recv-Q Send-Q Local Address           Foreign Address         State       PID/Program name",
+        "Proto Recv-Q Send-Q Local Address           Foreign Address         State       "
+        "PID/Program name",
         "tcp        0      0 0.0.0.0:3922            0.0.0.0:*               LISTEN      412/sshd",
         "tcp6       0      0 :::80                   :::*                    LISTEN      2345/java",
     ]
@@ -335,3 +338,44 @@ def test_small_commands(line: str, expected: str) -> None:
 def test_java_version_goes_to_stderr() -> None:
     res = cpvm().execute("java -version")
     assert res.stdout == "" and res.stderr.startswith('java version "1.7.0_101"')
+
+
+def test_disk_full_spares_the_nfs_mount() -> None:
+    vm = ssvm(FAULT_DISK_FULL)
+    mnt = "/mnt/SecStorage/5c3b6a7e-0d55-3c2a-9f1e-7e0a4b1c9d21"
+    res = vm.execute(f"M={mnt}; touch $M/.cspctl-write-test && rm -f $M/.cspctl-write-test")
+    assert res.status == 0, res.stderr
+    assert vm.execute("touch /var/tmp-x").status == 1
+
+
+def test_clock_drift_on_systemd_breaks_tls_with_mgmt_issued_cert() -> None:
+    vm = cpvm(FAULT_CLOCK_DRIFT, era="systemd", version="4.15.2.0",
+              clock_offset=-3 * 86400 - 1234)
+    assert not vm.agent_connected
+    assert "SSL Handshake failed" in (vm.agent_problem or "")
+    start = run(vm, "openssl x509 -noout -startdate -in /usr/local/cloud/systemvm/conf/cloud.crt")
+    assert start == "notBefore=May 12 03:32:13 2026 GMT\n"  # management time, VM is behind
+
+
+def test_agent_older_than_management_server() -> None:
+    vm = cpvm("agent-old")
+    assert not vm.agent_connected
+    vm.clock.t += 20  # type: ignore[attr-defined]
+    assert "Lost connection to the server" in run(vm, "tail -n 20 /var/log/cloud.log")
+
+
+def test_console_tls_details_for_curl_verbose() -> None:
+    vm = cpvm(premium=True)
+    res = vm.execute("curl -skv -o /dev/null https://127.0.0.1/resource/js/ajaxviewer.js")
+    assert res.status == 0 and res.stdout == ""
+    assert "*  expire date: Mar 24 23:59:59 2015 GMT\n" in res.stderr
+    assert "< HTTP/1.1 200 OK\n" in res.stderr
+    plain = vm.execute("curl -s https://127.0.0.1/resource/js/ajaxviewer.js")
+    assert plain.status == 60
+
+
+def test_variables_and_assignments() -> None:
+    vm = cpvm()
+    assert run(vm, "D=/usr/local/cloud/systemvm; ls -d $D/js ${D}/css") == (
+        "/usr/local/cloud/systemvm/js\n/usr/local/cloud/systemvm/css\n")
+    assert run(vm, 'X="a b"; echo "$X"') == "a b\n"

@@ -323,7 +323,7 @@ class LabSsh:
                     process.stdout.write("logout\n")
                     process.exit(shell.last_status)
                     return
-                chunks, status, duration = shell.run_chunks(line.rstrip("\r\n"))
+                chunks, _status, duration = shell.run_chunks(line.rstrip("\r\n"))
                 await self._delay(duration)
                 for _stream, text in chunks:
                     process.stdout.write(text)

@@ -8,6 +8,7 @@ import re
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .fs import Dir, File, Filesystem, FsError, Node, Symlink, VirtualDir
 from .shell import Command, Ctx, Shell
@@ -122,7 +123,8 @@ class SimOS:
         kids: dict[str, Node] = {}
         t = self.boot_time
         for pid in sorted(self.procs):
-            kids[str(pid)] = VirtualDir(lambda pid=pid: self._pid_entries(pid), mtime=self._inode(pid))
+            kids[str(pid)] = VirtualDir(lambda pid=pid: self._pid_entries(pid),
+                                        mtime=self._inode(pid))
         for name, producer in self.proc_files().items():
             kids[name] = File(content=producer, mode=0o444, mtime=t, fixed_size=0)
         kids["self"] = Symlink(target=str(max(self.procs, default=1)), mtime=t, virtual=True)
@@ -144,11 +146,13 @@ class SimOS:
             "cmdline": File(content="\0".join(proc.args) + "\0", mode=ro, mtime=t, fixed_size=0),
             "comm": File(content=proc.comm + "\n", mode=0o644, mtime=t, fixed_size=0),
             "cwd": Symlink(target=self.fs.path_of(cwd), target_node=cwd, mtime=t, virtual=True),
-            "environ": File(mode=0o400, mtime=t), "exe": Symlink(target=proc.exe, mtime=t, virtual=True),
+            "environ": File(mode=0o400, mtime=t),
+            "exe": Symlink(target=proc.exe, mtime=t, virtual=True),
             "fd": VirtualDir(dict, mode=0o500, mtime=t), "limits": File(mode=ro, mtime=t),
             "maps": File(mode=ro, mtime=t), "mounts": File(content=self.proc_mounts, mode=ro,
                                                          mtime=t, fixed_size=0),
-            "net": VirtualDir(dict, mode=0o555, mtime=t), "root": Symlink(target="/", mtime=t, virtual=True),
+            "net": VirtualDir(dict, mode=0o555, mtime=t),
+            "root": Symlink(target="/", mtime=t, virtual=True),
             "stat": File(mode=ro, mtime=t), "status": File(mode=ro, mtime=t),
         }
         for node in kids.values():
@@ -323,6 +327,10 @@ class SimOS:
         if res != "open":
             return res
         return 404, "Not Found", {"Content-Length": "0"}, ""
+
+    def tls_certificate(self, port: int) -> dict[str, Any] | None:
+        """The certificate a local TLS port presents (subject, issuer, not_before, not_after)."""
+        return None
 
     def ip_addr_text(self) -> str:
         return ("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group "

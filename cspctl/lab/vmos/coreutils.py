@@ -566,7 +566,7 @@ def _blocks(node: Node) -> int:
         return 0
     if isinstance(node, Dir):
         return 0 if node.deleted else 4
-    return int(math.ceil(node.size / 4096)) * 4
+    return math.ceil(node.size / 4096) * 4
 
 
 def human(n_bytes: float) -> str:
@@ -780,7 +780,7 @@ def cmd_mkdir(ctx: Ctx, args: list[str]) -> int:
             ctx.err(f"mkdir: cannot create directory '{path}': Operation not permitted\n")
             status = 1
             continue
-        if fs.full:
+        if fs.full and not fs.on_other_mount(full):
             ctx.err(f"mkdir: cannot create directory '{path}': No space left on device\n")
             status = 1
             continue
@@ -870,7 +870,8 @@ def cmd_du(ctx: Ctx, args: list[str]) -> int:
 
 # --- time -------------------------------------------------------------------------------------
 def strftime(when: dt.datetime, fmt: str) -> str:
-    fmt = fmt.replace("%s", str(int(when.timestamp()))).replace("%N", f"{when.microsecond * 1000:09d}")
+    fmt = fmt.replace("%s", str(int(when.timestamp())))
+    fmt = fmt.replace("%N", f"{when.microsecond * 1000:09d}")
     return when.strftime(fmt)
 
 

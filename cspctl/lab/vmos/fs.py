@@ -147,6 +147,8 @@ class Filesystem:
         self.root = Dir()
         self.root.parent = self.root
         self.full = False
+        self.other_mounts: list[str] = []
+        """Mount points of other file systems (a full `/` does not stop writes there)."""
 
     # --- lookup -----------------------------------------------------------------------------
     def lookup(self, path: str, cwd: str = "/", *, follow: bool = True) -> Node:
@@ -240,7 +242,7 @@ class Filesystem:
                 raise FsError(errno.EISDIR, path)
             if (existing is None and parent.immutable) or (existing and existing.immutable):
                 raise FsError(errno.EPERM, path)
-            if self.full and (existing is None or content):
+            if self.full and (existing is None or content) and not self.on_other_mount(full):
                 raise FsError(errno.ENOSPC, path)
         if isinstance(existing, File) and append:
             old = existing.read()
@@ -250,6 +252,10 @@ class Filesystem:
         node = File(content=content, mtime=mtime, mode=mode, fixed_size=size)
         self._attach(parent, name, node)
         return node
+
+    def on_other_mount(self, path: str) -> bool:
+        norm = posixpath.normpath(path)
+        return any(norm == m or norm.startswith(m.rstrip("/") + "/") for m in self.other_mounts)
 
     def symlink(self, path: str, target: str, mtime: float = 0.0) -> Symlink:
         parent_path, name = posixpath.split(path)

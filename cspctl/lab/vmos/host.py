@@ -50,8 +50,8 @@ class HostOS(SimOS):
         else:
             fs.write("/etc/redhat-release", "CentOS Linux release 7.9.2009 (Core)\n", mtime=t)
         fs.write("/etc/localtime", "", mtime=t)
-        fs.write(CLOUD_KEY, "-----BEGIN RSA PRIVATE KEY-----\n(lab)\n-----END RSA PRIVATE KEY-----\n",
-                 mtime=t, mode=0o600)
+        fs.write(CLOUD_KEY, "-----BEGIN RSA PRIVATE KEY-----\n(lab)\n"
+                 "-----END RSA PRIVATE KEY-----\n", mtime=t, mode=0o600)
         fs.write(CLOUD_KEY + ".pub", "ssh-rsa AAAA... root@" + self.spec.hostname + "\n", mtime=t)
         fs.write("/etc/cloudstack/agent/agent.properties",
                  "host=10.1.1.10\nport=8250\nprivate.network.device=cloudbr0\n"

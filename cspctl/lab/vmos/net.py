@@ -137,7 +137,7 @@ def _header_text(ctx: Ctx, status: int, reason: str, headers: dict[str, str]) ->
 
 @_cmd("curl")
 def cmd_curl(ctx: Ctx, args: list[str]) -> int:
-    silent = show_error = head = insecure = fail = False
+    silent = show_error = head = insecure = fail = verbose = False
     out_file: str | None = None
     write_out: str | None = None
     timeout: float | None = None
@@ -159,6 +159,7 @@ def cmd_curl(ctx: Ctx, args: list[str]) -> int:
         elif a in ("-k", "--insecure"):
             insecure = True
         elif a.startswith("--"):
+            verbose = verbose or a == "--verbose"
             silent = silent or a == "--silent"
             show_error = show_error or a == "--show-error"
             fail = fail or a == "--fail"
@@ -169,6 +170,7 @@ def cmd_curl(ctx: Ctx, args: list[str]) -> int:
             head = head or "I" in letters
             insecure = insecure or "k" in letters
             fail = fail or "f" in letters
+            verbose = verbose or "v" in letters
             if letters[-1] in "ow" and rest:
                 val = rest.pop(0)
                 if letters[-1] == "o":
@@ -193,6 +195,8 @@ def cmd_curl(ctx: Ctx, args: list[str]) -> int:
         scheme, host, port, path = parsed
         res = ctx.os.http_request(scheme, host, port, "HEAD" if head else "GET", path)
         code = 0
+        if verbose:
+            _curl_verbose_connect(ctx, scheme, host, port, res, insecure)
         if isinstance(res, str):
             err, status, seconds = _curl_error(res, host, port, timeout)
             ctx.duration += seconds
@@ -212,6 +216,12 @@ def cmd_curl(ctx: Ctx, args: list[str]) -> int:
                 if not silent or show_error:
                     ctx.err(f"curl: (22) The requested URL returned error: {code}\n")
             else:
+                if verbose:
+                    ctx.err(f"> {'HEAD' if head else 'GET'} {path} HTTP/1.1\n> Host: {host}\n"
+                            "> User-Agent: curl/7.88.1\n> Accept: */*\n> \n")
+                    ctx.err("".join(f"< {ln}\n" for ln in _header_text(
+                        ctx, code, reason, headers).split("\r\n")[:-1]))
+                    ctx.err(f"* Connection #0 to host {host} left intact\n")
                 text = _header_text(ctx, code, reason, headers) if head else body
                 if out_file and out_file != "/dev/null":
                     ctx.os.fs.write(out_file, text, mtime=ctx.os.now(), cwd=ctx.cwd)
@@ -223,6 +233,35 @@ def cmd_curl(ctx: Ctx, args: list[str]) -> int:
             wo = wo.replace("%{time_total}", "0.001873").replace("%{time_connect}", "0.000412")
             ctx.out(re.sub(r"%\{[a-z_]+\}", "", wo))
     return status
+
+
+def _curl_verbose_connect(ctx: Ctx, scheme: str, host: str, port: int, res: object,
+                          insecure: bool) -> None:
+    ip = ctx.os.resolve(host) or host
+    ctx.err(f"*   Trying {ip}:{port}...\n")
+    if isinstance(res, str):
+        return
+    ctx.err(f"* Connected to {host} ({ip}) port {port} (#0)\n")
+    if scheme != "https":
+        return
+    cert = ctx.os.tls_certificate(port)
+    ctx.err("* ALPN: offers h2,http/1.1\n* SSL connection using TLSv1.2 / "
+            "ECDHE-RSA-AES256-GCM-SHA384\n* ALPN: server did not agree on a protocol. Uses "
+            "default.\n* Server certificate:\n")
+    if cert is None:
+        return
+    import datetime as _dt
+
+    def gmt(t: float) -> str:
+        return _dt.datetime.fromtimestamp(t, _dt.UTC).strftime("%b %e %H:%M:%S %Y GMT")
+
+    expired = ctx.os.now() > cert["not_after"]
+    verify = "certificate has expired (10)" if expired else \
+        "unable to get local issuer certificate (20)"
+    ctx.err(f"*  subject: {cert['subject']}\n*  start date: {gmt(cert['not_before'])}\n"
+            f"*  expire date: {gmt(cert['not_after'])}\n*  issuer: {cert['issuer']}\n"
+            f"*  SSL certificate verify result: {verify}"
+            + (", continuing anyway.\n" if insecure else "\n"))
 
 
 def _curl_error(kind: str, host: str, port: int, timeout: float | None

@@ -179,8 +179,8 @@ def _initd_apache(vm: SystemVmOS, ctx: Ctx, args: list[str]) -> int:
                 vm.kill(p.pid)
         ctx.out("[ ok ] Stopping web server: apache2 ... waiting .\n")
         return 0
-    ctx.out("Usage: apache2 {start|stop|graceful-stop|restart|reload|force-reload|start-htcacheclean|"
-            "stop-htcacheclean|status}.\n")
+    ctx.out("Usage: apache2 {start|stop|graceful-stop|restart|reload|force-reload|"
+            "start-htcacheclean|stop-htcacheclean|status}.\n")
     return 1
 
 
@@ -191,9 +191,8 @@ def _service(vm: SystemVmOS, ctx: Ctx, args: list[str]) -> int:
         return 1
     name = args[1].removesuffix(".service")
     action = args[2] if len(args) > 2 else ""
-    if not vm.sysv:
-        if name in _units(vm):
-            return _systemctl(vm, ctx, ["systemctl", action or "status", name])
+    if not vm.sysv and name in _units(vm):
+        return _systemctl(vm, ctx, ["systemctl", action or "status", name])
     handler = vm.scripts.get(f"/etc/init.d/{name}")
     if handler is None:
         ctx.err(f"{name}: unrecognized service\n")

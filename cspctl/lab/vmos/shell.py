@@ -29,6 +29,7 @@ _UNPROTECT = {v: k for k, v in _PROTECT.items()}
 _UNPROTECT_TABLE = str.maketrans(_UNPROTECT)
 _OPERATORS = {";", "&", "&&", "||", "|"}
 _REDIRS = {">", ">>", "<", ">&"}
+_ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _VAR = re.compile(r"\$(\?|[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_?][A-Za-z0-9_]*\})")
 
 Command = Callable[["Ctx", list[str]], int]
@@ -342,7 +343,7 @@ class Shell:
                 files.setdefault((dest[1], dest[2]), []).append(text)
             else:
                 routed.append((int(dest), text))
-        for fd, op, word in cmd.redirs:
+        for _fd, op, word in cmd.redirs:
             if op in (">", ">>") and word != "/dev/null" and not (files.get((word, op == ">>"))):
                 files.setdefault((unprotect(word), op == ">>"), [])
         for (path, append), texts in files.items():
@@ -362,7 +363,15 @@ class Shell:
                 except FsError as exc:
                     ctx.err(f"bash: {path}: {exc.strerror}\n")
                     return 1
-        argv = self.expand_words(cmd.words)
+        words = list(cmd.words)
+        assigns: dict[str, str] = {}
+        while words and _ASSIGN.match(words[0]):
+            name, _, value = words.pop(0).partition("=")
+            assigns[name] = unprotect(self.expand_vars(value))
+        if assigns and not words:
+            self.env.update(assigns)
+            return 0
+        argv = self.expand_words(words)
         for text in self._sub_errors:
             ctx.err(text)
         if not argv:

@@ -18,7 +18,11 @@ FAULT_CERT_EXPIRED = "cert-expired"
 FAULT_SSVM_STORAGE = "ssvm-storage"
 """Secondary storage (NFS) is not mounted on the SSVM."""
 
+FAULT_AGENT_OLD = "agent-old"
+"""The agent (template) is older than the management server, which closes its connection."""
+
 ALL_FAULTS = frozenset({
+    FAULT_AGENT_OLD,
     FAULT_EARLY_CONFIG_RERUN, FAULT_MGMT_PORT_BLOCKED, FAULT_CLOCK_DRIFT, FAULT_DISK_FULL,
     FAULT_CERT_EXPIRED, FAULT_SSVM_STORAGE,
 })
@@ -73,6 +77,11 @@ class VmSpec:
     pod_id: int = 1
     secondary_storage_url: str = "nfs://10.1.1.5/export/secondary"
     premium: bool = False
+    console_cert_subject: str = "CN=*.realhostip.com"
+    console_cert_issuer: str = "C=US; O=GeoTrust, Inc.; CN=RapidSSL CA"
+    console_cert_not_before: float = 1_332_288_000.0
+    """2012-03-21; with the default not_after: the old realhostip.com certificate (expired)."""
+    console_cert_not_after: float = 1_427_241_599.0
     memory_mb: int = 1024
     disk_kb: int = 2_064_208
     faults: frozenset[str] = field(default_factory=frozenset)

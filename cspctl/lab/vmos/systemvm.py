@@ -9,6 +9,7 @@ the (persistent) disk, so they survive reboots but not a re-created VM.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import posixpath
 import re
@@ -20,6 +21,7 @@ from .fs import Dir, File, FsError, Node
 from .shell import Ctx
 from .spec import (
     DEFAULT_DRIFT,
+    FAULT_AGENT_OLD,
     FAULT_CERT_EXPIRED,
     FAULT_CLOCK_DRIFT,
     FAULT_DISK_FULL,
@@ -58,7 +60,8 @@ class SystemVmOS(SimOS):
         self.memory_mb = spec.memory_mb
         self.sysv = spec.era != SYSTEMD
         if not self.sysv:
-            self.kernel, self.kernel_version = "4.19.0-8-amd64", "#1 SMP Debian 4.19.98-1 (2020-01-26)"
+            self.kernel = "4.19.0-8-amd64"
+            self.kernel_version = "#1 SMP Debian 4.19.98-1 (2020-01-26)"
         self.log: list[tuple[float, str]] = []
         self._problem: tuple[str | None, float] = (None, 0.0)
         self.agent_id = spec.vm_id + 3
@@ -258,10 +261,8 @@ class SystemVmOS(SimOS):
         keep: dict[str, Node] = {}
         if not self.sysv:
             for name in ("cloud.jks", "cloud.crt", "cloud.key", "cloud.ca.crt"):
-                try:
+                with contextlib.suppress(FsError):
                     keep[name] = self.fs.lookup(f"{SYSTEMVM}/conf/{name}")
-                except FsError:
-                    pass
         errors = self.fs.remove_tree(SYSTEMVM)
         root = self.fs.makedirs(SYSTEMVM, t)
         for rel, (content, size, mode) in template.agent_files(self.spec).items():
@@ -296,6 +297,7 @@ class SystemVmOS(SimOS):
                                                 mtime=t))
 
     def _write_certs(self, t: float, days: int = 365) -> None:
+        t -= self.clock_offset  # issued by the management server's CA, at its time
         not_before = t - 60
         not_after = t + days * 86400
         if FAULT_CERT_EXPIRED in self.faults:
@@ -309,7 +311,8 @@ class SystemVmOS(SimOS):
                         mode=0o600 if name == "cloud.key" else 0o644)
             if name == "cloud.crt":
                 node.meta = {"notBefore": not_before, "notAfter": not_after,
-                             "subject": f"CN={self.spec.name}", "issuer": "CN=ca.cloudstack.apache.org"}
+                             "subject": f"CN={self.spec.name}",
+                             "issuer": "CN=ca.cloudstack.apache.org"}
             elif name == "cloud.ca.crt":
                 node.meta = {"notBefore": t - 500 * 86400, "notAfter": t + 3000 * 86400,
                              "subject": "CN=ca.cloudstack.apache.org",
@@ -328,8 +331,8 @@ class SystemVmOS(SimOS):
 
     def cloud_pids(self) -> list[int]:
         """utils.sh get_pids: java processes whose pwdx mentions /usr/local/cloud."""
-        return [p.pid for p in self.procs.values()
-                if p.comm == "java" and "/usr/local/cloud" in self.fs.path_of(p.cwd or self.fs.root)]
+        return [p.pid for p in self.procs.values() if p.comm == "java"
+                and "/usr/local/cloud" in self.fs.path_of(p.cwd or self.fs.root)]
 
     def cloud_start(self, t: float | None = None) -> bool:
         """Start the agent (run.sh/_run.sh/java) in the current systemvm dir; False if absent."""
@@ -389,10 +392,8 @@ class SystemVmOS(SimOS):
 
     def cloud_stop(self) -> None:
         if self.sysv and self.fs.exists(SYSTEMVM):
-            try:
+            with contextlib.suppress(FsError):
                 self.fs.write(f"{SYSTEMVM}/user_request", "stop\n", mtime=self.now(), check=True)
-            except FsError:
-                pass
         for p in list(self.procs.values()):
             if p.comm in ("java", "run.sh", "_run.sh"):
                 self.kill(p.pid)
@@ -455,6 +456,9 @@ class SystemVmOS(SimOS):
             return f"cannot connect to management server {s.mgmt_host} port {s.mgmt_port}"
         if FAULT_DISK_FULL in self.faults:
             return "root filesystem is 100% full: No space left on device"
+        if FAULT_AGENT_OLD in self.faults:
+            return (f"agent version {s.cloudstack_version} is older than the management server, "
+                    "which closes the connection after startup")
         if not self.sysv:
             crt = self._cert_meta()
             now = self.now()
@@ -486,6 +490,7 @@ class SystemVmOS(SimOS):
     def _refresh(self, t: float | None = None) -> None:
         """Log agent state changes (connect, lose connection) once, when they happen."""
         self.fs.full = FAULT_DISK_FULL in self.faults
+        self.fs.other_mounts = [f"/mnt/SecStorage/{NFS_MOUNT_ID}"] if self.nfs_mounted else []
         problem = self.agent_problem_now()
         connected = problem is None or problem.endswith("(agent connected)")
         old, _since = self._problem
@@ -534,6 +539,13 @@ class SystemVmOS(SimOS):
                     "Unable to load keystore ./certs/realhostip.keystore: java.io."
                     "FileNotFoundException: ./certs/realhostip.keystore (No such file or "
                     "directory)"))
+            elif "older than the management server" in problem:
+                lines.append(self._agent_log(
+                    t, "INFO", "utils.nio.NioClient", "Agent-Selector",
+                    f"Connected to {s.mgmt_host}:{s.mgmt_port}"))
+                lines.append(self._agent_log(
+                    t, "INFO", "cloud.agent.Agent", "Agent-Handler-1",
+                    "Lost connection to the server. Dealing with the remaining commands..."))
             elif "SSL" in problem:
                 lines.append(self._agent_log(
                     t, "ERROR", "utils.nio.NioConnection", "Agent-Selector",
@@ -712,7 +724,8 @@ class SystemVmOS(SimOS):
                 return self._apache_http(path, date, method)
             return 400, "Bad Request", {"Date": date, "Content-Length": "0"}, ""
         if ip == self.spec.mgmt_host and port == 8080:
-            body = "<html><head><meta http-equiv=\"refresh\" content=\"0;url=/client/\"></head></html>\n"
+            body = ('<html><head><meta http-equiv="refresh" content="0;url=/client/"></head>'
+                    "</html>\n")
             return 200, "OK", {"Date": date, "Content-Type": "text/html",
                                "Content-Length": str(len(body))}, body if method != "HEAD" else ""
         return 404, "Not Found", {"Date": date, "Content-Length": "0"}, ""
@@ -759,6 +772,13 @@ class SystemVmOS(SimOS):
         return 404, "Not Found", {"Date": date, "Server": server,
                                   "Content-Length": str(len(body)),
                                   "Content-Type": "text/html; charset=iso-8859-1"}, body
+
+    def tls_certificate(self, port: int) -> dict[str, Any] | None:
+        if port not in (443, 8443):
+            return None
+        s = self.spec
+        return {"subject": s.console_cert_subject, "issuer": s.console_cert_issuer,
+                "not_before": s.console_cert_not_before, "not_after": s.console_cert_not_after}
 
     def ip_addr_text(self) -> str:
         s = self.spec

@@ -139,8 +139,9 @@ def agent_files(spec: VmSpec) -> dict[str, tuple[str, int | None, int]]:
                                         None, 0o644),
         "conf/consoleproxy.properties": ("consoleproxy.httpListenPort=80\n", None, 0o644),
         "certs/realhostip.keystore": ("", 3_798, 0o644),
-        "certs/realhostip.crt": ("-----BEGIN CERTIFICATE-----\nMIIFZTCCBE2gAwIBAgIHKBCduBUoKDANBgkqhkiG9w0BAQUFADCByjELMAkGA1UE\n"
-                                 "-----END CERTIFICATE-----\n", None, 0o644),
+        "certs/realhostip.crt": ("-----BEGIN CERTIFICATE-----\nMIIFZTCCBE2gAwIBAgIHKBCduBUoKDAN"
+                                 "BgkqhkiG9w0BAQUFADCByjELMAkGA1UE\n-----END CERTIFICATE-----\n",
+                                 None, 0o644),
         "certs/realhostip.key": ("-----BEGIN PRIVATE KEY-----\n(lab)\n-----END PRIVATE KEY-----\n",
                                  None, 0o600),
         "css/ajaxviewer.css": (CSS, None, 0o644),
@@ -170,7 +171,8 @@ def release_line(spec: VmSpec) -> str:
     stamps = {"4.8": "Tue Jan 26 14:43:51 UTC 2016", "4.9": "Wed Jul 20 09:12:44 UTC 2016",
               "4.11": "Thu Jun 20 08:42:17 UTC 2019", "4.15": "Wed Jan 13 11:25:10 UTC 2021"}
     key = ".".join(spec.cloudstack_version.split(".")[:2])
-    return f"Cloudstack Release {spec.cloudstack_version} {stamps.get(key, 'Mon Jan  8 10:00:00 UTC 2024')}\n"
+    stamp = stamps.get(key, "Mon Jan  8 10:00:00 UTC 2024")
+    return f"Cloudstack Release {spec.cloudstack_version} {stamp}\n"
 
 
 def java_version(spec: VmSpec) -> str:
