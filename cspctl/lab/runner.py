@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -33,11 +35,13 @@ log = logging.getLogger(__name__)
 
 KEY_NAME = "id_ed25519"
 EAGER_SSH_HOSTS = 200
-"""Worlds with more hosts (``large``) bind the first host's SSH server before start() returns
-and the others in the background (``await lab.wait_ssh()``), so the lab is ready in < 2 s."""
+"""Worlds with more hosts (``large``) open every host's listening socket before start()
+returns but attach the SSH servers in the background (``await lab.wait_ssh()``): ready in
+< 2 s, and an early client just waits in the backlog. Needs ``LabSsh.add_host(host, sock=)``;
+without it every server is started before start() returns."""
 TRUST_ALL_LIMIT = 200
-"""Worlds with more system VMs (``large``) skip pre-trusting every VM key (one JSON rewrite
-per key); their keys are learnt on first connection per the profile's policy."""
+"""Worlds with more system VMs (``large``) make and trust VM keys lazily (one JSON rewrite
+per key), when each VM's SSH server first starts."""
 
 
 class Lab:
@@ -89,8 +93,9 @@ class Lab:
             await self._start_ssh(key)
             self._write_known_hosts()
             if self.trust_host_keys:
+                self.world.on_vm_key.append(self._trust_vm)
                 self._trust_vm_keys()
-                self.world.on_vm_created.append(self._trust_vm)
+                self.world.on_vm_created.append(self._touch_key)
         except BaseException:
             await self.stop()
             raise
@@ -98,8 +103,10 @@ class Lab:
 
     async def stop(self) -> None:
         """Stop servers and jobs; remove the temporary state directory if the lab made it."""
-        if self._trust_vm in self.world.on_vm_created:
-            self.world.on_vm_created.remove(self._trust_vm)
+        for hooks, hook in ((self.world.on_vm_key, self._trust_vm),
+                            (self.world.on_vm_created, self._touch_key)):
+            if hook in hooks:
+                hooks.remove(hook)
         if self._ssh_task is not None:
             self._ssh_task.cancel()
             with contextlib.suppress(BaseException):
@@ -143,16 +150,46 @@ class Lab:
         self.ssh = LabSsh(self.world, authorized_keys=[self.world.mgmt_public_key],
                           port=self.requested_ssh_port, faults=self.faults)
         hosts = self.world.hosts
-        if len(hosts) <= EAGER_SSH_HOSTS or not hasattr(self.ssh, "add_host"):
+        takes_sock = "sock" in inspect.signature(self.ssh.add_host).parameters \
+            if hasattr(self.ssh, "add_host") else False
+        if len(hosts) <= EAGER_SSH_HOSTS or not takes_sock:
             await self.ssh.start()
         else:
-            await self.ssh.add_host(hosts[0])
-            self._ssh_task = asyncio.ensure_future(self._bind_rest(hosts[1:]))
+            # Listening sockets for every host now (a few ms): a client connecting early
+            # waits in the kernel backlog until its host's SSH server is attached.
+            socks = self._prebind([h.ipaddress for h in hosts], self.requested_ssh_port)
+            await self.ssh.add_host(hosts[0], sock=socks[0])
+            self._ssh_task = asyncio.ensure_future(self._attach_rest(hosts[1:], socks[1:]))
         self.ssh_port = int(self.ssh.port)
 
-    async def _bind_rest(self, hosts: list[Any]) -> None:
-        for host in hosts:
-            await self.ssh.add_host(host)
+    @staticmethod
+    def _prebind(addresses: list[str], port: int) -> list[socket.socket]:
+        socks: list[socket.socket] = []
+        try:
+            for address in addresses:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((address, port))
+                port = port or sock.getsockname()[1]
+                sock.listen(128)
+                sock.setblocking(False)
+        except OSError:
+            for sock in socks:
+                sock.close()
+            raise
+        return socks
+
+    async def _attach_rest(self, hosts: list[Any], socks: list[socket.socket]) -> None:
+        pending = list(zip(hosts, socks, strict=True))
+        try:
+            while pending:
+                host, sock = pending[0]
+                await self.ssh.add_host(host, sock=sock)
+                pending.pop(0)
+        finally:
+            for _host, sock in pending:
+                sock.close()
 
     async def wait_ssh(self) -> None:
         """Wait until every host's SSH server listens (immediate for small worlds)."""
@@ -182,12 +219,19 @@ class Lab:
         if store is not None:
             store.trust(vm.id, vm.linklocalip, vm.host_key_line, vm.name)
 
+    def _touch_key(self, vm: LabSystemVm) -> None:
+        """Make a small world's new VM key now, so it is trusted before anyone connects."""
+        if len(self.world.system_vms) <= TRUST_ALL_LIMIT:
+            _ = vm.host_key
+
     def _trust_vm_keys(self) -> None:
-        vms = self.world.live_vms()
-        if len(vms) > TRUST_ALL_LIMIT:
-            return
-        for vm in vms:
-            self._trust_vm(vm)
+        """Small worlds: make and trust every VM key now. Large ones: each key is trusted
+        when it is made, i.e. when its VM's SSH server first starts (before any handshake)."""
+        for vm in self.world.live_vms():
+            if vm.os_created or vm._host_key is not None:
+                self._trust_vm(vm)
+            elif len(self.world.system_vms) <= TRUST_ALL_LIMIT:
+                _ = vm.host_key  # the on_vm_key hook trusts it
 
     # ----- what clients need --------------------------------------------------------------------
     def profile(self, name: str = "lab") -> Any:

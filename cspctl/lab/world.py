@@ -201,9 +201,12 @@ class LabSystemVm:
 
     @property
     def host_key(self) -> asyncssh.SSHKey:
-        """The VM's sshd host key (port 3922), made on first use; a new VM gets a new one."""
+        """The VM's sshd host key (port 3922), made on first use; a new VM gets a new one.
+        ``world.on_vm_key`` hooks run when it is made (the runner records it as trusted)."""
         if self._host_key is None:
             self._host_key = new_key()
+            for hook in list(self.world.on_vm_key):
+                hook(self)
         return self._host_key
 
     @property
@@ -366,6 +369,7 @@ class World:
         self.mgmt_public_key: str | None = None   # set by the runner before SSH starts
         self.on_vm_created: list[VmHook] = []
         self.on_vm_removed: list[VmHook] = []
+        self.on_vm_key: list[VmHook] = []          # a VM's SSH host key was just made
         self._next_instance = 1
         self._next_host_dbid = 1
         self._used_linklocal: set[str] = set()
