@@ -148,6 +148,7 @@ class Filesystem:
         self.root.parent = self.root
         self.full = False
         self.other_mounts: list[str] = []
+        self._inodes: dict[int, tuple[Node, int]] = {}
         """Mount points of other file systems (a full `/` does not stop writes there)."""
 
     # --- lookup -----------------------------------------------------------------------------
@@ -252,6 +253,14 @@ class Filesystem:
         node = File(content=content, mtime=mtime, mode=mode, fixed_size=size)
         self._attach(parent, name, node)
         return node
+
+    def inode(self, node: Node) -> int:
+        """A stable inode number for a node (allocated on first use)."""
+        entry = self._inodes.get(id(node))
+        if entry is None or entry[0] is not node:
+            entry = (node, 131_073 + len(self._inodes))
+            self._inodes[id(node)] = entry
+        return entry[1]
 
     def on_other_mount(self, path: str) -> bool:
         norm = posixpath.normpath(path)

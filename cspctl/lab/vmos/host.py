@@ -8,7 +8,7 @@ from typing import Any
 
 from . import coreutils, net, procps
 from .base import SimOS
-from .shell import Ctx
+from .shell import Ctx, Shell
 from .spec import HostSpec, LabClock
 
 CLOUD_KEY = "/root/.ssh/id_rsa.cloud"
@@ -70,6 +70,40 @@ class HostOS(SimOS):
 
     def addresses(self) -> list[str]:
         return ["127.0.0.1", self.spec.ip, "169.254.0.1"]
+
+    def new_shell(self) -> Shell:
+        self._sync_guests()
+        return super().new_shell()
+
+    def _sync_guests(self) -> None:
+        """One qemu-kvm process per running guest (pids stable per guest name)."""
+        running = {name for name, _ip, vm in self._vm_list() if getattr(vm, "running", True)}
+        for pid, proc in list(self.procs.items()):
+            if proc.comm == "qemu-kvm" and proc.args[2].split("=")[1].split(",")[0] not in running:
+                self.kill(pid)
+        have = {p.args[2].split("=")[1].split(",")[0] for p in self.procs.values()
+                if p.comm == "qemu-kvm"}
+        for name in sorted(running - have):
+            self.spawn(["/usr/libexec/qemu-kvm", "-name", f"guest={name},debug-threads=on",
+                        "-machine", "pc-i440fx-rhel7.0.0,accel=kvm,usb=off", "-m", "1024",
+                        "-smp", "1,sockets=1,cores=1,threads=1", "-uuid",
+                        "5c3b6a7e-0d55-3c2a-9f1e-7e0a4b1c9d21", "-no-user-config", "-nodefaults"],
+                       comm="qemu-kvm", user="qemu", stat="Sl", vsz=2_780_000, rss=1_050_000,
+                       start=self.now() - 3600)
+
+    def ip_addr_text(self) -> str:
+        out = super().ip_addr_text()
+        nics = [("eth0", None, "00:25:90:a1:b2:c3"), ("cloudbr0", f"{self.spec.ip}/24",
+                                                        "00:25:90:a1:b2:c3"),
+                ("cloud0", "169.254.0.1/16", "fe:00:a9:fe:00:01")]
+        for i, (name, cidr, mac) in enumerate(nics, 2):
+            out += (f"{i}: {name}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue "
+                    f"state UP group default qlen 1000\n    link/ether {mac} brd "
+                    "ff:ff:ff:ff:ff:ff\n")
+            if cidr:
+                out += (f"    inet {cidr} scope global {name}\n       valid_lft forever "
+                        "preferred_lft forever\n")
+        return out
 
     def _vm_list(self) -> list[tuple[str, str, SimOS]]:
         """(name, linklocal ip, os); `vms()` may give (ip, os) or (name, ip, os) tuples."""
