@@ -12,6 +12,7 @@ import contextlib
 import re
 from collections.abc import Awaitable, Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -37,6 +38,11 @@ from widgets.terminal import Terminal
 
 Opener = Callable[[], Awaitable[Backend]]
 OVERVIEW = "overview"
+
+
+def _home(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + "/") else path
 
 
 def _tab_id(prefix: str, key: str) -> str:
@@ -65,10 +71,14 @@ class CspctlApp(App[int]):
         Binding("ctrl+t", "real_terminal", "Real terminal", show=False, priority=True,
                 id="console.real_terminal"),
         Binding("ctrl+w", "close_tab", "Close tab", show=False, id="console.close_tab"),
-        Binding("ctrl+pagedown,right_square_bracket", "next_tab", "Next tab", show=False,
+        Binding("ctrl+pagedown", "next_tab", "Next tab", show=False, priority=True,
                 id="console.next_tab"),
-        Binding("ctrl+pageup,left_square_bracket", "previous_tab", "Previous tab", show=False,
+        Binding("ctrl+pageup", "previous_tab", "Previous tab", show=False, priority=True,
                 id="console.previous_tab"),
+        Binding("right_square_bracket", "next_tab", "Next tab", show=False,
+                id="console.next_tab_key"),
+        Binding("left_square_bracket", "previous_tab", "Previous tab", show=False,
+                id="console.previous_tab_key"),
         Binding("ctrl+c", "help_quit", show=False, system=True),
     ]
 
@@ -176,10 +186,10 @@ class CspctlApp(App[int]):
             return
         profile = backend.profile
         version = backend.version or "?"
-        lab = " (lab)" if getattr(profile, "is_lab", False) else ""
         main.update(self.settings.shown(
-            f"cspctl · {profile.name}{lab} · {profile.url} · CloudStack {version}"))
-        badge.update("READ-ONLY" if backend.read_only else "read-write")
+            f"cspctl · {profile.name} · CloudStack {version} · {profile.url}"))
+        lab = "LAB " if getattr(profile, "is_lab", False) else ""
+        badge.update(lab + ("READ-ONLY" if backend.read_only else "read-write"))
         badge.set_class(backend.read_only, "read-only")
         parts = []
         if self.api_error:
@@ -189,7 +199,7 @@ class CspctlApp(App[int]):
             auto = f" (every {every:g}s)" if every else ""
             parts.append(f"refreshed {self.snapshot.taken_at:%H:%M:%S}{auto}")
         if self.settings.show_journal_path:
-            parts.append(f"journal {backend.journal_path}")
+            parts.append(f"journal {_home(backend.journal_path)}")
         sub.update(self.settings.shown(" · ".join(parts)))
         sub.set_class(self.api_error is not None, "error")
 

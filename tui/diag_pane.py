@@ -61,7 +61,7 @@ class DiagnosticsPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(f"diagnosing {self.label}…", classes="pane-status", markup=False)
-        yield StepList(clock=self._clock, id="steps",
+        yield StepList(clock=self._clock, id="steps", show_target=len(self.vms) > 1,
                        show_durations=self.backend.settings.show_durations)
         with VerticalScroll(id="step-detail"):
             yield Static("select a step to see its evidence", id="step-text", markup=False)
@@ -159,8 +159,12 @@ class DiagnosticsPane(Vertical):
         text.update(finding_text(*found, durations=self.backend.settings.show_durations))
 
     def _show_first_problem(self) -> None:
-        for key, (_, finding) in self.findings.items():
-            if finding.status.value in ("fail", "error", "warn"):
-                self.steps.select_key(key)
-                self._show(key)
-                return
+        """Select the first failure in step order (else the first error, else warning)."""
+        order = list(self.steps.steps)
+        for wanted in ("fail", "error", "warn"):
+            for key in order:
+                found = self.findings.get(key)
+                if found is not None and found[1].status.value == wanted:
+                    self.steps.select_key(key)
+                    self._show(key)
+                    return

@@ -43,19 +43,20 @@ class StepList(SyncTable):
 
     COLUMNS = (
         Column("mark", " "), Column("status", "Status"), Column("target", "VM"),
-        Column("title", "Step"), Column("time", "Time"), Column("summary", "Result"),
+        Column("title", "Step"), Column("summary", "Result"), Column("time", "Time"),
     )
 
     def __init__(self, *, clock: Callable[[], float], show_durations: bool = True,
-                 **kwargs: object) -> None:
-        super().__init__(self.COLUMNS, **kwargs)
+                 show_target: bool = True, **kwargs: object) -> None:
+        columns = [c for c in self.COLUMNS if show_target or c.key != "target"]
+        super().__init__(columns, **kwargs)
+        self.show_target = show_target
         self.clock = clock
         self.show_durations = show_durations
         self.steps: dict[str, StepState] = {}
         self._ticker: Timer | None = None
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # SyncTable.on_mount (columns) runs too: Textual walks the MRO
         self._ticker = self.set_interval(0.5, self._tick, name="steps-elapsed")
 
     def put(self, step: StepState) -> None:
@@ -81,8 +82,11 @@ class StepList(SyncTable):
             elapsed = f"{step.duration:4.1f}s"
         else:
             elapsed = ""
-        return (Text(marker, style=style), Text(word, style=style), step.target, step.title,
-                elapsed, step.summary)
+        cells: list[str | Text] = [Text(marker, style=style), Text(word, style=style)]
+        if self.show_target:
+            cells.append(step.target)
+        cells += [step.title, step.summary, elapsed]
+        return tuple(cells)
 
     def _render_rows(self) -> None:
         self.sync((key, self._cells(step)) for key, step in self.steps.items())
