@@ -325,7 +325,7 @@ async def test_management_servers_zones_pods(seed: Lab) -> None:
 # ----- pagination -----------------------------------------------------------------------------
 
 async def test_pagination_rules_on_5000_system_vms() -> None:
-    async with Lab("large", time_scale=SCALE) as lab:
+    async with Lab("large", time_scale=SCALE, ssh=False) as lab:
         first = await ok(lab, "listSystemVms")
         assert first["count"] == 5000 and len(first["systemvm"]) == 500
         page3 = await ok(lab, "listSystemVms", page=3, pagesize=200)

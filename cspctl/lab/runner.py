@@ -50,7 +50,7 @@ class Lab:
     def __init__(self, scenario: str = "seed", *, time_scale: float = 1.0, api_port: int = 0,
                  ssh_port: int = 0, faults: Faults | None = None,
                  state_dir: Path | None = None, host: str = "127.0.0.1",
-                 trust_host_keys: bool = True) -> None:
+                 trust_host_keys: bool = True, ssh: bool = True) -> None:
         self.scenario = scenario
         self.faults = faults or Faults()
         self.clock = LabClock(time_scale)
@@ -62,6 +62,7 @@ class Lab:
         self.api_port = api_port
         self.requested_ssh_port = ssh_port
         self.trust_host_keys = trust_host_keys
+        self.ssh_enabled = ssh
         self.username = "admin"
         self.password = secrets.token_urlsafe(12)
         self.domain = "/"
@@ -142,6 +143,8 @@ class Lab:
         return key
 
     async def _start_ssh(self, key: asyncssh.SSHKey) -> None:
+        if not self.ssh_enabled:
+            return
         try:
             from cspctl.lab.sshd import LabSsh
         except ImportError:  # LAB-VM's SSH servers not installed: API-only lab
