@@ -3,6 +3,7 @@ server and the lab)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -64,8 +65,10 @@ async def test_list_systemvms_json_has_every_field() -> None:
 async def test_legacy_server_agent_state_joined_from_hosts() -> None:
     """Before 4.13.1 listSystemVms has no agentstate: the table and JSON still show it."""
     async with ApiServer(n_systemvms=2, legacy=True) as srv:
-        table = await run_cli("list", "systemvms", env=env_for(srv))
-        js = await run_cli("list", "systemvms", "--json", env=env_for(srv))
+        table, js = await asyncio.gather(
+            run_cli("list", "systemvms", env=env_for(srv)),
+            run_cli("list", "systemvms", "--json", env=env_for(srv)),
+        )
     by_name = rows(table.stdout)
     assert by_name["v-1-VM"].startswith("!") and "Disconnected" in by_name["v-1-VM"]
     assert "Up" in by_name["s-2-VM"].split() and not by_name["s-2-VM"].startswith("!")
@@ -76,10 +79,12 @@ async def test_legacy_server_agent_state_joined_from_hosts() -> None:
 
 async def test_zone_by_name_or_id_filters_and_unknown_zone_exits_2() -> None:
     async with ApiServer(n_systemvms=2) as srv:
-        by_name = await run_cli("list", "systemvms", "--zone", "zone1", "--json", env=env_for(srv))
-        by_id = await run_cli("list", "hosts", "--zone", "zone-1", env=env_for(srv))
-        zones = await run_cli("list", "zones", "--zone", "ZONE1", env=env_for(srv))
-        bad = await run_cli("list", "systemvms", "--zone", "atlantis", env=env_for(srv))
+        by_name, by_id, zones, bad = await asyncio.gather(
+            run_cli("list", "systemvms", "--zone", "zone1", "--json", env=env_for(srv)),
+            run_cli("list", "hosts", "--zone", "zone-1", env=env_for(srv)),
+            run_cli("list", "zones", "--zone", "ZONE1", env=env_for(srv)),
+            run_cli("list", "systemvms", "--zone", "atlantis", env=env_for(srv)),
+        )
         seen = [(r.command, r.params.get("zoneid")) for r in srv.requests]
     assert by_name.returncode == 0 and len(json.loads(by_name.stdout)) == 2
     assert ("listSystemVms", "zone-1") in seen and ("listHosts", "zone-1") in seen
@@ -93,8 +98,10 @@ async def test_zone_by_name_or_id_filters_and_unknown_zone_exits_2() -> None:
 
 async def test_list_hosts_and_zones_tables() -> None:
     async with ApiServer(n_systemvms=2) as srv:
-        hosts = await run_cli("list", "hosts", env=env_for(srv))
-        zones = await run_cli("list", "zones", "--json", env=env_for(srv))
+        hosts, zones = await asyncio.gather(
+            run_cli("list", "hosts", env=env_for(srv)),
+            run_cli("list", "zones", "--json", env=env_for(srv)),
+        )
     by_name = rows(hosts.stdout)
     assert by_name["kvm1"].startswith("   kvm1") and "Routing" in by_name["kvm1"]
     assert by_name["v-1-VM"].startswith("!")  # its agent host record is Disconnected
@@ -119,8 +126,10 @@ async def test_list_writes_a_redacted_journal() -> None:
 async def test_list_against_the_lab_via_saved_profile() -> None:
     async with Lab("seed", time_scale=0.01) as lab:
         save_profile(lab.profile())
-        js = await run_cli("--profile", "lab", "list", "systemvms", "--json")
-        table = await run_cli("--profile", "lab", "list", "systemvms")
+        js, table = await asyncio.gather(
+            run_cli("--profile", "lab", "list", "systemvms", "--json"),
+            run_cli("--profile", "lab", "list", "systemvms"),
+        )
         expected = {vm.id for vm in lab.world.live_vms()}
     assert js.returncode == 0, js.stderr
     data = json.loads(js.stdout)
