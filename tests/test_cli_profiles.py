@@ -156,3 +156,20 @@ async def test_checks_run_in_parallel() -> None:
     assert res.returncode == 0, res.output
     assert srv.commands() == ["listCapabilities"] * 3
     assert arrivals[-1] - arrivals[0] < 1.5  # sequential would be >= 2 s apart
+
+
+async def test_profiles_check_the_lab() -> None:
+    """The profile `cspctl lab serve` saves is listed and answers (signed v3 against the lab)."""
+    from cspctl.config import save_profile
+    from cspctl.lab.runner import Lab
+
+    async with Lab("healthy", time_scale=0.01) as lab:
+        save_profile(lab.profile())
+        res = await run_cli("profiles", "--json")
+        version = lab.world.version
+    assert res.returncode == 0, res.output
+    (lab_row,) = json.loads(res.stdout)
+    assert lab_row["name"] == "lab" and lab_row["is_lab"] is True and lab_row["default"] is True
+    assert (lab_row["reachable"], lab_row["authenticated"]) == (True, True)
+    assert lab_row["version"] == version
+    assert lab.secretkey not in res.output and lab.password not in res.output
