@@ -202,6 +202,23 @@ async def test_pty_shell_prompt_editing_and_exit(lab_ssh: LabSsh,
         assert proc.exit_status == 0
 
 
+async def test_host_pty_shell(lab_ssh: LabSsh, client_key: asyncssh.SSHKey) -> None:
+    async with _connect(lab_ssh, lab_ssh.world.hosts[0], client_key) as conn:
+        proc = await conn.create_process(term_type="xterm", encoding=None)
+        buf = b""
+        while b"[root@kvm01 ~]# " not in buf:
+            buf += await asyncio.wait_for(proc.stdout.read(4096), 5)
+        proc.stdin.write(b"date +%Z\r")
+        buf = b""
+        while b"JST\r\n[root@kvm01 ~]# " not in buf:
+            buf += await asyncio.wait_for(proc.stdout.read(4096), 5)
+        proc.stdin.write(b"\x04")  # ctrl-d on an empty line logs out
+        buf = b""
+        while b"logout" not in buf:
+            buf += await asyncio.wait_for(proc.stdout.read(4096), 5)
+        await asyncio.wait_for(proc.wait_closed(), 5)
+
+
 async def test_fault_hooks(client_key: asyncssh.SSHKey) -> None:
     @dataclass
     class Faults:

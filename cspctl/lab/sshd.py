@@ -40,7 +40,12 @@ class _Auth(asyncssh.SSHServer):
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
         self.lab.connection_counts[self.target] += 1
+        self.lab._conns.add(conn)
         conn.set_extra_info(lab_server=self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.conn is not None:
+            self.lab._conns.discard(self.conn)
 
     async def begin_auth(self, username: str) -> bool:
         delay = _fault(self.lab.faults, "ssh_connect_delay")
@@ -149,6 +154,7 @@ class LabSsh:
         self._servers: list[asyncssh.SSHAcceptor] = []
         self._vm_servers: dict[int, tuple[Any, asyncssh.SSHAcceptor, int]] = {}
         self._vm_lock = asyncio.Lock()
+        self._conns: set[asyncssh.SSHServerConnection] = set()
         self._bound: set[str] = set()
         self._bind_hosts = bind_hosts
 
@@ -178,6 +184,9 @@ class LabSsh:
         self._bound = set()
         for srv in servers:
             srv.close()
+        for conn in list(self._conns):
+            conn.abort()
+        self._conns.clear()
         for srv in servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(srv.wait_closed(), 2)
