@@ -487,3 +487,18 @@ async def test_cert_expired_fixed_by_provision_certificate() -> None:
         assert result["jobresult"] == {"success": True}
         vm = (await ok(lab, "listSystemVms", systemvmtype="consoleproxy"))["systemvm"][0]
         assert vm["agentstate"] == "Up"
+
+
+async def test_events_date_range_and_control_characters(healthy: Lab) -> None:
+    await ok(healthy, "updateConfiguration", name="ping.interval", value="60")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    recent = await ok(healthy, "listEvents", startdate=today)
+    assert recent["event"][0]["type"] == "CONFIGURATION.VALUE.EDIT"
+    everything = await ok(healthy, "listEvents")
+    assert 0 < recent["count"] < everything["count"]  # scenario history is older
+    assert (await ok(healthy, "listEvents", enddate="2001-01-01")) == {}
+    bad = await call(healthy, "listEvents", startdate="yesterday")
+    assert bad.status_code == 431
+    ctrl = await call(healthy, "listZones", keyword="a\x01b")
+    assert ctrl.status_code == 431
+    assert list(ctrl.json()) == ["listzonesresponse"]

@@ -15,6 +15,7 @@ import random
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 GENERIC_401 = "unable to verify user credentials and/or request signature"
 UNKNOWN_432 = "The given command does not exist or it is not available for user"
 INTERNAL_530 = "Internal error executing command, please contact your system administrator"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                       r"[0-9a-fA-F]{12}$")
 
@@ -196,6 +198,12 @@ class ApiServer:
             return self._error("errorresponse", ApiFailure(400, "no command specified", None),
                                as_json=as_json)
         key = response_name(command)
+        if self.world.at_least("4.15"):
+            bad = next((n for n, v in pairs if _CONTROL.search(v)), None)
+            if bad is not None:
+                return self._error(key, ApiFailure(
+                    431, f"Received value containing control characters for parameter "
+                    f"{bad}"), as_json=as_json)
         if command == "login":
             return await self._login(request, params, as_json)
         spec = COMMANDS.get(command)
@@ -572,6 +580,22 @@ def list_alerts(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
     return s.listing(cmd, p, rows, "alert", lambda a: responses.alert(w, a))
 
 
+def _date_param(s: ApiServer, cmd: str, p: dict[str, str], name: str, *,
+                end: bool = False) -> float | None:
+    """``yyyy-MM-dd`` or ``yyyy-MM-dd HH:mm:ss`` in the server's zone (listEvents)."""
+    value = p.get(name)
+    if value is None:
+        return None
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(value, fmt).replace(tzinfo=s.world.clock.tz)
+        except ValueError:
+            continue
+        bump = 86400 if end and fmt == "%Y-%m-%d" else 0
+        return parsed.timestamp() + bump
+    raise s.invalid(cmd, name, value)
+
+
 def list_events(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
     w = s.world
     eid = s.uuid_param(cmd, p, "id", lambda v: any(e.id == v for e in w.events))
@@ -579,9 +603,12 @@ def list_events(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
     level = (p.get("level") or "").upper()
     kw = _kw(p)
     s.bool_param(cmd, p, "listall")
+    start = _date_param(s, cmd, p, "startdate")
+    end = _date_param(s, cmd, p, "enddate", end=True)
     rows = [e for e in reversed(w.events)
             if (eid is None or e.id == eid) and (etype is None or e.type == etype)
             and (not level or e.level == level)
+            and (start is None or e.created >= start) and (end is None or e.created < end)
             and (kw is None or kw in e.description.lower() or kw in e.type.lower())]
     return s.listing(cmd, p, rows, "event", lambda e: responses.event(w, e))
 
