@@ -19,6 +19,25 @@ from cspctl.config.loader import emit_warnings
 from cspctl.errors import ConfigError, CspctlError
 from cspctl.sessionlog import Journal
 
+EPILOG = """\
+where profiles come from (cmk wins over cloudmonkey for a name both define;
+config.toml adds to, or overrides, either field by field):
+  ~/.cloudmonkey/config    cloudmonkey 5.x: [core] profile = NAME, one [NAME] per profile
+  ~/.cmk/config            cmk 6.x: `profile = NAME` at the top, one [NAME] per profile
+  cspctl's config.toml     (CSPCTL_CONFIG_DIR or the platform config dir), e.g.:
+                             [defaults]
+                             profile = "prod"
+                             ssh_key = "~/.ssh/cloud_mgmt"      # management-server key
+                             host_key_policy = "ask"            # ask | accept-new | strict
+                             [profiles.prod]                     # extras for cmk's [prod]
+                             access = { kvm = "linklocal", vmware = "private" }
+                             bastion = "ops@jump.example.com:22"
+                             read_only = true
+  CSPCTL_URL + CSPCTL_APIKEY/CSPCTL_SECRETKEY (or CSPCTL_USERNAME/CSPCTL_PASSWORD):
+                           a one-off profile named "env"
+default profile: --profile/CSPCTL_PROFILE, env, [defaults] profile, cmk, cloudmonkey
+"""
+
 
 @dataclass
 class Check:
@@ -42,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         description="List every profile (cmk ~/.cmk/config, cloudmonkey ~/.cloudmonkey/config, "
         "cspctl's config.toml, CSPCTL_* variables) with its source file, and check each in "
         "parallel: reachable, authenticated, CloudStack version. Exit status 1 if any fails.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--no-check", action="store_true", help="do not contact the servers")
     p.add_argument(
