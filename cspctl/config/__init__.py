@@ -1,4 +1,31 @@
-"""Profiles: CloudMonkey's config (cmk 6 and cloudmonkey 5), cspctl's TOML, the environment."""
+"""Profiles: CloudMonkey's config (cmk 6 and cloudmonkey 5), cspctl's TOML, the environment.
+
+Operators who use cmk need no set-up: ``~/.cmk/config`` (or cloudmonkey 5's
+``~/.cloudmonkey/config``) gives url and credentials. cspctl's own ``config.toml``
+(:func:`config_path`) adds what cmk has no place for, or holds complete profiles::
+
+    [defaults]                      # for every profile
+    profile = "prod"                # the default profile (beats cmk's `profile`)
+    ssh_key = "~/.ssh/cloud_mgmt"   # management-server key for system VMs
+    host_key_policy = "ask"         # ask | accept-new | strict
+    refresh_interval = 10
+
+    [profiles.prod]                 # merged with cmk's [prod]
+    ssh_user = "root"               # hypervisor-host hop
+    ssh_port = 22
+    known_hosts = "~/.ssh/known_hosts"
+    access = { kvm = "linklocal", xenserver = "linklocal", vmware = "private" }
+    bastion = "ops@jump.example.com:22"
+    read_only = true
+
+    [profiles.lab]                  # a complete profile (`cspctl lab serve` writes this one)
+    url = "http://127.0.0.1:8096/client/api"
+    apikey = "..."
+    secretkey = "..."
+
+``CSPCTL_URL`` with ``CSPCTL_APIKEY``/``CSPCTL_SECRETKEY`` (or ``CSPCTL_USERNAME``/
+``CSPCTL_PASSWORD``/``CSPCTL_DOMAIN``) make a one-off profile named ``env``.
+"""
 
 from cspctl.config.loader import (
     ENV_PROFILE,
