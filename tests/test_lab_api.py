@@ -502,3 +502,57 @@ async def test_events_date_range_and_control_characters(healthy: Lab) -> None:
     ctrl = await call(healthy, "listZones", keyword="a\x01b")
     assert ctrl.status_code == 431
     assert list(ctrl.json()) == ["listzonesresponse"]
+
+
+EXPECTED_AGENTS = {
+    "seed": {"s-1-VM": "Disconnected", "v-2-VM": "Disconnected"},
+    "healthy": {"s-1-VM": "Up", "v-2-VM": "Up"},
+    "mgmt-port-blocked": {"s-1-VM": "Disconnected", "v-2-VM": "Disconnected"},
+    "disk-full": {"s-1-VM": "Disconnected", "v-2-VM": "Up"},
+    "template-mismatch": {"s-1-VM": "Disconnected", "v-2-VM": "Disconnected"},
+    "cert-expired": {"s-1-VM": "Disconnected", "v-2-VM": "Disconnected"},
+    "ssvm-storage": {"s-1-VM": "Up", "v-2-VM": "Up"},
+}
+
+
+@pytest.mark.parametrize("scenario", list(EXPECTED_AGENTS))
+async def test_scenario_agent_states_as_the_api_reports_them(scenario: str) -> None:
+    async with Lab(scenario, time_scale=SCALE, ssh=False) as lab:
+        states = {}
+        for htype in ("ConsoleProxy", "SecondaryStorageVM"):
+            for host in (await ok(lab, "listHosts", type=htype))["host"]:
+                states[host["name"]] = host["state"]
+        assert states == EXPECTED_AGENTS[scenario]
+        vms = (await ok(lab, "listSystemVms"))["systemvm"]
+        if lab.world.at_least("4.13.1"):
+            assert {v["name"]: v["agentstate"] for v in vms} == states
+        if scenario == "template-mismatch":
+            assert {v["version"] for v in vms} == {"4.16.1.0"}
+            cap = (await ok(lab, "listCapabilities"))["capability"]
+            assert cap["cloudstackversion"] == "4.18.1.0"
+
+
+async def test_clock_drift_vm_clock_is_days_behind_and_ping_still_works() -> None:
+    async with Lab("clock-drift", time_scale=SCALE, ssh=False) as lab:
+        cp = lab.world.vm_by_name("v-2-VM")
+        assert cp is not None
+        vm_now = int(cp.os.execute("date -u +%s").stdout.strip())
+        assert lab.clock.now() - vm_now > 2 * 86400
+        job = (await ok(lab, "runDiagnostics", targetid=cp.id, ipaddress=lab.world.mgmt.ip,
+                        type="ping"))["jobid"]
+        assert (await wait_job(lab, job))["jobresult"]["diagnostics"]["exitcode"] == "0"
+
+
+async def test_mgmt_port_blocked_ping_works_and_diagnostics_data() -> None:
+    async with Lab("mgmt-port-blocked", time_scale=SCALE, ssh=False) as lab:
+        ss = lab.world.vm_by_name("s-1-VM")
+        assert ss is not None
+        job = (await ok(lab, "runDiagnostics", targetid=ss.id, ipaddress=lab.world.mgmt.ip,
+                        type="traceroute"))["jobid"]
+        diag = (await wait_job(lab, job))["jobresult"]["diagnostics"]
+        assert diag["exitcode"] == "0" and f"1  {lab.world.mgmt.ip}" in diag["stdout"]
+        nc = ss.os.execute(f"timeout 3 nc -z -w 3 {lab.world.mgmt.ip} 8250")
+        assert nc.status != 0
+        job = (await ok(lab, "getDiagnosticsData", targetid=ss.id))["jobid"]
+        data = (await wait_job(lab, job))["jobresult"]["diagnostics"]
+        assert data["url"].startswith(f"http://{ss.publicip}/diagnosticsdata/")
