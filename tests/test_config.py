@@ -183,6 +183,13 @@ def test_cmk6_go_ini_quoting_indentation_and_explicit_default_section() -> None:
     assert p.password == "single"
 
 
+def test_cmk6_crlf_line_endings() -> None:
+    write_cmk(CMK6.replace("\n", "\r\n"))
+    p = quiet_load("prod")
+    assert p.secretkey == "q8VrN2r_Jd7Yt0wPz1sLxK4mC9bH3fA6uE5gT2iO-cspctl-prod-secret=="
+    assert p.url == "https://mgmt.example.com:8443/client/api"
+
+
 @pytest.mark.parametrize(
     ("raw", "value"),
     [
