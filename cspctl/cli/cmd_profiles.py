@@ -151,9 +151,7 @@ async def _run(args: argparse.Namespace) -> int:
         for p in profiles:
             for secret in p.secrets():
                 journal.add_secret(secret)
-        results = await asyncio.gather(
-            *(check_profile(p, journal, args.timeout) for p in profiles)
-        )
+        results = await asyncio.gather(*(check_profile(p, journal, args.timeout) for p in profiles))
         checks = {p.name: r for p, r in zip(profiles, results, strict=True)}
         journal.close()
 
