@@ -508,6 +508,7 @@ EXPECTED_AGENTS = {
     "seed": {"s-1-VM": "Disconnected", "v-2-VM": "Disconnected"},
     "healthy": {"s-1-VM": "Up", "v-2-VM": "Up"},
     "mgmt-port-blocked": {"s-1-VM": "Disconnected", "v-2-VM": "Disconnected"},
+    "clock-drift": {"s-1-VM": "Up", "v-2-VM": "Disconnected"},
     "disk-full": {"s-1-VM": "Disconnected", "v-2-VM": "Up"},
     "template-mismatch": {"s-1-VM": "Disconnected", "v-2-VM": "Disconnected"},
     "cert-expired": {"s-1-VM": "Disconnected", "v-2-VM": "Disconnected"},

@@ -31,7 +31,8 @@ AGENT_DISCONNECTED = "Disconnected"
 AGENT_CONNECTING = "Connecting"
 AGENT_ALERT = "Alert"
 
-# World-level fault (not a VM-model one): agent older than the management server is refused.
+# Template older than the management server (vmos: FAULT_AGENT_OLD): the management server
+# closes the agent's connection after startup.
 AGENT_OLD = "agent-old"
 
 
@@ -267,8 +268,6 @@ class LabSystemVm:
             return False
         if self._os is None and not self.faults and self.world.lazy:
             return True  # untouched healthy VM of a large world: no need to build its OS
-        if AGENT_OLD in self.faults:
-            return False  # the management server refuses the older agent (template mismatch)
         return bool(self.os.agent_connected)
 
     def agent_state(self) -> str:
