@@ -197,6 +197,9 @@ async def test_pty_shell_prompt_editing_and_exit(lab_ssh: LabSsh,
         proc.stdin.write(b"ls -l cwd\r")
         out = await until(b"# ")
         assert b"cwd -> /usr/local/cloud/systemvm (deleted)\r\n" in out
+        proc.stdin.write(b"ls /\r")
+        out = await until(b"# ")
+        assert out.count(b"\r\n") < 8  # columns on a terminal, not one name per line
         proc.stdin.write(b"exit\r")
         await asyncio.wait_for(proc.wait_closed(), 5)
         assert proc.exit_status == 0
@@ -211,6 +214,18 @@ async def test_host_pty_shell(lab_ssh: LabSsh, client_key: asyncssh.SSHKey) -> N
         proc.stdin.write(b"date +%Z\r")
         buf = b""
         while b"JST\r\n[root@kvm01 ~]# " not in buf:
+            buf += await asyncio.wait_for(proc.stdout.read(4096), 5)
+        proc.stdin.write(b"ssh -i /root/.ssh/id_rsa.cloud -p 3922 root@169.254.3.93\r")
+        buf = b""
+        while b"root@v-2-VM:~# " not in buf:
+            buf += await asyncio.wait_for(proc.stdout.read(4096), 5)
+        proc.stdin.write(b"pgrep java\r")
+        buf = b""
+        while b"2345\r\nroot@v-2-VM:~# " not in buf:
+            buf += await asyncio.wait_for(proc.stdout.read(4096), 5)
+        proc.stdin.write(b"exit\r")
+        buf = b""
+        while b"Connection to 169.254.3.93 closed.\r\n[root@kvm01 ~]# " not in buf:
             buf += await asyncio.wait_for(proc.stdout.read(4096), 5)
         proc.stdin.write(b"\x04")  # ctrl-d on an empty line logs out
         buf = b""

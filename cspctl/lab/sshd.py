@@ -302,8 +302,10 @@ class LabSsh:
         process.exit(status)
 
     async def _shell(self, process: asyncssh.SSHServerProcess, server: _Auth, os: Any,
-                     prompt: Any) -> None:
+                     prompt: Any, nested: bool = False) -> bool:
+        """Interactive bash; returns False when the whole session must end."""
         shell = os.new_shell()
+        shell.term_cols = (process.term_size or (80, 24))[0] or 80
         if hasattr(os, "user_sessions"):
             os.user_sessions += 1
         home = shell.env.get("HOME", "/root")
@@ -323,27 +325,39 @@ class LabSsh:
                         process.channel.clear_input()
                     process.stdout.write("^C\n")
                     continue
-                except asyncssh.TerminalSizeChanged:
+                except asyncssh.TerminalSizeChanged as exc:
+                    shell.term_cols = exc.width or shell.term_cols
                     continue
                 except asyncssh.SignalReceived:
                     process.stdout.write("\n")
                     continue
                 if not line:
                     process.stdout.write("logout\n")
-                    process.exit(shell.last_status)
-                    return
+                    if not nested:
+                        process.exit(shell.last_status)
+                    return True
                 chunks, _status, duration = shell.run_chunks(line.rstrip("\r\n"))
                 await self._delay(duration)
                 for _stream, text in chunks:
                     process.stdout.write(text)
                 if shell.exit_requested is not None:
                     process.stdout.write("logout\n")
-                    process.exit(shell.exit_requested)
-                    return
+                    if not nested:
+                        process.exit(shell.exit_requested)
+                    return True
                 if self._count_command(server):
                     await process.stdout.drain()
                     self._drop(server)
-                    return
+                    return False
+                if shell.nested is not None:
+                    name, address, machine = shell.nested
+                    shell.nested = None
+                    self.connection_counts[f"vm:{name}"] += 1
+                    alive = await self._shell(process, server, machine,
+                                              lambda cwd, n=name: f"root@{n}:{cwd}# ", True)
+                    if not alive:
+                        return False
+                    process.stdout.write(f"Connection to {address} closed.\n")
         finally:
             if hasattr(os, "user_sessions"):
                 os.user_sessions = max(0, os.user_sessions - 1)

@@ -644,9 +644,12 @@ def _ls_print(ctx: Ctx, rows: list[tuple[str, Node]], long: bool, human_sizes: b
         tot = sum(_blocks(n) for _, n in rows)
         ctx.out(f"total {human(tot * 1024) if human_sizes and tot else tot}\n")
     if not long:
-        for name, node in rows:
-            prefix = f"{_blocks(node)} " if blocks else ""
-            ctx.out(prefix + name + "\n")
+        names = [(f"{_blocks(node)} " if blocks else "") + name for name, node in rows]
+        width = ctx.shell.term_cols if ctx.tty else None
+        if width and names:
+            ctx.out(_columns(names, width))
+            return
+        ctx.out("".join(n + "\n" for n in names))
         return
     sizes = [human(n.size) if human_sizes else str(n.size) for _, n in rows]
     w_link = max((len(str(n.nlink)) for _, n in rows), default=1)
@@ -659,6 +662,27 @@ def _ls_print(ctx: Ctx, rows: list[tuple[str, Node]], long: bool, human_sizes: b
         if isinstance(node, Symlink):
             line += f" -> {node.target}"
         ctx.out(line + "\n")
+
+
+def _columns(names: list[str], width: int) -> str:
+    """GNU ls terminal layout: as many columns as fit, filled top to bottom, 2-space gaps."""
+    n = len(names)
+    best = [names]
+    for cols in range(n, 0, -1):
+        rows = math.ceil(n / cols)
+        grid = [names[c * rows:(c + 1) * rows] for c in range(cols)]
+        grid = [g for g in grid if g]
+        widths = [max(len(x) for x in g) for g in grid]
+        if sum(widths) + 2 * (len(grid) - 1) <= width or cols == 1:
+            best = grid
+            break
+    widths = [max(len(x) for x in g) for g in best]
+    lines = []
+    for r in range(len(best[0])):
+        cells = [(g[r], w) for g, w in zip(best, widths, strict=True) if r < len(g)]
+        line = "".join(name.ljust(w + 2) for name, w in cells[:-1]) + cells[-1][0]
+        lines.append(line)
+    return "".join(ln + "\n" for ln in lines)
 
 
 @command("lsattr")

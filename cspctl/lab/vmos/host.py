@@ -214,6 +214,9 @@ class HostOS(SimOS):
             ctx.err(f"Warning: Permanently added '[{host}]:{port}' (ECDSA) to the list of known "
                     "hosts.\r\n")
         if not words:
+            if ctx.shell.term_cols is not None:
+                ctx.shell.nested = (found[0], host, found[1])
+                return 0
             ctx.err("Pseudo-terminal will not be allocated because stdin is not a terminal.\r\n")
             return 0
         res = found[1].execute(" ".join(words))

@@ -242,6 +242,8 @@ class Ctx:
         self.stdin = stdin
         self.chunks: list[tuple[int, str]] = []
         self.duration = 0.0
+        self.tty = False
+        """stdout goes to the session's terminal (PTY shell, not piped or redirected)."""
 
     @property
     def cwd(self) -> str:
@@ -274,6 +276,10 @@ class Shell:
                     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                     "LANG": "C", "TERM": "xterm"}
         self.exit_requested: int | None = None
+        self.term_cols: int | None = None
+        """Terminal width when the session has a PTY (None for exec)."""
+        self.nested: tuple[str, str, SimOS] | None = None
+        """(name, address, machine) an interactive `ssh` asked to log into (PTY sessions)."""
 
     def run(self, line: str) -> ExecResult:
         chunks, status, duration = self.run_chunks(line)
@@ -307,6 +313,8 @@ class Shell:
         n = len(pipeline.commands)
         for idx, cmd in enumerate(pipeline.commands):
             ctx = Ctx(self, stdin)
+            ctx.tty = (self.term_cols is not None and idx == n - 1
+                       and not any(fd == 1 for fd, op, _ in cmd.redirs if op != "<"))
             status = self._run_simple(ctx, cmd)
             top.duration += ctx.duration
             piped: list[str] = []
