@@ -94,7 +94,7 @@ def test_seed_exit_2_text_json_and_markdown(tmp_path: Path) -> None:
     assert "protect-assets" in vms["v-2-VM"]["playbooks"]
     assert md.returncode == 2
     assert md.stdout.startswith("# cspctl diagnosis")
-    assert "| ✘ | Java working directory intact |" in md.stdout
+    assert "| ✘ FAIL | Java working directory intact |" in md.stdout
     assert "**Playbook:** `protect-assets`" in md.stdout
     assert missing.returncode == 3
     assert missing.stderr.startswith("cspctl: no system VM named 'v-99-VM'")

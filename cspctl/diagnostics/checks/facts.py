@@ -86,18 +86,22 @@ async def configurations(ctx: CheckContext, *names: str) -> dict[str, str | None
     return values
 
 
-async def agent_hosts(ctx: CheckContext) -> dict[str, Host]:
-    """The system VMs' own host records (listHosts type=ConsoleProxy|SecondaryStorageVM)."""
+async def agent_host(ctx: CheckContext) -> Host | None:
+    """The VM's own host record (listHosts type=ConsoleProxy|SecondaryStorageVM).
+
+    Fetched per zone and VM type, once per run: a zone run asks once, not once per VM.
+    """
+    kind = "ConsoleProxy" if ctx.vm.is_cpvm else "SecondaryStorageVM"
+    zone = ctx.vm.zoneid
 
     async def load() -> dict[str, Host]:
-        found: dict[str, Host] = {}
-        for kind in ("ConsoleProxy", "SecondaryStorageVM"):
-            for host in await ctx.api.list_hosts(type=kind):
-                if host.name:
-                    found[host.name] = host
-        return found
+        params = {"type": kind}
+        if zone:
+            params["zoneid"] = zone
+        return {h.name: h for h in await ctx.api.list_hosts(**params) if h.name}
 
-    return await ctx.cached("agent_hosts", load)
+    hosts = await ctx.cached(f"agent_hosts:{kind}:{zone}", load)
+    return hosts.get(ctx.vm.name or "")
 
 
 def fmt_fields(obj: Any, *names: str) -> str:

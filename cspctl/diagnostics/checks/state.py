@@ -78,8 +78,7 @@ CAUSE_ORDER = ("protect-assets", "provision-cert", "free-disk", "recreate", "fix
 async def agent_state(ctx: CheckContext) -> Finding:
     """Agent Up? If not, name the likely cause from the other findings."""
     vm = ctx.vm
-    hosts = await facts.agent_hosts(ctx)
-    host = hosts.get(vm.name or "")
+    host = await facts.agent_host(ctx)
     agent = vm.agentstate or (host.state if host else None)
     if host is not None:
         ctx.api_evidence(
