@@ -557,3 +557,30 @@ async def test_mgmt_port_blocked_ping_works_and_diagnostics_data() -> None:
         job = (await ok(lab, "getDiagnosticsData", targetid=ss.id))["jobid"]
         data = (await wait_job(lab, job))["jobresult"]["diagnostics"]
         assert data["url"].startswith(f"http://{ss.publicip}/diagnosticsdata/")
+
+
+async def test_field_order_matches_recorded_fixtures(fixtures_dir: Any) -> None:
+    import json as _json
+
+    def fixture(name: str) -> dict[str, Any]:
+        data = _json.loads((fixtures_dir / name).read_text())
+        return next(iter(data.values()))
+
+    async with Lab("cert-expired", time_scale=SCALE, ssh=False) as lab:  # a 4.15 server
+        upd = await ok(lab, "updateConfiguration", name="ping.interval", value="60")
+        assert list(upd["configuration"]) == list(
+            fixture("updateConfiguration.cs4.x-isdynamic.json")["configuration"])
+        async with httpx.AsyncClient() as client:
+            login = (await client.post(lab.url, data={
+                "command": "login", "username": "admin", "password": lab.password,
+                "response": "json"})).json()["loginresponse"]
+        assert list(login) == list(fixture("login.cs4.14-snapshot-simulator.json"))
+        pods = (await ok(lab, "listPods"))["pod"]
+        assert list(pods[0]) == list(fixture("listPods.cs2.2-two-pods.json")["pod"][0])
+        host = lab.world.hosts[0]
+        job = (await ok(lab, "provisionCertificate", hostid=host.id))["jobid"]
+        done = await wait_job(lab, job)
+        recorded = fixture("queryAsyncJobResult.success-uploadCustomCertificate.json")
+        assert [k for k in done if k not in ("jobinstancetype", "jobinstanceid")] == \
+            list(recorded)
+        assert done["jobresult"] == {"success": True}
