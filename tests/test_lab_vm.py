@@ -379,3 +379,13 @@ def test_variables_and_assignments() -> None:
     assert run(vm, "D=/usr/local/cloud/systemvm; ls -d $D/js ${D}/css") == (
         "/usr/local/cloud/systemvm/js\n/usr/local/cloud/systemvm/css\n")
     assert run(vm, 'X="a b"; echo "$X"') == "a b\n"
+
+
+def test_text_tools_in_pipelines() -> None:
+    vm = cpvm(era="systemd", version="4.11.3")
+    assert run(vm, "pgrep java | xargs pwdx") == "2345: /usr/local/cloud/systemvm\n"
+    assert run(vm, "cat /proc/2345/cmdline | tr '\\0' ' ' | cut -c1-4") == "java\n"
+    assert run(vm, "find /usr/local/cloud/systemvm -maxdepth 1 -name '*.sh' | wc -l") == "3\n"
+    assert run(vm, "lsof -p 2345 | grep cwd").endswith(" /usr/local/cloud/systemvm\n")
+    times = [line[:15] for line in run(vm, "journalctl -u cloud --no-pager").splitlines()[1:]]
+    assert times == sorted(times)

@@ -1051,3 +1051,143 @@ def cmd_umount(ctx: Ctx, args: list[str]) -> int:
 
 def errno_text(code: int) -> str:
     return strerror(code)
+
+
+def _tr_set(spec: str) -> str:
+    spec = spec.replace("\\n", "\n").replace("\\t", "\t").replace("\\0", "\0").replace(
+        "\\000", "\0")
+    classes = {"[:upper:]": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "[:lower:]": "abcdefghijklmnopqrstuvwxyz",
+               "[:space:]": " \t\n\r\f\v", "[:digit:]": "0123456789"}
+    for name, chars in classes.items():
+        spec = spec.replace(name, chars)
+    return re.sub(r"(.)-(.)", lambda m: "".join(chr(c) for c in range(ord(m.group(1)),
+                                                                         ord(m.group(2)) + 1)),
+                  spec)
+
+
+@command("tr")
+def cmd_tr(ctx: Ctx, args: list[str]) -> int:
+    rest = args[1:]
+    delete = squeeze = False
+    while rest and rest[0].startswith("-") and len(rest[0]) > 1:
+        delete = delete or "d" in rest[0]
+        squeeze = squeeze or "s" in rest[0]
+        rest = rest[1:]
+    if not rest:
+        ctx.err("tr: missing operand\nTry 'tr --help' for more information.\n")
+        return 1
+    src = _tr_set(rest[0])
+    text = ctx.stdin
+    if delete:
+        text = "".join(c for c in text if c not in src)
+    elif len(rest) > 1:
+        dst = _tr_set(rest[1])
+        dst = dst + dst[-1:] * (len(src) - len(dst))
+        text = text.translate(str.maketrans(src, dst[:len(src)]))
+        src = dst
+    if squeeze:
+        text = re.sub("([" + re.escape(src) + "])\\1+", r"\1", text)
+    ctx.out(text)
+    return 0
+
+
+@command("cut")
+def cmd_cut(ctx: Ctx, args: list[str]) -> int:
+    delim, fields, files = "\t", "", []
+    chars = False
+    rest = list(args[1:])
+    while rest:
+        a = rest.pop(0)
+        if a in ("-c", "-b") and rest:
+            fields, chars = rest.pop(0), True
+        elif a.startswith(("-c", "-b")) and len(a) > 2:
+            fields, chars = a[2:], True
+        elif a == "-d" and rest:
+            delim = rest.pop(0)
+        elif a.startswith("-d"):
+            delim = a[2:]
+        elif a == "-f" and rest:
+            fields = rest.pop(0)
+        elif a.startswith("-f"):
+            fields = a[2:]
+        else:
+            files.append(a)
+    if not fields:
+        ctx.err("cut: you must specify a list of bytes, characters, or fields\n")
+        return 1
+    wanted: set[int] = set()
+    open_end: int | None = None
+    for part in fields.split(","):
+        if part.endswith("-"):
+            open_end = int(part[:-1])
+        elif "-" in part:
+            a, b = part.split("-")
+            wanted.update(range(int(a), int(b) + 1))
+        else:
+            wanted.add(int(part))
+    inputs, status = _lines_input(ctx, "cut", files)
+    for _, text in inputs:
+        for line in text.splitlines():
+            cols = list(line) if chars else line.split(delim)
+            if chars:
+                ctx.out("".join(c for i, c in enumerate(cols, 1) if i in wanted or (
+                    open_end is not None and i >= open_end)) + "\n")
+                continue
+            if len(cols) == 1:
+                ctx.out(line + "\n")
+                continue
+            keep = [c for i, c in enumerate(cols, 1)
+                    if i in wanted or (open_end is not None and i >= open_end)]
+            ctx.out(delim.join(keep) + "\n")
+    return status
+
+
+@command("xargs")
+def cmd_xargs(ctx: Ctx, args: list[str]) -> int:
+    rest = args[1:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[2:] if rest[0] in ("-n", "-I", "-d") else rest[1:]
+    words = ctx.stdin.split()
+    if not words and rest:
+        return 0
+    return ctx.run((rest or ["echo"]) + words, stdin="")
+
+
+@command("find")
+def cmd_find(ctx: Ctx, args: list[str]) -> int:
+    import fnmatch
+
+    roots: list[str] = []
+    rest = list(args[1:])
+    while rest and not rest[0].startswith("-"):
+        roots.append(rest.pop(0))
+    name = kind = None
+    maxdepth = 1 << 30
+    while rest:
+        a = rest.pop(0)
+        val = rest.pop(0) if rest and a in ("-name", "-type", "-maxdepth", "-iname") else ""
+        if a in ("-name", "-iname"):
+            name = val
+        elif a == "-type":
+            kind = val
+        elif a == "-maxdepth":
+            maxdepth = int(val)
+    status = 0
+    for root in roots or ["."]:
+        try:
+            top = ctx.os.fs.lookup(root, ctx.cwd)
+        except FsError as exc:
+            ctx.err(f"find: '{root}': {exc.strerror}\n")
+            status = 1
+            continue
+        items = [(root, top)]
+        if isinstance(top, Dir):
+            items += [(p, n) for p, n in ctx.os.fs.walk(top, root)
+                      if p[len(root):].count("/") <= maxdepth]
+        for path, node in items:
+            if name and not fnmatch.fnmatchcase(posixpath.basename(path), name):
+                continue
+            if kind and node.kind.replace("-", "f") != kind:
+                continue
+            ctx.out(path + "\n")
+    return status

@@ -50,6 +50,7 @@ def commands(vm: SystemVmOS) -> dict[str, Command]:
                                  "reboot": lambda ctx, a: _reboot(vm, ctx)}
     if not vm.sysv:
         table["systemctl"] = lambda ctx, a: _systemctl(vm, ctx, a)
+        table["journalctl"] = lambda ctx, a: journalctl(vm, ctx, a)
     return table
 
 
@@ -334,3 +335,24 @@ def _unit_status(vm: SystemVmOS, ctx: Ctx, name: str) -> int:
             lines.append(f"             {branch}{pid} {shown}")
     ctx.out("\n".join(lines) + "\n")
     return 0 if active == "active" else 3
+
+
+def journalctl(vm: SystemVmOS, ctx: Ctx, args: list[str]) -> int:
+    """`journalctl [-u UNIT] [-n N] [--no-pager]`: the agent's log lines for cloud.service."""
+    n = 10 ** 9
+    rest = list(args[1:])
+    while rest:
+        a = rest.pop(0)
+        if a == "-n" and rest:
+            n = int(rest.pop(0))
+        elif a.startswith("-n") and a[2:].isdigit():
+            n = int(a[2:])
+    start = dt.datetime.fromtimestamp(vm.boot_time, vm.tz).strftime("%a %Y-%m-%d %H:%M:%S %Z")
+    ctx.out(f"-- Logs begin at {start}. --\n")
+    host = vm.spec.name
+    lines = []
+    for t, line in vm.log_entries():
+        stamp = dt.datetime.fromtimestamp(t, vm.tz).strftime("%b %d %H:%M:%S")
+        lines.append(f"{stamp} {host} _run.sh[2301]: {line}")
+    ctx.out("".join(ln + "\n" for ln in lines[-n:]))
+    return 0

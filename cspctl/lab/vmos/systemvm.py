@@ -518,7 +518,7 @@ class SystemVmOS(SimOS):
                                              "remaining commands..."))
         self._problem = (problem, t)
 
-    def _reconnect_lines(self) -> list[str]:
+    def _reconnect_lines(self) -> list[tuple[float, str]]:
         """Agent reconnect attempts every 5 s since the problem began (last 40 shown)."""
         problem, since = self._problem
         if problem is None or problem.endswith("(agent connected)") or self.java_proc is None:
@@ -531,38 +531,41 @@ class SystemVmOS(SimOS):
         lines = []
         for i in range(start, count):
             t = first + i * 5
-            lines.append(self._agent_log(t, "INFO", "utils.nio.NioClient", "Agent-Selector",
-                                         f"Connecting to {s.mgmt_host}:{s.mgmt_port}"))
+            lines.append((t, self._agent_log(t, "INFO", "utils.nio.NioClient", "Agent-Selector",
+                                         f"Connecting to {s.mgmt_host}:{s.mgmt_port}")))
             if "deleted" in problem:
-                lines.append(self._agent_log(
+                lines.append((t, self._agent_log(
                     t, "WARN", "cloud.agent.Agent", "Agent-Handler-3",
                     "Unable to load keystore ./certs/realhostip.keystore: java.io."
                     "FileNotFoundException: ./certs/realhostip.keystore (No such file or "
-                    "directory)"))
+                    "directory)")))
             elif "older than the management server" in problem:
-                lines.append(self._agent_log(
+                lines.append((t, self._agent_log(
                     t, "INFO", "utils.nio.NioClient", "Agent-Selector",
-                    f"Connected to {s.mgmt_host}:{s.mgmt_port}"))
-                lines.append(self._agent_log(
+                    f"Connected to {s.mgmt_host}:{s.mgmt_port}")))
+                lines.append((t, self._agent_log(
                     t, "INFO", "cloud.agent.Agent", "Agent-Handler-1",
-                    "Lost connection to the server. Dealing with the remaining commands..."))
+                    "Lost connection to the server. Dealing with the remaining commands...")))
             elif "SSL" in problem:
-                lines.append(self._agent_log(
+                lines.append((t, self._agent_log(
                     t, "ERROR", "utils.nio.NioConnection", "Agent-Selector",
                     f"SSL Handshake failed while connecting to host: {s.mgmt_host} port: "
-                    f"{s.mgmt_port}"))
+                    f"{s.mgmt_port}")))
             else:
-                lines.append(self._agent_log(
+                lines.append((t, self._agent_log(
                     t, "WARN", "utils.nio.NioConnection", "Agent-Selector",
                     f"Unable to connect to remote: is there a server running on port "
-                    f"{s.mgmt_port}"))
-            lines.append(self._agent_log(t, "INFO", "cloud.agent.Agent", "Agent-Handler-3",
-                                         "Reconnecting..."))
+                    f"{s.mgmt_port}")))
+            lines.append((t, self._agent_log(t, "INFO", "cloud.agent.Agent", "Agent-Handler-3",
+                                         "Reconnecting...")))
         return lines
 
+    def log_entries(self) -> list[tuple[float, str]]:
+        """Every /var/log/cloud.log line with its time, in time order."""
+        return sorted(self.log + self._reconnect_lines(), key=lambda e: e[0])
+
     def _cloud_log_text(self) -> str:
-        lines = [ln for _, ln in self.log] + self._reconnect_lines()
-        return "".join(ln + "\n" for ln in lines)
+        return "".join(ln + "\n" for _, ln in self.log_entries())
 
     # --------------------------------------------------------------------------- hooks
     def on_exec(self, ctx: Ctx, argv: list[str]) -> None:
