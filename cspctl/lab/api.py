@@ -401,7 +401,8 @@ class ApiServer:
         return vm
 
     def async_submit(self, command: str, body: Callable[[], Any], vm: LabSystemVm | None,
-                     *, instance_type: str | None = "SystemVm") -> dict[str, Any]:
+                     *, instance_type: str | None = "SystemVm",
+                     instance_id: str | None = None) -> dict[str, Any]:
         def mark(job: Any) -> None:
             if vm is not None:
                 vm.job_id = job.id
@@ -414,7 +415,7 @@ class ApiServer:
                     vm.job_id = None
 
         job = self.jobs.submit(command, run, instance_type=instance_type,
-                               instance_id=vm.id if vm else None,
+                               instance_id=vm.id if vm else instance_id,
                                lock_key=vm.id if vm else None, on_start=mark)
         return {"jobid": job.id}
 
@@ -691,7 +692,7 @@ def provision_certificate(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str
         async def done() -> dict[str, Any]:
             await w.clock.sleep(2.0)
             return {"success": True}
-        return s.async_submit(cmd, done, None, instance_type="Host")
+        return s.async_submit(cmd, done, None, instance_type="Host", instance_id=hid)
     return s.async_submit(cmd, lambda: s.actions.provision_certificate(vm), vm)
 
 
