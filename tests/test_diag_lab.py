@@ -249,3 +249,30 @@ async def test_large_zone_sample_bounded_concurrency_one_connection_per_vm() -> 
     for report in diagnosis.reports:
         assert report.finding("ssh").status is Status.OK, report.finding("ssh")
         assert counts[f"vm:{report.vm.name}"] == 1, (report.vm.name, counts)
+
+
+async def test_seed_workaround_shows_up_in_the_next_diagnosis() -> None:
+    """After the operator's workaround the same checks turn OK and name the protection."""
+    from cspctl.ssh import resolve_route
+
+    async with lab_session("seed") as (_lab, session):
+        vm = (await select_vms(session.api, ["v-2-VM"]))[0]
+        route = await resolve_route(vm, session.api, session.profile)
+        d = "/usr/local/cloud/systemvm"
+        for command in (f"chattr +i {d}/images {d}/js {d}/css", "pkill java",
+                        "/etc/init.d/cloud start", "/etc/init.d/cloud-early-config start"):
+            await session.ssh.run(route, command)
+        for _ in range(100):  # the agent reconnects after a (scaled) moment
+            vm = (await select_vms(session.api, ["v-2-VM"]))[0]
+            if vm.agentstate == "Up":
+                break
+            await asyncio.sleep(0.05)
+        diagnosis = await diagnose(session, ["v-2-VM"])
+    found = by_vm(diagnosis)["v-2-VM"]
+    assert found["java-cwd"].status is Status.OK
+    assert found["static-assets"].status is Status.OK
+    protection = found["asset-protection"]
+    assert protection.status is Status.OK
+    assert "immutable" in protection.summary and "unprotect-assets" in protection.summary
+    assert found["agent-state"].status is Status.OK
+    assert found["timezone"].status is Status.WARN  # not part of the workaround

@@ -174,3 +174,13 @@ def test_curl_tls_verbose_output() -> None:
     assert info.expires == datetime(2026, 5, 12, 5, 33, 7, tzinfo=UTC)
     assert info.verify_result is not None and "expired" in info.verify_result
     assert parse.parse_curl_tls("curl: (7) Failed to connect to 127.0.0.1 port 443") is None
+
+
+def test_lsattr_flags() -> None:
+    out = ("----i---------e------- /usr/local/cloud/systemvm/images\n"
+           "--------------e------- /usr/local/cloud/systemvm/js\n"
+           "----i--------e-- /usr/local/cloud/systemvm/css\n")  # Debian 7 width
+    flags = parse.parse_lsattr(out)
+    assert [p for p, f in flags.items() if parse.immutable(f)] == [
+        "/usr/local/cloud/systemvm/images", "/usr/local/cloud/systemvm/css"]
+    assert parse.parse_lsattr("lsattr: No such file or directory while trying to stat x") == {}

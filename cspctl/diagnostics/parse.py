@@ -324,3 +324,18 @@ def parse_curl_tls(text: str) -> TlsInfo | None:
     if subject is None and expires is None:
         return None
     return TlsInfo(subject, expires, verify)
+
+
+def parse_lsattr(text: str) -> dict[str, str]:
+    """``lsattr -d PATH…``: path -> flag field (``----i---------e-------``)."""
+    flags: dict[str, str] = {}
+    for line in text.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and re.fullmatch(r"[-a-zA-Z]{4,}", parts[0]):
+            flags[parts[1].strip()] = parts[0]
+    return flags
+
+
+def immutable(flag_field: str) -> bool:
+    """Is the ``i`` (immutable) attribute set in an lsattr flag field?"""
+    return "i" in flag_field

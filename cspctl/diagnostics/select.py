@@ -22,8 +22,14 @@ class NothingToDiagnose(CspctlError):
     exit_code = 3
 
 
+def _natural(text: str | None) -> tuple[object, ...]:
+    """``v-10-VM`` after ``v-9-VM``."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text or ""))
+
+
 def _order(vms: Sequence[SystemVm]) -> list[SystemVm]:
-    return sorted(vms, key=lambda v: (v.zonename or "", v.systemvmtype or "", v.name or ""))
+    return sorted(vms, key=lambda v: (_natural(v.zonename), v.systemvmtype or "",
+                                      _natural(v.name)))
 
 
 def validate_names(names: Sequence[str]) -> None:

@@ -16,14 +16,28 @@ from cspctl.diagnostics.checks.base import REGISTRY
 from cspctl.diagnostics.model import Check
 
 AREAS = (state, access, agent, console, clock, resources, ssvm, certs)
-"""Report order of the areas; within an area, declaration order."""
+"""Every area module (importing them registers their checks)."""
+
+REPORT_ORDER = (
+    "vm-state", "ssh", "version", "boot-params", "mgmt-connect", "java-process",
+    "cloud-service", "java-cwd", "asset-protection", "ports", "static-assets", "ssl-settings",
+    "console-cert", "ssvm-ssl-settings", "clock-drift", "timezone", "disk", "memory", "dns",
+    "secondary-storage", "agent-cert", "agent-state",
+)
+"""The operator's order: what CloudStack says, can we get in, the agent, the console, time,
+resources, SSVM specifics, certificates; the agent-state verdict (reads the others) last.
+Checks not listed follow in registration order, before agent-state."""
 
 
 def _ordered() -> tuple[Check, ...]:
-    rank = {m.__name__: i for i, m in enumerate(AREAS)}
-    # agent-state concludes (it reads the other findings): list it last
-    return tuple(sorted(REGISTRY, key=lambda c: (c.id == "agent-state",
-                                                 rank.get(c.func.__module__, 99))))
+    def key(c: Check) -> tuple[int, int]:
+        if c.id == "agent-state":
+            return (2, 0)
+        if c.id in REPORT_ORDER:
+            return (0, REPORT_ORDER.index(c.id))
+        return (1, REGISTRY.index(c))
+
+    return tuple(sorted(REGISTRY, key=key))
 
 
 CATALOGUE: tuple[Check, ...] = _ordered()

@@ -162,3 +162,33 @@ async def java_cwd(ctx: CheckContext) -> Finding:
             "protect-assets",
         )
     return ctx.ok("cwd intact")
+
+
+ASSET_DIRS = tuple(f"{facts.SYSTEMVM_DIR}/{d}" for d in ("images", "js", "css"))
+
+
+@check("asset-protection", "Asset dirs immutable (seed workaround applied?)",
+       after=("version",))
+async def asset_protection(ctx: CheckContext) -> Finding:
+    """``lsattr -d`` on images, js, css: ``chattr +i`` left by the protect-assets workaround."""
+    result = await ctx.vm_run("lsattr -d " + " ".join(ASSET_DIRS))
+    flags = parse.parse_lsattr(result.stdout)
+    if not flags:
+        return ctx.skip("lsattr gave no answer for the asset dirs")
+    locked = [p.rsplit("/", 1)[-1] for p, f in flags.items() if parse.immutable(f)]
+    if not locked:
+        return ctx.ok("not protected (normal)")
+    version = ctx.finding_of("version")
+    if version is not None and version.status.value == "fail":
+        return ctx.warn(
+            f"{', '.join(locked)} immutable (chattr +i) while the VM needs a new template",
+            "These directories were made immutable to survive cloud-early-config (the seed "
+            "workaround). A patch or re-created VM with a new agent cannot replace them while "
+            "they are: remove the protection (chattr -i) before patching, and re-apply it "
+            "afterwards if the fault is still there.",
+            "unprotect-assets",
+        )
+    return ctx.ok(
+        f"{', '.join(locked)} immutable (chattr +i; seed workaround in place — remove it "
+        "with playbook unprotect-assets before patching or upgrading this VM)"
+    )
