@@ -305,6 +305,13 @@ class DiagnosisRunner:
                 finding = ctx.error(f"internal error in check {check.id}: "
                                     f"{type(exc).__name__}: {exc}")
         finding = dataclasses.replace(finding, duration=time.monotonic() - started)
+        if check.id == SSH_CHECK and finding.status is not Status.OK:
+            # whatever went wrong (even a timeout), don't let every in-VM check hang on it too
+            why = finding.reason or finding.summary
+            if finding.status is Status.ERROR:
+                why = f"SSH access to {state.vm.name}: {why}"
+            state.vm_ssh_error = state.vm_ssh_error or why
+            state.host_ssh_error = state.host_ssh_error or why
         self._record(
             "diag.finding",
             vm=state.vm.name,
