@@ -16,7 +16,7 @@ import tempfile
 import time
 
 
-async def run_once(vms_n: int, concurrency: int, delay: float) -> tuple[float, int, int]:
+async def run_once(vms_n: int, concurrency: int, delay: float) -> tuple[float, int, str]:
     from cspctl.diagnostics import DiagnosisRunner, select_vms
     from cspctl.lab.faults import Faults
     from cspctl.lab.runner import Lab
@@ -37,7 +37,9 @@ async def run_once(vms_n: int, concurrency: int, delay: float) -> tuple[float, i
             elapsed = time.perf_counter() - started
             commands = sum(1 for r in diagnosis.reports for f in r.findings
                            for e in f.evidence if e.source in ("vm", "host"))
-            conns = sum(lab.ssh.connection_counts.values()) if lab.ssh else 0
+            counts = lab.ssh.connection_counts if lab.ssh else {}
+            per_vm = [n for k, n in counts.items() if k.startswith("vm:")]
+            conns = f"{sum(per_vm)} VM connections, at most {max(per_vm, default=0)} per VM"
     return elapsed, commands, conns
 
 
@@ -51,10 +53,10 @@ def main() -> None:
     os.environ.setdefault("CSPCTL_STATE_DIR", tempfile.mkdtemp(prefix="bench-state-"))
     base, cmds, conns1 = asyncio.run(run_once(args.vms, 1, args.delay))
     print(f"concurrency 1: {args.vms} VMs in {base:.2f} s ({cmds / base:.0f} commands/s, "
-          f"{conns1} SSH connections)")
+          f"{conns1})")
     fast, cmds, conns = asyncio.run(run_once(args.vms, args.concurrency, args.delay))
     print(f"concurrency {args.concurrency}: {args.vms} VMs in {fast:.2f} s "
-          f"({cmds / fast:.0f} commands/s, {conns} SSH connections)")
+          f"({cmds / fast:.0f} commands/s, {conns})")
     print(f"speed-up: {base / fast:.1f}x")
 
 
