@@ -68,3 +68,28 @@ def test_serve_refuses_a_busy_port(tmp_path: Path) -> None:
     finally:
         code, _out, err = stop_serve(proc)
         assert code == 0, err
+
+
+
+def test_printed_openssh_command_reaches_the_system_vm(tmp_path: Path) -> None:
+    """The 'try' line is a working plain-OpenSSH command (host hop + link-local VM)."""
+    import shlex
+
+    proc, _info = start_serve(tmp_path, "--no-save")
+    try:
+        assert proc.stdout is not None
+        lines = []
+        while not lines or not lines[-1].startswith("Press Ctrl-C"):
+            line = proc.stdout.readline()
+            assert line, "lab serve closed its output"
+            lines.append(line.rstrip("\n"))
+        try_line = next(ln for ln in lines if ln.startswith("try ("))
+        argv = shlex.split(try_line.split(": ", 1)[1])
+        assert argv[0] == "ssh"
+        ran = subprocess.run([argv[0], "-o", "BatchMode=yes", *argv[1:], "pgrep java"],
+                             capture_output=True, text=True, timeout=60)
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout.strip().isdigit()
+    finally:
+        code, _out, err = stop_serve(proc)
+    assert code == 0, err

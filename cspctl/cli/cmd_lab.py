@@ -116,6 +116,9 @@ async def _serve(args: argparse.Namespace, scenario: str) -> int:
         if lab.ssh_port:
             print(f"ssh hosts : {hosts}{more} port {lab.ssh_port} user {lab.ssh_user} "
                   f"(known_hosts: {lab.known_hosts_path})")
+            example = next((vm for vm in lab.world.live_vms() if vm.host is not None), None)
+            if example is not None and example.host is not None:
+                print(f"try ({example.name}): {openssh_command(lab, example)}")
         else:
             print("ssh hosts : not available (cspctl.lab.sshd missing)")
         if saved is not None:
@@ -129,6 +132,15 @@ async def _serve(args: argparse.Namespace, scenario: str) -> int:
         await lab.stop()
     print("cspctl lab: stopped", flush=True)
     return 0
+
+
+def openssh_command(lab: Any, vm: Any) -> str:
+    """Plain OpenSSH into ``vm`` through its host (ProxyCommand: ``-J`` would not pass the
+    key and known_hosts options on to the jump connection)."""
+    opts = (f"-F /dev/null -o IdentitiesOnly=yes -i {lab.ssh_key_path} "
+            f"-o UserKnownHostsFile={lab.known_hosts_path}")
+    jump = f"ssh {opts} -p {lab.ssh_port} -W %h:%p {lab.ssh_user}@{vm.host.ipaddress}"
+    return f"ssh {opts} -o 'ProxyCommand={jump}' -p 3922 root@{vm.linklocalip}"
 
 
 def _save(lab: Any, name: str) -> Path | None:

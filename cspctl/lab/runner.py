@@ -218,9 +218,13 @@ class Lab:
         return self._store
 
     def _trust_vm(self, vm: LabSystemVm) -> None:
+        """Record a VM's key in cspctl's store, and in known_hosts for plain OpenSSH
+        (``ssh -o UserKnownHostsFile=... -J root@HOST:PORT -p 3922 root@169.254.x.x``)."""
         store = self.host_key_store()
         if store is not None:
             store.trust(vm.id, vm.linklocalip, vm.host_key_line, vm.name)
+        with contextlib.suppress(OSError), self.known_hosts_path.open("a") as fh:
+            fh.write(f"[{vm.linklocalip}]:3922 {vm.host_key_line}\n")
 
     def _touch_key(self, vm: LabSystemVm) -> None:
         """Make a small world's new VM key now, so it is trusted before anyone connects."""
