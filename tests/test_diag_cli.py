@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -58,9 +59,33 @@ def diagnose(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
     )
 
 
+def _diagnose_with_tty_stderr(*args: str) -> tuple[int, str, str]:
+    """Run the CLI with stderr on a pseudo-terminal (interactive); returns rc, out, err."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cspctl", "--profile", "lab", "diagnose", *args],
+        env=_env(), stdout=subprocess.PIPE, stderr=slave, text=True,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out = proc.stdout.read()  # type: ignore[union-attr]
+    rc = proc.wait(60)
+    os.close(master)
+    return rc, out, b"".join(chunks).decode(errors="replace")
+
+
 def test_healthy_exit_0_with_a_readable_report(tmp_path: Path) -> None:
     with lab_serve(tmp_path, "healthy"):
         result = diagnose("--all", "--timeout", "10")
+        tty_rc, tty_out, tty_err = _diagnose_with_tty_stderr("v-2-VM")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "v-2-VM" in out and "s-1-VM" in out
@@ -68,6 +93,11 @@ def test_healthy_exit_0_with_a_readable_report(tmp_path: Path) -> None:
     assert "✘" not in out and "FAIL" not in out.replace("0 FAIL", "")
     assert "Java working directory intact" in out
     assert "Traceback" not in result.stderr
+    assert result.stderr == ""  # not interactive: no progress
+    # interactive: progress on stderr, the report on stdout
+    assert tty_rc == 0
+    assert "v-2-VM: " in tty_err and "✔ OK    Java working directory intact" in tty_err
+    assert tty_out.startswith("v-2-VM (CPVM")
 
 
 def test_seed_exit_2_text_json_and_markdown(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from cspctl.diagnostics.checks import CATALOGUE, by_id
 from cspctl.diagnostics.checks.base import VM
 from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import AppliesTo, Check, Finding, Status
+from cspctl.diagnostics.report import render_text
 from cspctl.diagnostics.runner import (
     Diagnosis,
     DiagnosisRunner,
@@ -179,6 +180,9 @@ async def test_unreachable_vm_skips_in_vm_checks_with_the_reason() -> None:
             assert f.reason and "127.0.9.9" in f.reason
     assert found["vm-state"].status is Status.OK
     assert found["ssl-settings"].status is Status.OK  # API checks still run
+    text = render_text(diagnosis)
+    assert "- SKIP  Java working directory intact: skipped: connection refused at host" in text
+    assert "✘ FAIL  SSH access to the VM (each hop): host hop unreachable" in text
     assert found["agent-state"].status is Status.OK
 
 
@@ -207,6 +211,9 @@ async def test_hanging_command_is_an_error_and_the_rest_still_run() -> None:
         assert found[cid].status is Status.OK, (cid, found[cid])
     assert elapsed < 5
     assert diagnosis.exit_code == 1
+    text = render_text(diagnosis)
+    assert "? ERROR A command that hangs: could not check: timed out after 0.5 s" in text
+    assert "vm$ sleep 5" in text  # the evidence names the command that hung
 
 
 async def test_events_stream_in_order() -> None:
