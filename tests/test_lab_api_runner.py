@@ -27,9 +27,12 @@ async def test_profile_keys_and_known_hosts() -> None:
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         asyncssh.read_private_key(str(key))
         lines = Path(prof.known_hosts).read_text().splitlines()
-        assert sorted(line.split()[0] for line in lines) == [
-            f"[127.0.1.11]:{lab.ssh_port}", f"[127.0.1.12]:{lab.ssh_port}"]
+        vms = lab.world.live_vms()
+        assert sorted(line.split()[0] for line in lines) == sorted(
+            [f"[127.0.1.11]:{lab.ssh_port}", f"[127.0.1.12]:{lab.ssh_port}"]
+            + [f"[{vm.linklocalip}]:3922" for vm in vms])
         assert all(line.split()[1] == "ssh-ed25519" for line in lines)
+        assert {" ".join(line.split()[1:]) for line in lines} >= {vm.host_key_line for vm in vms}
         store = HostKeyStore()
         for vm in lab.world.live_vms():
             assert store.lookup(vm.id, vm.linklocalip) == vm.host_key_line
