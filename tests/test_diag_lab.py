@@ -300,3 +300,22 @@ async def test_ssh_connect_that_hangs_skips_the_in_vm_checks_quickly() -> None:
     assert found["java-cwd"].reason == "SSH access to v-2-VM: timed out after 0.5 s"
     assert found["vm-state"].status is Status.OK
     assert elapsed < 5
+
+
+async def test_stopped_agent_is_found_and_restart_cloud_named() -> None:
+    from cspctl.ssh import resolve_route
+
+    async with lab_session("healthy") as (_lab, session):
+        vm = (await select_vms(session.api, ["v-2-VM"]))[0]
+        route = await resolve_route(vm, session.api, session.profile)
+        stopped = await session.ssh.run(route, "systemctl stop cloud")
+        assert stopped.ok, stopped
+        diagnosis = await diagnose(session, ["v-2-VM"])
+    found = by_vm(diagnosis)["v-2-VM"]
+    assert found["java-process"].status is Status.FAIL
+    assert found["java-process"].playbook == "restart-cloud"
+    assert found["cloud-service"].status is Status.FAIL
+    assert found["java-cwd"].status is Status.SKIPPED
+    assert found["java-cwd"].reason == "no java process"
+    assert found["static-assets"].status is Status.FAIL
+    assert "restart-cloud" in diagnosis.reports[0].playbooks

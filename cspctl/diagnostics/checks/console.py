@@ -15,23 +15,42 @@ ASSETS = ("js/ajaxviewer.js", "css/ajaxviewer.css", "images/cad.gif")
 
 @check("ports", "Console ports listening", applies_to=CPVM, after=("boot-params",))
 async def ports(ctx: CheckContext) -> Finding:
-    """80 (443 with SSL on; 8080 noVNC on 4.15+) in ``ss -ltn``."""
+    """80 (443 with SSL on; noVNC 8080, or 8443 with TLS, on 4.15+) in ``ss -ltn``."""
     listening = await facts.listening_ports(ctx)
     cmd = await facts.cmdline(ctx) or {}
-    wanted = [80]
+    wanted: list[int | tuple[int, int]] = [80]
     if "premium" in cmd and cmd.get("premium", "true") != "false":
         wanted.append(443)
     if await facts.is_at_least(ctx, 4, 15):
-        wanted.append(8080)
-    missing = [p for p in wanted if p not in listening]
+        wanted.append((8080, 8443))  # noVNC: 8443 only with SSL and a certificate
+    missing = [w for w in wanted
+               if not (set(w) & listening if isinstance(w, tuple) else w in listening)]
+    names = [" or ".join(map(str, w)) if isinstance(w, tuple) else str(w) for w in missing]
     if missing:
         return ctx.fail(
-            f"not listening on {', '.join(map(str, missing))}",
+            f"not listening on {', '.join(names)}",
             "The console proxy's java is not serving. Restart the cloud service; if java keeps "
             "dying, read /var/log/cloud.log.",
             "restart-cloud",
         )
-    return ctx.ok(f"listening on {', '.join(map(str, wanted))}")
+    shown = sorted(p for p in listening if p in (80, 443, 8080, 8443))
+    return ctx.ok(f"listening on {', '.join(map(str, shown))}")
+
+
+@check("ssvm-ports", "Download/upload ports listening (80, 443)", applies_to=SSVM,
+       after=("boot-params",))
+async def ssvm_ports(ctx: CheckContext) -> Finding:
+    """apache2 on 80/443 for template/ISO downloads and uploads, in ``ss -ltn``."""
+    listening = await facts.listening_ports(ctx)
+    missing = [p for p in (80, 443) if p not in listening]
+    if missing:
+        return ctx.warn(
+            f"not listening on {', '.join(map(str, missing))}",
+            "apache2 on the SSVM serves template/ISO downloads and browser uploads; the agent "
+            "starts it. Restart the cloud service (or apache2) and check /var/log/apache2.",
+            "restart-cloud",
+        )
+    return ctx.ok("listening on 80, 443")
 
 
 @check("static-assets", "Console assets served (js, css, images)", applies_to=CPVM,
