@@ -86,6 +86,8 @@ def test_healthy_exit_0_with_a_readable_report(tmp_path: Path) -> None:
     with lab_serve(tmp_path, "healthy"):
         result = diagnose("--all", "--timeout", "10")
         tty_rc, tty_out, tty_err = _diagnose_with_tty_stderr("v-2-VM")
+        zone = diagnose("--zone", "zone1", "--no-ssh", "--json")
+        no_zone = diagnose("--zone", "atlantis")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "v-2-VM" in out and "s-1-VM" in out
@@ -98,6 +100,18 @@ def test_healthy_exit_0_with_a_readable_report(tmp_path: Path) -> None:
     assert tty_rc == 0
     assert "v-2-VM: " in tty_err and "✔ OK    Java working directory intact" in tty_err
     assert tty_out.startswith("v-2-VM (CPVM")
+    # a zone, API checks only
+    assert zone.returncode == 0, zone.stderr
+    data = json.loads(zone.stdout)
+    assert [v["vm"] for v in data["vms"]] == ["v-2-VM", "s-1-VM"]  # CPVM first
+    for vm in data["vms"]:
+        steps = {f["check_id"]: f for f in vm["findings"]}
+        assert steps["vm-state"]["status"] == "ok"
+        assert steps["agent-state"]["status"] == "ok"
+        assert steps["java-cwd"]["status"] == "skipped"
+        assert "--no-ssh" in steps["java-cwd"]["reason"]
+    assert no_zone.returncode == 3
+    assert no_zone.stderr.strip() == "cspctl: no zone named 'atlantis'"
 
 
 def test_seed_exit_2_text_json_and_markdown(tmp_path: Path) -> None:
