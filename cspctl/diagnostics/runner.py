@@ -137,6 +137,33 @@ class Diagnosis:
         }
 
 
+def check_order(checks: Sequence[Check]) -> None:
+    """Refuse duplicate ids and ``after`` cycles (they would wait forever)."""
+    ids = [c.id for c in checks]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise ValueError(f"duplicate check ids: {', '.join(sorted(dupes))}")
+    graph = {c.id: DiagnosisRunner._deps(c, set(ids)) for c in checks}
+    finals = {c.id for c in checks if "*" in c.after}
+    for cid in finals:
+        graph[cid] |= set(ids) - finals
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        if state.get(node) == 2:
+            return
+        if state.get(node) == 1:
+            cycle = [*path[path.index(node):], node]
+            raise ValueError(f"check order cycle: {' -> '.join(cycle)}")
+        state[node] = 1
+        for dep in sorted(graph[node]):
+            visit(dep, [*path, node])
+        state[node] = 2
+
+    for cid in ids:
+        visit(cid, [])
+
+
 # ---- the runner ----------------------------------------------------------------------------
 class DiagnosisRunner:
     """Runs checks per VM (concurrently where independent) and VMs with a concurrency bound.
@@ -174,6 +201,7 @@ class DiagnosisRunner:
         self.clock = clock
         self.cache = RunCache()
         self.run_id = uuid.uuid4().hex[:8]
+        check_order(self.checks)
 
     async def _emit(self, event: DiagEvent) -> None:
         if self.on_event is None:
