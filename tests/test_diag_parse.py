@@ -184,3 +184,14 @@ def test_lsattr_flags() -> None:
     assert [p for p, f in flags.items() if parse.immutable(f)] == [
         "/usr/local/cloud/systemvm/images", "/usr/local/cloud/systemvm/css"]
     assert parse.parse_lsattr("lsattr: No such file or directory while trying to stat x") == {}
+
+
+def test_evidence_never_shows_a_vm_password() -> None:
+    from cspctl.diagnostics.context import redact_output
+    from cspctl.sessionlog import Scrubber
+
+    line = "type=consoleproxy vmpassword=Sup3rS3cret host=10.1.1.10 apikey=KEYKEYKEY"
+    out = redact_output(line, Scrubber(["10.1.1.10-not-a-secret"]))
+    assert "Sup3rS3cret" not in out and "KEYKEYKEY" not in out
+    assert "vmpassword=***" in out and "host=10.1.1.10" in out
+    assert redact_output("token abcdefgh", Scrubber(["abcdefgh"])) == "token ***"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,14 @@ if TYPE_CHECKING:
     from cspctl.ssh import CommandResult, Route, SshPool
 
 T = TypeVar("T")
+
+_KV_SECRET = re.compile(r"(?i)\b(vmpassword|password|passwd|secretkey|apikey)=(\S+)")
+
+
+def redact_output(text: str, scrub: Callable[[str], str] | None = None) -> str:
+    """Mask ``vmpassword=…`` style values (cmdline) and every secret the session knows."""
+    text = _KV_SECRET.sub(lambda m: f"{m.group(1)}=***", text)
+    return scrub(text) if scrub is not None else text
 
 
 class RunCache:
@@ -68,6 +77,7 @@ class CheckContext:
         cache: RunCache,
         timeout: float,
         clock: Callable[[], float] = time.time,
+        scrub: Callable[[str], str] | None = None,
     ) -> None:
         self.check = check
         self.state = state
@@ -78,6 +88,7 @@ class CheckContext:
         self.cache = cache
         self.timeout = timeout
         self.clock = clock
+        self.scrub = scrub
         self.evidence: list[Evidence] = []
 
     # ---- evidence -------------------------------------------------------------------------
@@ -89,7 +100,8 @@ class CheckContext:
         exit_status: int | None = None,
         duration: float = 0.0,
     ) -> Evidence:
-        ev = Evidence.make(source, command, output, exit_status, duration)
+        ev = Evidence.make(source, redact_output(command, self.scrub),
+                           redact_output(output, self.scrub), exit_status, duration)
         self.evidence.append(ev)
         return ev
 
@@ -153,7 +165,7 @@ class CheckContext:
         if fut is None:
             sub = CheckContext(
                 self.check, self.state, api=self.api, ssh=self.ssh, profile=self.profile,
-                cache=self.cache, timeout=self.timeout, clock=self.clock,
+                cache=self.cache, timeout=self.timeout, clock=self.clock, scrub=self.scrub,
             )
 
             async def compute() -> tuple[Any, list[Evidence]]:

@@ -316,6 +316,7 @@ class DiagnosisRunner:
         ctx = CheckContext(
             check, state, api=self.api, ssh=self.ssh, profile=self.profile, cache=self.cache,
             timeout=self.timeout, clock=self.clock,
+            scrub=self.journal.scrub if self.journal is not None else None,
         )
         await self._emit(StepStarted(vm_id, check.id, check.title))
         started = time.monotonic()
