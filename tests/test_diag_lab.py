@@ -95,6 +95,10 @@ async def test_seed_reports_the_incident_and_its_playbooks() -> None:
     tz = cp["timezone"]
     assert tz.status is Status.WARN and tz.playbook == "fix-timezone"
     assert "UTC" in tz.summary and "JST" in tz.summary
+    # the agent log corroborates: the keystore vanished with the working directory
+    assert cp["agent-log"].status is Status.WARN
+    assert "realhostip.keystore" in cp["agent-log"].summary
+    assert cp["agent-log"].playbook == "protect-assets"
     # realhostip.com settings
     assert cp["ssl-settings"].status in (Status.WARN, Status.FAIL)
     assert cp["ssl-settings"].playbook == "ssl-off"

@@ -195,3 +195,25 @@ def test_evidence_never_shows_a_vm_password() -> None:
     assert "Sup3rS3cret" not in out and "KEYKEYKEY" not in out
     assert "vmpassword=***" in out and "host=10.1.1.10" in out
     assert redact_output("token abcdefgh", Scrubber(["abcdefgh"])) == "token ***"
+
+
+def test_agent_log_latest_state() -> None:
+    ok = (
+        "2026-11-23 16:13:48,337 INFO  [utils.nio.NioClient] (Agent-Selector:null) "
+        "Connecting to 10.1.1.10:8250\n"
+        "2026-11-23 16:13:48,337 INFO  [utils.nio.NioClient] (Agent-Selector:null) "
+        "Connected to 10.1.1.10:8250\n"
+    )
+    assert parse.parse_agent_log(ok) == parse.AgentLog(True, {})
+    bad = ok + (
+        "2026-11-25 16:12:16,508 ERROR [utils.nio.NioConnection] (Agent-Selector:null) SSL "
+        "Handshake failed while connecting to host: 10.1.1.10 port: 8250\n"
+        "2026-11-25 16:12:16,508 INFO  [cloud.agent.Agent] (Agent-Handler-3:null) "
+        "Reconnecting...\n"
+        "2026-11-25 16:12:17,545 WARN  [cloud.agent.Agent] (Agent-Handler-3:null) Unable to "
+        "load keystore ./certs/realhostip.keystore: java.io.FileNotFoundException: "
+        "./certs/realhostip.keystore (No such file or directory)\n"
+    )
+    log = parse.parse_agent_log(bad)
+    assert not log.connected
+    assert list(log.problems) == ["tls", "keystore"]

@@ -22,7 +22,7 @@ REPORT_ORDER = (
     "vm-state", "ssh", "version", "boot-params", "mgmt-connect", "java-process",
     "cloud-service", "java-cwd", "asset-protection", "ports", "ssvm-ports", "static-assets",
     "ssl-settings", "console-cert", "ssvm-ssl-settings", "clock-drift", "timezone", "disk",
-    "memory", "dns", "secondary-storage", "agent-cert", "agent-state",
+    "memory", "dns", "secondary-storage", "agent-cert", "agent-log", "agent-state",
 )
 """The operator's order: what CloudStack says, can we get in, the agent, the console, time,
 resources, SSVM specifics, certificates; the agent-state verdict (reads the others) last.
