@@ -217,3 +217,10 @@ def test_agent_log_latest_state() -> None:
     log = parse.parse_agent_log(bad)
     assert not log.connected
     assert list(log.problems) == ["tls", "keystore"]
+
+
+def test_trim_tail_only_for_logs() -> None:
+    text = "\n".join(f"line {i}" for i in range(100))
+    lines = trim_output(text, tail_only=True).splitlines()
+    assert lines[0] == "… 80 lines trimmed"
+    assert lines[1:] == [f"line {i}" for i in range(80, 100)]

@@ -99,9 +99,12 @@ class CheckContext:
         output: str,
         exit_status: int | None = None,
         duration: float = 0.0,
+        *,
+        tail_only: bool = False,
     ) -> Evidence:
         ev = Evidence.make(source, redact_output(command, self.scrub),
-                           redact_output(output, self.scrub), exit_status, duration)
+                           redact_output(output, self.scrub), exit_status, duration,
+                           tail_only=tail_only)
         self.evidence.append(ev)
         return ev
 
@@ -118,11 +121,16 @@ class CheckContext:
     def host_reachable(self) -> bool:
         return self.state.host_route is not None and self.state.host_ssh_error is None
 
-    async def vm_run(self, command: str, *, timeout: float | None = None) -> CommandResult:
-        """Run ``command`` inside the system VM over the pooled connection; recorded."""
+    async def vm_run(
+        self, command: str, *, timeout: float | None = None, tail_only: bool = False
+    ) -> CommandResult:
+        """Run ``command`` inside the system VM over the pooled connection; recorded.
+
+        ``tail_only``: long output is trimmed to its newest lines in the evidence (logs).
+        """
         if self.state.route is None or self.ssh is None:
             raise RuntimeError(self.state.route_error or "no SSH route to the VM")
-        return await self._run("vm", self.state.route, command, timeout)
+        return await self._run("vm", self.state.route, command, timeout, tail_only)
 
     async def host_run(self, command: str, *, timeout: float | None = None) -> CommandResult:
         """Run ``command`` on the hypervisor host running the VM; recorded."""
@@ -131,7 +139,8 @@ class CheckContext:
         return await self._run("host", self.state.host_route, command, timeout)
 
     async def _run(
-        self, source: Source, route: Route, command: str, timeout: float | None
+        self, source: Source, route: Route, command: str, timeout: float | None,
+        tail_only: bool = False,
     ) -> CommandResult:
         assert self.ssh is not None
         started = time.monotonic()
@@ -152,7 +161,7 @@ class CheckContext:
                 result.stderr
             )
         self.add_evidence(source, command, output.rstrip("\n"), result.exit_status,
-                          result.duration)
+                          result.duration, tail_only=tail_only)
         return result
 
     # ---- shared caches ----------------------------------------------------------------------

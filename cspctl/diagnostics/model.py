@@ -84,11 +84,18 @@ class Need(StrEnum):
     HOST_SSH = "host_ssh"
 
 
-def trim_output(text: str, max_lines: int = MAX_LINES, max_bytes: int = MAX_BYTES) -> str:
-    """Keep the head and tail of long output with a "… N lines trimmed" marker between."""
+def trim_output(
+    text: str, max_lines: int = MAX_LINES, max_bytes: int = MAX_BYTES, *, tail_only: bool = False
+) -> str:
+    """Keep the head and tail of long output with a "… N lines trimmed" marker between.
+
+    ``tail_only`` (logs): keep only the newest third of ``max_lines``.
+    """
+    if tail_only:
+        max_lines = max(1, max_lines // 3)
     lines = text.splitlines()
     if len(lines) > max_lines:
-        head = max_lines * 2 // 3
+        head = 0 if tail_only else max_lines * 2 // 3
         tail = max_lines - head
         lines = [*lines[:head], f"… {len(lines) - head - tail} lines trimmed", *lines[-tail:]]
     out = "\n".join(lines)
@@ -123,9 +130,12 @@ class Evidence:
         output: str,
         exit_status: int | None = None,
         duration: float = 0.0,
+        *,
+        tail_only: bool = False,
     ) -> Evidence:
-        """Build with the output trimmed to a readable size."""
-        return cls(source, command, trim_output(output), exit_status, round(duration, 3))
+        """Build with the output trimmed to a readable size (``tail_only`` for logs)."""
+        return cls(source, command, trim_output(output, tail_only=tail_only), exit_status,
+                   round(duration, 3))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -210,7 +210,7 @@ LOG_ADVICE = {
 @check("agent-log", "Agent log (/var/log/cloud.log)")
 async def agent_log(ctx: CheckContext) -> Finding:
     """``tail -n 100 /var/log/cloud.log``: the agent's latest connection attempts."""
-    result = await ctx.vm_run("tail -n 100 /var/log/cloud.log")
+    result = await ctx.vm_run("tail -n 100 /var/log/cloud.log", tail_only=True)
     if result.exit_status != 0:
         return ctx.skip("/var/log/cloud.log cannot be read")
     log = parse.parse_agent_log(result.stdout)

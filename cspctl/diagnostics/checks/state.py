@@ -70,8 +70,10 @@ async def version(ctx: CheckContext) -> Finding:
     )
 
 
-CAUSE_ORDER = ("protect-assets", "provision-cert", "free-disk", "recreate", "fix-timezone",
-               "ssl-off")
+CAUSE_ORDER = ("free-disk", "protect-assets", "fix-timezone", "provision-cert", "recreate",
+               "restart-cloud", "reboot", "ssl-off")
+"""Which cause to fix first when several fail: a full disk breaks everything, a dead working
+directory breaks every relative path, a wrong clock breaks certificates, then the rest."""
 
 
 @check("agent-state", "Agent state (listHosts)", needs=API, after=("*",))
