@@ -83,6 +83,7 @@ async def test_seed_reports_the_incident_and_its_playbooks() -> None:
     cwd = cp["java-cwd"]
     assert cwd.status is Status.FAIL and cwd.playbook == "protect-assets"
     assert "(deleted)" in cwd.summary
+    assert "cloud-early-config re-patched the VM" in cwd.summary  # after java started
     assert any("/proc/" in e.command and "(deleted)" in e.output for e in cwd.evidence)
     assert "chattr +i" in (cwd.advice or "")
     assert ss["java-cwd"].status is Status.FAIL

@@ -224,3 +224,14 @@ def test_trim_tail_only_for_logs() -> None:
     lines = trim_output(text, tail_only=True).splitlines()
     assert lines[0] == "… 80 lines trimmed"
     assert lines[1:] == [f"line {i}" for i in range(80, 100)]
+
+
+def test_java_start_and_patch_times() -> None:
+    ps = ("    PID                  STARTED COMMAND\n"
+          "   2345 Tue Nov 24 04:15:07 2026 java -Djavax.net.ssl.trustStore=./certs/x -cp ./\n")
+    assert parse.parse_ps_lstart(ps, 2345) == datetime(2026, 11, 24, 4, 15, 7)
+    assert parse.parse_ps_lstart(ps, 1) is None
+    log = ("Tue Nov 24 04:14:58 UTC 2026 Patching CPVM/SSVM with cloud agent jars\n"
+           "Tue Nov  3 04:16:07 JST 2026 Patching CPVM/SSVM with cloud agent jars\n")
+    assert parse.parse_log_date_lines(log) == [datetime(2026, 11, 24, 4, 14, 58),
+                                               datetime(2026, 11, 3, 4, 16, 7)]

@@ -379,3 +379,29 @@ def parse_agent_log(text: str) -> AgentLog:
                     connected = False
                 break
     return AgentLog(connected, problems)
+
+
+def parse_ps_lstart(text: str, pid: int) -> datetime | None:
+    """``ps -o pid,lstart,args -p PID``: the start time (VM local time, naive)."""
+    for line in text.splitlines():
+        cols = line.split()
+        if len(cols) >= 6 and cols[0] == str(pid):
+            try:
+                return datetime.strptime(" ".join(cols[1:6]), "%a %b %d %H:%M:%S %Y")
+            except ValueError:
+                return None
+    return None
+
+
+def parse_log_date_lines(text: str) -> list[datetime]:
+    """Times of ``date``-stamped lines (``Tue Nov 24 04:16:07 UTC 2026 …``), naive local."""
+    times = []
+    for line in text.splitlines():
+        cols = line.split()
+        if len(cols) >= 6:
+            try:
+                times.append(datetime.strptime(" ".join([*cols[:4], cols[5]]),
+                                               "%a %b %d %H:%M:%S %Y"))
+            except ValueError:
+                continue
+    return times

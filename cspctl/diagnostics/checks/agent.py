@@ -140,6 +140,21 @@ CWD_ADVICE = (
 )
 
 
+PATCH_LINE = "Patching CPVM/SSVM with cloud agent jars"
+
+
+async def _patched_after_start(ctx: CheckContext, pid: int) -> str:
+    """"; re-patched at T, after java started at S" when the log shows it (F7 evidence)."""
+    ps = await ctx.vm_run(f"ps -o pid,lstart,args -p {pid}")
+    started = parse.parse_ps_lstart(ps.stdout, pid)
+    log = await ctx.vm_run(f"grep '{PATCH_LINE}' /var/log/cloud.log", tail_only=True)
+    later = [t for t in parse.parse_log_date_lines(log.stdout) if started and t > started]
+    if not (started and later):
+        return ""
+    return (f"; cloud-early-config re-patched the VM at {later[-1]:%b %d %H:%M:%S}, after "
+            f"java started at {started:%b %d %H:%M:%S}")
+
+
 @check("java-cwd", "Java working directory intact", after=("java-process",))
 async def java_cwd(ctx: CheckContext) -> Finding:
     """``ls -l /proc/PID/cwd`` must not end in ``(deleted)``."""
@@ -156,8 +171,9 @@ async def java_cwd(ctx: CheckContext) -> Finding:
             bad.append((pid, cwd.path))
     if bad:
         pid, path = bad[0]
+        when = await _patched_after_start(ctx, pid)
         return ctx.fail(
-            f"java (pid {pid}) runs in a deleted directory: {path} (deleted)",
+            f"java (pid {pid}) runs in a deleted directory: {path} (deleted){when}",
             CWD_ADVICE.format(path=path),
             "protect-assets",
         )
