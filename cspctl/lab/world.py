@@ -555,7 +555,7 @@ class World:
         """The running VM on ``host`` whose control NIC has ``ip`` (what the host routes to)."""
         for vm in self.system_vms:
             if vm.host is host and vm.linklocalip == ip and not vm.removed \
-                    and vm.state in ("Running", "Stopping", "Migrating"):
+                    and vm.state in ("Running", "Starting", "Stopping", "Migrating"):
                 return vm
         return None
 
