@@ -93,3 +93,20 @@ def test_printed_openssh_command_reaches_the_system_vm(tmp_path: Path) -> None:
     finally:
         code, _out, err = stop_serve(proc)
     assert code == 0, err
+
+
+def test_serve_with_injected_faults(tmp_path: Path) -> None:
+    import cs
+    import pytest
+
+    bad = run_cli("lab", "serve", "--fault", "nope=1")
+    assert bad.returncode == 2 and bad.stderr.startswith("cspctl: --fault 'nope=1'")
+    proc, info = start_serve(tmp_path, "--no-save", "--fault", "api_error_rate=1")
+    try:
+        api = cs.CloudStack(endpoint=info["url"], key=info["apikey"], secret=info["secretkey"])
+        with pytest.raises(cs.CloudStackApiException) as exc:
+            api.listZones()
+        assert exc.value.error["errorcode"] == 530
+    finally:
+        code, _out, err = stop_serve(proc)
+    assert code == 0, err

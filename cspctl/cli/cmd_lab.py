@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                     help="factor on simulated durations (0.01 = 100x faster; default 1)")
     sv.add_argument("--info", type=Path, metavar="FILE",
                     help="write url, keys, credentials and SSH details as JSON once ready")
+    sv.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE",
+                    help="inject a fault, e.g. api_latency=0.5, api_error_rate=0.1, "
+                    "job_slowdown=3, job_hang=true, ssh_connect_delay=2 (repeatable)")
     sv.add_argument("--profile-name", default="lab", metavar="NAME",
                     help="name of the saved profile (default: lab)")
     sv.add_argument("--no-save", action="store_true",
@@ -77,7 +80,38 @@ def run_serve(args: argparse.Namespace) -> int:
     for opt, value in (("--port", args.port), ("--ssh-port", args.ssh_port)):
         if not 0 <= value <= 65535:
             raise UsageError(f"{opt} must be between 0 and 65535")
+    args.faults = parse_faults(args.fault)
     return asyncio.run(_serve(args, scenario))
+
+
+def parse_faults(items: list[str]) -> Any:
+    """``["api_latency=0.5", "job_hang=true"]`` -> a Faults (UsageError on a bad item)."""
+    import dataclasses
+
+    from cspctl.lab.faults import Faults
+
+    faults = Faults()
+    kinds = {f.name: f.type for f in dataclasses.fields(Faults)}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in kinds:
+            raise UsageError(f"--fault {item!r}: expected NAME=VALUE with NAME one of "
+                             + ", ".join(kinds))
+        kind = kinds[name] if isinstance(kinds[name], str) else kinds[name].__name__
+        try:
+            if kind == "bool":
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(raw)
+                value: Any = raw.lower() in ("true", "1", "yes")
+            elif kind == "int":
+                value = int(raw)
+            else:
+                value = float(raw)
+        except ValueError:
+            raise UsageError(f"--fault {item!r}: {raw!r} is not a valid {kind}") from None
+        setattr(faults, name, value)
+    return faults
 
 
 def profile_block(lab: Any, name: str) -> str:
@@ -93,7 +127,8 @@ async def _serve(args: argparse.Namespace, scenario: str) -> int:
     from cspctl.sessionlog import state_dir
 
     lab = Lab(scenario, time_scale=args.time_scale, api_port=args.port,
-              ssh_port=args.ssh_port, state_dir=state_dir() / "lab")
+              ssh_port=args.ssh_port, state_dir=state_dir() / "lab",
+              faults=getattr(args, "faults", None))
     try:
         await lab.start()
     except OSError as exc:
