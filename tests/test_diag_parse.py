@@ -139,7 +139,7 @@ def test_trim_and_status_arithmetic() -> None:
     assert len(lines) == MAX_LINES + 1
     assert lines[0] == "line 0" and lines[-1] == "line 499"
     assert "… 440 lines trimmed" in trimmed
-    huge = trim_output("x" * 100_000)
+    huge = trim_output("\n".join(["y" * 300] * 100))
     assert len(huge.encode()) < 9000 and "trimmed" in huge
     assert Evidence.make("vm", "cat x", text).output == trimmed
     assert exit_code([Status.OK, Status.SKIPPED]) == 0
@@ -235,3 +235,8 @@ def test_java_start_and_patch_times() -> None:
            "Tue Nov  3 04:16:07 JST 2026 Patching CPVM/SSVM with cloud agent jars\n")
     assert parse.parse_log_date_lines(log) == [datetime(2026, 11, 24, 4, 14, 58),
                                                datetime(2026, 11, 3, 4, 16, 7)]
+
+
+def test_trim_caps_very_long_lines() -> None:
+    out = trim_output("java " + "x" * 1000)
+    assert len(out) < 450 and out.endswith("(+605 chars)")

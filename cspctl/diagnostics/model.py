@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 MAX_LINES = 60
 MAX_BYTES = 8192
+MAX_LINE = 400
 
 PLAYBOOKS = (
     "reboot",
@@ -93,7 +94,8 @@ def trim_output(
     """
     if tail_only:
         max_lines = max(1, max_lines // 3)
-    lines = text.splitlines()
+    lines = [ln if len(ln) <= MAX_LINE else ln[:MAX_LINE] + f" … (+{len(ln) - MAX_LINE} chars)"
+             for ln in text.splitlines()]
     if len(lines) > max_lines:
         head = 0 if tail_only else max_lines * 2 // 3
         tail = max_lines - head

@@ -118,7 +118,7 @@ async def agent_state(ctx: CheckContext) -> Finding:
     if causes:
         names = "; ".join(f"{f.title}: {f.summary}" for f in causes)
         return ctx.fail(
-            f"{summary}; likely cause: {causes[0].title} — {causes[0].summary}",
+            f"{summary}; likely cause: {causes[0].summary.split('; ')[0]}",
             f"The agent is not connected because of what the other checks found ({names}). "
             "Fix those first (see their advice and playbooks); the agent reconnects once the "
             "cause is gone.",
