@@ -76,6 +76,20 @@ def _progress(event: Any) -> None:
         print(f"  {f.status.marker} {f.status.word:<5} {f.title}", file=sys.stderr)
 
 
+def _serialized_tty_ask() -> Any:
+    """The ``cspctl ssh`` host-key question, one at a time (VMs are diagnosed in parallel)."""
+    from cspctl.cli.cmd_ssh import _make_tty_ask
+
+    ask = _make_tty_ask()
+    lock = asyncio.Lock()
+
+    async def serialized(question: Any) -> bool:
+        async with lock:
+            return bool(await ask(question))
+
+    return serialized
+
+
 async def _diagnose(args: argparse.Namespace) -> int:
     from cspctl.diagnostics import report
     from cspctl.diagnostics.checks import CATALOGUE
@@ -94,6 +108,8 @@ async def _diagnose(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else args.format
     session = Session.open(args.profile, read_only=args.read_only)
     async with session:
+        if sys.stdin.isatty() and not args.no_ssh:
+            session.host_key_ask = _serialized_tty_ask()
         vms = await select_vms(session.api, args.vms, zone=args.zone, all_vms=args.all)
         if args.limit is not None:
             vms = vms[: max(0, args.limit)]
