@@ -324,3 +324,18 @@ async def test_stopped_agent_is_found_and_restart_cloud_named() -> None:
     assert found["java-cwd"].reason == "no java process"
     assert found["static-assets"].status is Status.FAIL
     assert "restart-cloud" in diagnosis.reports[0].playbooks
+
+
+async def test_console_ssl_on_checks_the_served_certificate() -> None:
+    async with lab_session("healthy") as (_lab, session):
+        await session.api.update_configuration("consoleproxy.sslEnabled", "true")
+        await session.api.update_configuration("consoleproxy.url.domain",
+                                               "*.console.example.com")
+        diagnosis = await diagnose(session, ["v-2-VM"])
+    found = by_vm(diagnosis)["v-2-VM"]
+    assert found["ssl-settings"].status is Status.OK
+    cert = found["console-cert"]
+    assert cert.status is Status.FAIL, cert
+    assert cert.playbook == "ssl-off"
+    assert "not for *.console.example.com" in cert.summary
+    assert any("curl -skv" in e.command and "expire date" in e.output for e in cert.evidence)

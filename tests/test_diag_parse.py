@@ -240,3 +240,14 @@ def test_java_start_and_patch_times() -> None:
 def test_trim_caps_very_long_lines() -> None:
     out = trim_output("java " + "x" * 1000)
     assert len(out) < 450 and out.endswith("(+605 chars)")
+
+
+def test_console_domain_coverage() -> None:
+    from cspctl.diagnostics.checks.console import _cn, _covers
+
+    assert _cn("C=US; O=x; CN=*.realhostip.com") == "*.realhostip.com"
+    assert _cn("CN = console.example.com, O = x") == "console.example.com"
+    assert _covers("*.example.com", "*.example.com")
+    assert _covers("*.example.com", "console.example.com")
+    assert not _covers("*.realhostip.com", "*.example.com")
+    assert _covers("lb.example.com", "lb.example.com")

@@ -150,6 +150,27 @@ async def ssvm_ssl(ctx: CheckContext) -> Finding:
                   + (f", domain {domain}" if domain else ""))
 
 
+def _cn(subject: str | None) -> str | None:
+    """``CN=*.example.com`` out of a curl subject line."""
+    for part in (subject or "").replace(",", ";").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.strip().upper() == "CN":
+            return value.strip()
+    return None
+
+
+def _covers(cn: str, domain: str) -> bool:
+    """Does a certificate for ``cn`` serve the console domain (``*.x`` or a plain name)?"""
+    cn, domain = cn.lower().rstrip("."), domain.lower().rstrip(".")
+    if cn == domain:
+        return True
+    if domain.startswith("*.") and cn.startswith("*."):
+        return cn == domain
+    if cn.startswith("*."):
+        return domain.split(".", 1)[-1] == cn[2:]
+    return False
+
+
 @check("console-cert", "Console SSL certificate (when SSL is on)", applies_to=CPVM,
        after=("ssl-settings", "ports"))
 async def console_cert(ctx: CheckContext) -> Finding:
@@ -172,6 +193,17 @@ async def console_cert(ctx: CheckContext) -> Finding:
         )
     now = datetime.fromtimestamp(ctx.clock(), UTC)
     stamp = info.expires.strftime("%Y-%m-%d")
+    served = _cn(info.subject)
+    if served and not _covers(served, domain):
+        expired = " (and expired)" if info.expires <= now else ""
+        return ctx.fail(
+            f"the proxy serves a certificate for {served}, not for {domain}{expired}",
+            "The console's certificate does not match consoleproxy.url.domain, so browsers "
+            "refuse the console. Upload the certificate chain and key for your domain "
+            "(uploadCustomCertificate) and destroy the CPVM so it picks them up — or turn "
+            "console SSL off.",
+            "ssl-off",
+        )
     if info.expires <= now:
         return ctx.fail(
             f"certificate {info.subject or ''} expired on {stamp}",
