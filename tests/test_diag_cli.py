@@ -103,8 +103,8 @@ def test_healthy_exit_0_with_a_readable_report(tmp_path: Path) -> None:
     # a zone, API checks only
     assert zone.returncode == 0, zone.stderr
     data = json.loads(zone.stdout)
-    assert [v["vm"] for v in data["vms"]] == ["v-2-VM", "s-1-VM"]  # CPVM first
-    for vm in data["vms"]:
+    assert [v["vm"] for v in data["vms"]] == ["management-server", "v-2-VM", "s-1-VM"]
+    for vm in data["vms"][1:]:
         steps = {f["check_id"]: f for f in vm["findings"]}
         assert steps["vm-state"]["status"] == "ok"
         assert steps["agent-state"]["status"] == "ok"
@@ -129,7 +129,9 @@ def test_seed_exit_2_text_json_and_markdown(tmp_path: Path) -> None:
     data = json.loads(js.stdout)
     assert data["exit_code"] == 2
     vms = {v["vm"]: v for v in data["vms"]}
-    assert set(vms) == {"v-2-VM", "s-1-VM"}
+    assert set(vms) == {"management-server", "v-2-VM", "s-1-VM"}  # --all: mgmt too
+    mgmt = {f["check_id"]: f for f in vms["management-server"]["findings"]}
+    assert set(mgmt) == {"mgmt-servers"} and mgmt["mgmt-servers"]["status"] == "ok"
     cp = {f["check_id"]: f for f in vms["v-2-VM"]["findings"]}
     assert cp["java-cwd"]["status"] == "fail"
     assert cp["java-cwd"]["playbook"] == "protect-assets"
@@ -167,5 +169,8 @@ def test_large_all_with_limit_completes(tmp_path: Path) -> None:
                           "--timeout", "15")
     assert result.returncode in (0, 1, 2), result.stderr
     data = json.loads(result.stdout)
-    assert len(data["vms"]) == 20
+    vms = [v for v in data["vms"] if v["type"] != "management"]
+    assert len(vms) == 20 and len(data["vms"]) == 21
     assert all(v["findings"] for v in data["vms"])
+    assert all(v["findings"][1]["check_id"] == "ssh" and v["findings"][1]["status"] == "ok"
+               for v in vms)

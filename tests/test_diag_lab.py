@@ -339,3 +339,22 @@ async def test_console_ssl_on_checks_the_served_certificate() -> None:
     assert cert.playbook == "ssl-off"
     assert "not for *.console.example.com" in cert.summary
     assert any("curl -skv" in e.command and "expire date" in e.output for e in cert.evidence)
+
+
+async def test_management_server_target_runs_only_its_checks() -> None:
+    events: list[Any] = []
+    async with lab_session("seed") as (_lab, session):
+        vms = await select_vms(session.api, ["v-2-VM"])
+        runner = DiagnosisRunner(session.api, session.ssh, session.profile,
+                                 journal=session.journal, timeout=10, on_event=events.append)
+        diagnosis = await runner.run(vms, include_mgmt=True)
+    mgmt, cp = diagnosis.reports
+    assert mgmt.vm.name == "management-server"
+    assert [f.check_id for f in mgmt.findings] == ["mgmt-servers"]
+    assert mgmt.findings[0].status is Status.OK
+    assert "version 4.8.0" in mgmt.findings[0].summary
+    assert "mgmt-servers" not in {f.check_id for f in cp.findings}
+    alerts = cp.finding("alerts")
+    assert alerts is not None and alerts.status is Status.OK
+    assert "Console proxy down" in alerts.summary  # history, as evidence
+    assert sum(isinstance(e, RunStarted) for e in events) == 2

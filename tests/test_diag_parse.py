@@ -251,3 +251,10 @@ def test_console_domain_coverage() -> None:
     assert _covers("*.example.com", "console.example.com")
     assert not _covers("*.realhostip.com", "*.example.com")
     assert _covers("lb.example.com", "lb.example.com")
+
+
+def test_alert_mentions_whole_vm_names() -> None:
+    text = "Console proxy down in zone: z1, proxy: v-2-VM, public IP: 203.0.113.21"
+    assert parse.mentions(text, "v-2-VM")
+    assert not parse.mentions(text, "v-2")
+    assert not parse.mentions("proxy: v-22-VM,", "v-2-VM")

@@ -22,7 +22,7 @@ def _check(cid: str, *after: str) -> Check:
 def test_catalogue_is_runnable_and_complete() -> None:
     check_order(CATALOGUE)  # no cycle, no duplicate
     ids = [c.id for c in CATALOGUE]
-    assert ids[0] == "vm-state" and ids[-1] == "agent-state"
+    assert ids[:2] == ["mgmt-servers", "vm-state"] and ids[-1] == "agent-state"
     for required in ("ssh", "boot-params", "mgmt-connect", "java-process", "cloud-service",
                      "java-cwd", "ports", "static-assets", "ssl-settings", "ssvm-ssl-settings",
                      "clock-drift", "timezone", "version", "disk", "memory", "dns",

@@ -124,7 +124,8 @@ async def _diagnose(args: argparse.Namespace) -> int:
             use_ssh=not args.no_ssh,
             on_event=_progress if sys.stderr.isatty() else None,
         )
-        diagnosis = await runner.run(vms)
+        # a sweep (--all/--zone) also looks at the management servers themselves
+        diagnosis = await runner.run(vms, include_mgmt=bool(args.all or args.zone))
     if fmt == "json":
         out = report.render_json(diagnosis)
     elif fmt == "md":

@@ -68,6 +68,10 @@ def exit_code(statuses: Iterable[Status]) -> int:
     return {Status.FAIL: 2, Status.ERROR: 1, Status.WARN: 1}.get(top, 0)
 
 
+MGMT_TYPE = "management"
+"""``systemvmtype`` of the management-server target (see runner.management_target)."""
+
+
 class AppliesTo(StrEnum):
     """Which targets a check runs on."""
 
@@ -202,7 +206,9 @@ class Check:
         return await self.func(ctx)
 
     def applies(self, vm_type: str | None) -> bool:
-        """Does this check run on a system VM of this ``systemvmtype``?"""
+        """Does this check run on a target of this ``systemvmtype`` ("management": mgmt)?"""
+        if vm_type == MGMT_TYPE:
+            return AppliesTo.MGMT in self.applies_to
         if AppliesTo.SYSTEMVM in self.applies_to:
             return True
         if vm_type == "consoleproxy":

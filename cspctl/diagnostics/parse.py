@@ -405,3 +405,8 @@ def parse_log_date_lines(text: str) -> list[datetime]:
             except ValueError:
                 continue
     return times
+
+
+def mentions(text: str, name: str) -> bool:
+    """Does free text name this VM as a whole word (``v-2-VM`` but not ``v-22-VM``)?"""
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None

@@ -11,19 +11,34 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from cspctl.cloudstack.models import SystemVm
 from cspctl.diagnostics.checks import CATALOGUE
 from cspctl.diagnostics.context import CheckContext, RunCache, VmState
-from cspctl.diagnostics.model import Check, Finding, Need, Status, exit_code, worst
+from cspctl.diagnostics.model import (
+    MGMT_TYPE,
+    Check,
+    Finding,
+    Need,
+    Status,
+    exit_code,
+    worst,
+)
 from cspctl.errors import CspctlError
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.client import CloudStackClient
-    from cspctl.cloudstack.models import SystemVm
     from cspctl.config import Profile
     from cspctl.sessionlog import Journal
     from cspctl.ssh import SshPool
 
 SSH_CHECK = "ssh"
+MGMT_ID = "management-server"
+
+
+def management_target() -> SystemVm:
+    """The pseudo target the management-server checks run on (``include_mgmt=True``)."""
+    return SystemVm.from_api({"id": MGMT_ID, "name": MGMT_ID, "systemvmtype": MGMT_TYPE,
+                               "state": "Running"})
 
 
 # ---- progress events (the TUI renders these live) ------------------------------------------
@@ -217,9 +232,15 @@ class DiagnosisRunner:
         if self.journal is not None:
             self.journal.record(event, run_id=self.run_id, **fields)
 
-    async def run(self, vms: Iterable[SystemVm]) -> Diagnosis:
-        """Diagnose these VMs (at most ``concurrency`` at a time); journalled start to end."""
+    async def run(self, vms: Iterable[SystemVm], *, include_mgmt: bool = False) -> Diagnosis:
+        """Diagnose these VMs (at most ``concurrency`` at a time); journalled start to end.
+
+        ``include_mgmt``: also run the management-server checks, reported first as the
+        target ``management-server``.
+        """
         vms = list(vms)
+        if include_mgmt and any(c.applies(MGMT_TYPE) for c in self.checks):
+            vms.insert(0, management_target())
         started = time.monotonic()
         names = [vm.name for vm in vms]
         self._record(
@@ -272,7 +293,9 @@ class DiagnosisRunner:
         ids = {c.id for c in plan}
         vm_id = vm.id or vm.name or "?"
         state = VmState(vm, channels=asyncio.Semaphore(self.channels_per_vm))
-        if not self.use_ssh:
+        if vm.systemvmtype == MGMT_TYPE:
+            state.vm_ssh_error = state.host_ssh_error = "not a system VM"
+        elif not self.use_ssh:
             state.vm_ssh_error = "SSH not used for this run (--no-ssh)"
             state.host_ssh_error = state.vm_ssh_error
         started = time.monotonic()

@@ -8,6 +8,7 @@ from cspctl.diagnostics.checks import (
     certs,
     clock,
     console,
+    mgmt,
     resources,
     ssvm,
     state,
@@ -15,14 +16,14 @@ from cspctl.diagnostics.checks import (
 from cspctl.diagnostics.checks.base import REGISTRY
 from cspctl.diagnostics.model import Check
 
-AREAS = (state, access, agent, console, clock, resources, ssvm, certs)
+AREAS = (state, access, agent, console, clock, resources, ssvm, certs, mgmt)
 """Every area module (importing them registers their checks)."""
 
 REPORT_ORDER = (
-    "vm-state", "ssh", "version", "boot-params", "mgmt-connect", "java-process",
+    "mgmt-servers", "vm-state", "ssh", "version", "boot-params", "mgmt-connect", "java-process",
     "cloud-service", "java-cwd", "asset-protection", "ports", "ssvm-ports", "static-assets",
     "ssl-settings", "console-cert", "ssvm-ssl-settings", "clock-drift", "timezone", "disk",
-    "memory", "dns", "secondary-storage", "agent-cert", "agent-log", "agent-state",
+    "memory", "dns", "secondary-storage", "agent-cert", "agent-log", "alerts", "agent-state",
 )
 """The operator's order: what CloudStack says, can we get in, the agent, the console, time,
 resources, SSVM specifics, certificates; the agent-state verdict (reads the others) last.
