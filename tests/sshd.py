@@ -85,6 +85,10 @@ class SshdServer:
             "PubkeyAuthentication yes\nAllowTcpForwarding yes\nLogLevel VERBOSE\n"
             "MaxStartups 100\nMaxSessions 100\nPrintMotd no\nPrintLastLog no\n"
             "ClientAliveInterval 0\n"
+            # SHLVL=1: bash run by sshd then skips ~/.bashrc (Debian sources it for ssh
+            # sessions); root's may run slow things (pyenv rehash takes a lock that killing a
+            # session mid-way leaves stale) that have nothing to do with these tests
+            "SetEnv SHLVL=1\n"
         )
         self.proc: subprocess.Popen[bytes] | None = None
         self._logfh = None

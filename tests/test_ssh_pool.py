@@ -446,3 +446,14 @@ async def test_nested_mode_shell(sshd, sshd2, client_key, tmp_path, store):
         while chunk := await shell.read():
             data += chunk
         assert b"has-tty" in data and shell.exit_status == 6
+
+
+async def test_broken_host_key_store_refuses_to_connect(sshd, client_key, tmp_path):
+    from cspctl.ssh.errors import HostKeyError
+
+    path = tmp_path / "broken.json"
+    path.write_text("{oops")
+    async with SshPool(hostkeys=HostKeyStore(path), policy="accept-new") as pool:
+        with pytest.raises(HostKeyError, match="cannot read cspctl's system VM host keys"):
+            await pool.run(vm_route(sshd, client_key), "true")
+    assert sshd.accepted_count() == 0 and path.read_text() == "{oops"

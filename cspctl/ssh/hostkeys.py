@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cspctl.config import config_dir
+from cspctl.ssh.errors import HostKeyError
 
 POLICIES = ("ask", "accept-new", "strict")
 
@@ -105,9 +106,18 @@ class HostKeyStore:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return []
-        except (OSError, ValueError):
-            return []
-        entries = data.get("entries", []) if isinstance(data, dict) else []
+        except (OSError, ValueError) as exc:
+            # never treat a broken store as empty: that would trust any key on next contact
+            raise HostKeyError(
+                f"cannot read cspctl's system VM host keys {self.path}: {exc}; fix or move "
+                "the file away (keys are then trusted again on first contact)"
+            ) from None
+        if not isinstance(data, dict) or not isinstance(data.get("entries", []), list):
+            raise HostKeyError(
+                f"{self.path} is not a cspctl host-key store (expected {{\"entries\": [...]}}); "
+                "fix or move the file away"
+            )
+        entries = data.get("entries", [])
         return [e for e in entries if isinstance(e, dict) and e.get("key")]
 
     def _save(self, entries: list[dict[str, Any]]) -> None:

@@ -22,6 +22,7 @@ import asyncssh
 
 from cspctl.ssh.errors import (
     HostKeyChanged,
+    HostKeyError,
     HostKeyUnknown,
     SshAuthError,
     SshConnectionLost,
@@ -73,11 +74,16 @@ class _KeyCheck:
     def __init__(self, pool: SshPool, route: Route, hop: Hop, approved: str | None) -> None:
         self.pool, self.route, self.hop, self.approved = pool, route, hop, approved
         self.question: HostKeyQuestion | None = None
+        self.error: HostKeyError | None = None
 
     def validate(self, public_key: str) -> bool:
         pool, route = self.pool, self.route
         address = store_address(self.hop)
-        verdict = pool.hostkeys.check(route.vm_id, route.vm_name, address, public_key)
+        try:
+            verdict = pool.hostkeys.check(route.vm_id, route.vm_name, address, public_key)
+        except HostKeyError as exc:  # broken store: refuse, and say why (raised by _open)
+            self.error = exc
+            return False
         if verdict.status == "match":
             return True
         q = verdict.question
@@ -321,6 +327,8 @@ class SshPool:
                     hop, route, client_factory=lambda c=check: _VmClient(c), **opts
                 )
             except HostKeyUnknown:
+                if check.error is not None:
+                    raise check.error from None
                 if check.question is None:
                     raise
                 approved = await self._decide(route, check.question)
@@ -422,6 +430,8 @@ class SshPool:
             for line in lines:
                 if check.validate(line):
                     return normalize_key(line)
+            if check.error is not None:
+                raise check.error
             assert check.question is not None
             approved = await self._decide(route, check.question)
             lines = [approved]
