@@ -1,0 +1,98 @@
+"""``cspctl ssh`` and the pool against the lab: ``cspctl lab serve`` as a subprocess (the way an
+operator runs it) and an in-process Lab whose SSH servers count connections."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from cspctl.ssh import SshPool, resolve_route
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+async def lab_serve(tmp_path: Path) -> AsyncIterator[dict]:
+    info = tmp_path / "lab-info.json"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", "lab", "serve", "--info", str(info),
+        "--time-scale", "0.01",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE, cwd=ROOT,
+    )
+    try:
+        for _ in range(600):
+            if info.exists() or proc.returncode is not None:
+                break
+            await asyncio.sleep(0.1)
+        if not info.exists():
+            err = (await proc.stderr.read()).decode() if proc.returncode is not None else ""
+            pytest.fail(f"cspctl lab serve did not become ready: {err[-2000:]}")
+        yield json.loads(info.read_text())
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def cspctl(*args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", *args,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, cwd=ROOT, env=dict(os.environ),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_cli_against_lab_serve(lab_serve):
+    rc, out, err = await cspctl("--profile", "lab", "ssh", "CPVM", "--",
+                                "cat", "/var/cache/cloud/cmdline")
+    assert rc == 0, err
+    assert "type=consoleproxy" in out and "name=v-2-VM" in out and "eth0ip=169.254." in out
+
+    rc, out, err = await cspctl("--profile", "lab", "ssh", "v-2-VM", "--", "nosuchcommand")
+    assert rc == 127, (out, err)
+
+    rc, out, err = await cspctl("--profile", "lab", "ssh", "CPVM", "--print-route")
+    assert rc == 0, err
+    lines = [line.strip() for line in out.splitlines()]
+    assert any(line.startswith("1. host ") and "KVM" in line for line in lines), out
+    assert any(line.startswith("2. systemvm root@169.254.") and line.endswith(
+        ":3922 via host (link-local)") for line in lines), out
+
+
+def _counts(lab) -> dict:
+    counts = lab.ssh.connection_counts
+    return dict(counts() if callable(counts) else counts)
+
+
+async def test_fifty_commands_on_one_lab_vm_use_one_connection():
+    from cspctl.lab.runner import Lab
+    from cspctl.session import Session
+
+    async with Lab("seed", time_scale=0.01) as lab, Session.open(profile=lab.profile()) as session:
+        (vm,) = [v for v in await session.api.list_system_vms() if v.name == "v-2-VM"]
+        route = await resolve_route(vm, session.api, session.profile)
+        pool: SshPool = session.ssh
+        first = await asyncio.gather(*(pool.run(route, "hostname") for _ in range(25)))
+        rest = [await pool.run(route, "cat /etc/cloudstack-release") for _ in range(25)]
+        assert all(r.ok for r in first + rest), [r for r in first + rest if not r.ok][:1]
+        assert first[0].stdout.strip() == "v-2-VM"
+        assert pool.connections_opened == 2  # the host hop and the system VM hop
+        counts = _counts(lab)
+        host_ip = route.hops[0].host
+        assert counts == {f"host:{host_ip}": 1, "vm:v-2-VM": 1}, counts
+        commands = [e for e in session.journal.events() if e["event"] == "ssh.command"]
+        assert len(commands) == 50
