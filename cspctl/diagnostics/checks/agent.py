@@ -211,16 +211,17 @@ async def asset_protection(ctx: CheckContext) -> Finding:
 
 
 LOG_ADVICE = {
-    "keystore": ("the agent cannot find ./certs/realhostip.keystore relative to its working "
-                 "directory — the directory was deleted under it (see 'Java working directory "
-                 "intact')", "protect-assets"),
-    "tls": ("the TLS handshake with the management server fails: check the clocks (a VM or "
-            "host behind in time sees certificates as not yet valid) and the agent certificate",
-            None),
-    "unreachable": ("the agent cannot open a connection to the management server on 8250 "
-                    "(firewall, routing, or the wrong host= address)", None),
-    "disk": ("the agent cannot write: a file system is full", "free-disk"),
+    "keystore": "the agent cannot find ./certs/realhostip.keystore relative to its working "
+                "directory — the directory was deleted under it (see 'Java working directory "
+                "intact')",
+    "tls": "the TLS handshake with the management server fails: check the clocks (a VM or "
+           "host behind in time sees certificates as not yet valid) and the agent certificate",
+    "unreachable": "the agent cannot open a connection to the management server on 8250 "
+                   "(firewall, routing, or the wrong host= address)",
+    "disk": "the agent cannot write: a file system is full",
 }
+"""Log evidence corroborates the other steps; the playbook belongs to the step that proves
+the cause, so this check names none."""
 
 
 @check("agent-log", "Agent log (/var/log/cloud.log)")
@@ -235,11 +236,9 @@ async def agent_log(ctx: CheckContext) -> Finding:
     if not log.problems:
         return ctx.ok("no connection errors in the last 100 lines")
     kinds = list(log.problems)
-    advice = "; ".join(LOG_ADVICE[k][0] for k in kinds if k in LOG_ADVICE)
-    playbook = next((LOG_ADVICE[k][1] for k in kinds if LOG_ADVICE.get(k, ("", None))[1]), None)
+    advice = "; ".join(LOG_ADVICE[k] for k in kinds if k in LOG_ADVICE)
     latest = log.problems[kinds[-1]]
     return ctx.warn(
         f"agent not connected; latest error: {latest.split(') ', 1)[-1][:160]}",
         f"The agent log says {advice}. The other steps show which one applies.",
-        playbook,
     )
