@@ -46,10 +46,11 @@ def test_shell_pane(snap_compare, size: tuple[int, int]) -> None:
         await until(pilot, lambda: any(line.rstrip().endswith("#")
                                        for line in term.display_lines), what="prompt")
         await pilot.press(*"cat /var/cache/cloud/cmdline", "enter")
-        await until(pilot, lambda: "type=consoleproxy" in "\n".join(term.display_lines)
-                    and term.display_lines[-1] == "" and term.idle, what="output")
-        await until(pilot, lambda: sum(line.rstrip().endswith("#")
-                                       for line in term.display_lines) >= 2, what="prompt")
+        await until(pilot, lambda: "type=consoleproxy" in "\n".join(term.display_lines),
+                    what="output")
+        await until(pilot, lambda: sum(line.startswith("root@v-2-VM:~#")
+                                       for line in term.display_lines) >= 2 and term.idle,
+                    what="prompt")
         term.flush()
 
     assert snap_compare(seed_app(), terminal_size=size, run_before=shell)
@@ -64,7 +65,7 @@ def test_diagnostics_pane(snap_compare, size: tuple[int, int]) -> None:
         await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
         pane = app.query_one(DiagnosticsPane)
         await until(pilot, lambda: pane.state == "done", timeout=60, what="diagnosis")
-        key = next(k for k, (_, f) in pane.findings.items() if f.playbook == "protect-assets")
+        key = next(k for k, (_, f) in pane.findings.items() if f.check_id == "java-cwd")
         pane.steps.select_key(key)
         await pilot.pause()
 

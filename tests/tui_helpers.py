@@ -22,7 +22,8 @@ TIME_SCALE = 0.02
 def mask(text: str) -> str:
     """Mask what changes from run to run: loopback ports and dates."""
     text = re.sub(r"(127\.0\.\d+\.\d+):\d+", r"\1:PORT", text)
-    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "YYYY-MM-DD hh:mm", text)
+    text = re.sub(r"\b[A-Z][a-z]{2} [ \d]\d \d\d:\d\d(:\d\d)?\b", "Mmm DD hh:mm", text)
+    return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?", "YYYY-MM-DD hh:mm", text)
 
 
 def fixed_settings(**overrides: object) -> UiSettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -15,15 +16,30 @@ from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
 from widgets.steps import MARKERS, StepList, StepState
 
+
+class _Scrubbed(Text):
+    """Text whose appended strings go through a display filter first."""
+
+    def __init__(self, scrub: Callable[[str], str]) -> None:
+        super().__init__()
+        self._scrub = scrub
+
+    def append(self, text: object, style: object = None) -> Text:  # type: ignore[override]
+        if isinstance(text, str):
+            text = self._scrub(text)
+        return super().append(text, style)  # type: ignore[arg-type]
+
+
 if TYPE_CHECKING:
     from cspctl.diagnostics.model import Finding
     from tui.backend import Backend
 
 
-def finding_text(vm_name: str, finding: Finding, *, durations: bool = True) -> Text:
+def finding_text(vm_name: str, finding: Finding, *, durations: bool = True,
+                 scrub: Callable[[str], str] = str) -> Text:
     """The detail of one finding: summary, advice, playbook, then every piece of evidence."""
     marker, word, style = MARKERS.get(finding.status.value, ("?", "?", ""))
-    out = Text()
+    out = _Scrubbed(scrub)
     out.append(f"{marker} {word} ", style=style)
     out.append(f"{finding.title} — {vm_name}\n", style="bold")
     out.append(f"{finding.summary}\n")
@@ -132,8 +148,9 @@ class DiagnosticsPane(Vertical):
             finding = event.finding
             key = f"{event.vm_id}:{finding.check_id}"
             self.findings[key] = (names.get(event.vm_id, "?"), finding)
-            summary = finding.summary if finding.status.value != "skipped" else (
-                finding.reason or finding.summary)
+            summary = self.backend.settings.shown(
+                finding.summary if finding.status.value != "skipped"
+                else (finding.reason or finding.summary))
             if steps.update_step(key, status=finding.status.value, summary=summary,
                                  duration=finding.duration) is None:
                 steps.put(StepState(key, names.get(event.vm_id, "?"), finding.title,
@@ -156,7 +173,9 @@ class DiagnosticsPane(Vertical):
             step = self.steps.steps.get(key)
             text.update(f"{step.title}: {step.status}…" if step else "")
             return
-        text.update(finding_text(*found, durations=self.backend.settings.show_durations))
+        settings = self.backend.settings
+        text.update(finding_text(*found, durations=settings.show_durations,
+                                 scrub=settings.shown))
 
     def _show_first_problem(self) -> None:
         """Select the first failure in step order (else the first error, else warning)."""

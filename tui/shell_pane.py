@@ -55,8 +55,7 @@ class ShellPane(Vertical):
         try:
             self.route = await self.backend.route(self.vm)
             self._status(f"{self.vm.name}: connecting via {self.route.summary()}")
-            await asyncio.sleep(0)  # let the first layout size the terminal
-            cols, rows = term.emulator.columns, term.emulator.lines
+            cols, rows = await self._terminal_size()
             self.session = await self.backend.open_shell(self.route, cols, rows)
         except CspctlError as exc:
             self.state = "failed"
@@ -91,6 +90,17 @@ class ShellPane(Vertical):
         ended = f"session closed (exit {status})" if status is not None else "session closed"
         term.set_closed(ended)
         self._status(f"{self.vm.name} ○ {ended}   ctrl+w close tab")
+
+    async def _terminal_size(self) -> tuple[int, int]:
+        """The pane's size once laid out (the PTY opens at it: no resize right after)."""
+        term = self.terminal
+        for _ in range(100):
+            if term.size.width > 0 and term.size.height > 0:
+                break
+            await asyncio.sleep(0.01)
+        if term.size.width > 0 and term.size.height > 0:
+            term.emulator.resize(term.size.width, term.size.height)
+        return term.emulator.columns, term.emulator.lines
 
     def _write(self, data: bytes) -> None:
         if self.session is not None and self.state == "open":
