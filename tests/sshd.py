@@ -55,6 +55,7 @@ class SshdServer:
         authorized: list[Path],
         port: int | None = None,
         address: str = "127.0.0.1",
+        extra_config: str = "",
     ) -> None:
         if not Path(SSHD).is_file() or not shutil.which("ssh-keygen"):
             pytest.fail(
@@ -90,6 +91,8 @@ class SshdServer:
             # session mid-way leaves stale) that have nothing to do with these tests
             "SetEnv SHLVL=1\n"
         )
+        if extra_config:  # sshd uses the first value it reads: prepend overrides
+            self.config.write_text(extra_config.rstrip("\n") + "\n" + self.config.read_text())
         self.proc: subprocess.Popen[bytes] | None = None
         self._logfh = None
 

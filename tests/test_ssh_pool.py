@@ -457,3 +457,32 @@ async def test_broken_host_key_store_refuses_to_connect(sshd, client_key, tmp_pa
         with pytest.raises(HostKeyError, match="cannot read cspctl's system VM host keys"):
             await pool.run(vm_route(sshd, client_key), "true")
     assert sshd.accepted_count() == 0 and path.read_text() == "{oops"
+
+
+async def test_session_limit_keeps_the_connection_and_its_shells(tmp_path, client_key, store):
+    from cspctl.ssh import SshError
+
+    server = SshdServer(tmp_path / "limited", [client_key], extra_config="MaxSessions 1")
+    server.start()
+    try:
+        route = vm_route(server, client_key)
+        async with SshPool(hostkeys=store, policy="accept-new") as pool:
+            shell = await pool.open_shell(route, command="read -r x; echo got-$x")
+            with pytest.raises(SshError, match="refused a new session"):
+                await pool.run(route, "true")
+            shell.write(b"still-alive\n")
+            data = b""
+            while chunk := await shell.read():
+                data += chunk
+            assert b"got-still-alive" in data, "the shell survived the refused channel"
+            await shell.close()
+            for _ in range(40):  # sshd frees the session slot shortly after the channel closes
+                try:
+                    res = await pool.run(route, "echo after")
+                    break
+                except SshError:
+                    await asyncio.sleep(0.05)
+            assert res.stdout == "after\n"
+            assert pool.connections_opened == 1
+    finally:
+        server.stop()

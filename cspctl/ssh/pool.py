@@ -369,6 +369,27 @@ class SshPool:
         self._record("ssh.hostkey", action="accepted", by="operator", **fields)
         return q.public_key
 
+    async def _channel_failed(
+        self, route: Route, conn: asyncssh.SSHClientConnection, exc: BaseException
+    ) -> bool:
+        """A channel did not open. If the connection is dead, forget it (True: retry on a new
+        one); a live connection that refuses a channel (e.g. MaxSessions) is kept, since
+        shells may be running on it."""
+        if conn.is_closed() or not isinstance(exc, asyncssh.ChannelOpenError):
+            await self.drop(route)
+            return True
+        return False
+
+    @staticmethod
+    def _channel_error(exc: BaseException, hop: Hop, route: Route) -> SshError:
+        if isinstance(exc, asyncssh.ChannelOpenError):
+            return SshError(
+                f"{hop.label()} refused a new session: {_reason(exc)} (too many sessions "
+                "open on that connection? close a shell and retry)",
+                hop=hop.kind,
+            )
+        return map_error(exc, hop, route)
+
     async def drop(self, route: Route) -> None:
         """Forget (and close) the connection at the end of ``route``."""
         conn = self._conns.pop(self._key(route, self._last_ssh_index(route)), None)
@@ -494,10 +515,9 @@ class SshPool:
             except (asyncssh.ChannelOpenError, asyncssh.ConnectionLost,
                     asyncssh.DisconnectError, BrokenPipeError, OSError) as exc:
                 # the channel never opened: nothing ran, safe to reconnect and retry once
-                await self.drop(route)
-                if attempt == 0:
+                if attempt == 0 and await self._channel_failed(route, conn, exc):
                     continue
-                raise map_error(exc, hop, route) from exc
+                raise self._channel_error(exc, hop, route) from exc
             try:
                 with contextlib.suppress(asyncssh.Error, OSError):
                     if input:
@@ -558,10 +578,9 @@ class SshPool:
                 )
             except (asyncssh.ChannelOpenError, asyncssh.ConnectionLost,
                     asyncssh.DisconnectError, BrokenPipeError, OSError) as exc:
-                await self.drop(route)
-                if attempt == 0:
+                if attempt == 0 and await self._channel_failed(route, conn, exc):
                     continue
-                raise map_error(exc, hop, route) from exc
+                raise self._channel_error(exc, hop, route) from exc
             return ShellSession(
                 proc, route=route, journal=self.journal if record else None,
                 term=term, cols=cols, rows=rows, command=command,
