@@ -156,6 +156,11 @@ def test_could_not_run_when_the_api_is_down_or_the_name_is_hostile() -> None:
     assert down.returncode == 3
     assert down.stderr.startswith("cspctl: ") and "Traceback" not in down.stderr
     assert len(down.stderr.strip().splitlines()) == 1
+    listing = subprocess.run([sys.executable, "-m", "cspctl", "diagnose", "--list-checks"],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0
+    ids = [line.split()[0] for line in listing.stdout.splitlines() if not line.startswith(" ")]
+    assert {"java-cwd", "static-assets", "timezone", "agent-state"} <= set(ids)
     hostile = subprocess.run([sys.executable, "-m", "cspctl", "diagnose", "x; rm -rf /"],
                              env=env, capture_output=True, text=True, timeout=60)
     assert hostile.returncode == 2

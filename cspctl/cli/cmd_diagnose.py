@@ -40,12 +40,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    help="API checks only; skip everything that needs a shell")
     p.add_argument("--check", action="append", metavar="ID", dest="checks",
                    help="run only this check (repeatable; see the catalogue ids)")
+    p.add_argument("--list-checks", action="store_true",
+                   help="print the check catalogue (ids for --check) and exit")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="show the evidence of every step, not only of problems")
     p.set_defaults(func=run)
 
 
+def _list_checks() -> int:
+    from cspctl.diagnostics.checks import CATALOGUE
+
+    for c in CATALOGUE:
+        applies = ",".join(a.value for a in c.applies_to)
+        needs = ",".join(n.value for n in c.needs)
+        print(f"{c.id:<18} {applies:<9} {needs:<20} {c.title}")
+        if c.description:
+            print(f"{'':<18} {c.description}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.list_checks:
+        return _list_checks()
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     if args.timeout <= 0:
