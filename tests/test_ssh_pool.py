@@ -486,3 +486,18 @@ async def test_session_limit_keeps_the_connection_and_its_shells(tmp_path, clien
             assert pool.connections_opened == 1
     finally:
         server.stop()
+
+
+async def test_secrets_in_output_never_reach_journal_or_cast(sshd, client_key, store, journal):
+    journal.add_secret("api-secret-value-123")
+    route = vm_route(sshd, client_key)
+    line = "template=domP type=consoleproxy vmpassword=Sup3rS3cret name=v-1-VM"
+    async with SshPool(hostkeys=store, policy="accept-new", journal=journal) as pool:
+        res = await pool.run(route, f"echo '{line}'")
+        assert res.stdout == line + "\n", "the caller gets the real output"
+        shell = await pool.open_shell(route, command=f"echo '{line}'; echo api-secret-value-123")
+        while await shell.read():
+            pass
+    text = journal.path.read_text() + shell.cast_path.read_text()
+    assert "Sup3rS3cret" not in text and "api-secret-value-123" not in text
+    assert "vmpassword=***" in journal.path.read_text()

@@ -32,6 +32,7 @@ from cspctl.ssh.errors import (
     SshUnreachable,
 )
 from cspctl.ssh.hostkeys import POLICIES, HostKeyAsk, HostKeyQuestion, HostKeyStore, normalize_key
+from cspctl.ssh.mask import mask_secrets
 from cspctl.ssh.quote import quote
 from cspctl.ssh.route import Hop, Route
 from cspctl.ssh.shell import ShellSession
@@ -58,6 +59,8 @@ class CommandResult:
 
 
 def _truncate(text: str, limit: int = JOURNAL_OUTPUT_LIMIT) -> str:
+    """Output as journaled: secrets masked, at most ``limit`` characters."""
+    text = mask_secrets(text)
     if len(text) <= limit:
         return text
     return text[:limit] + f"\n[... {len(text) - limit} more characters not journaled]"
@@ -475,7 +478,7 @@ class SshPool:
         timeout = self.command_timeout if timeout is None else timeout
         started = time.monotonic()
         base = {
-            "command": command, "vm": route.vm_name, "vm_id": route.vm_id,
+            "command": mask_secrets(command), "vm": route.vm_name, "vm_id": route.vm_id,
             "route": route.summary(),
         }
         slot = self._slots.setdefault(

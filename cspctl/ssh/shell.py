@@ -12,12 +12,14 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncssh
 
+from cspctl.ssh.mask import mask_secrets
 from cspctl.ssh.route import Route
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -26,8 +28,18 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 class CastWriter:
     """Appends asciicast v2 lines: a header, then ``[t, "o", text]`` / ``[t, "r", "CxR"]``."""
 
-    def __init__(self, path: Path, *, cols: int, rows: int, term: str, title: str | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        cols: int,
+        rows: int,
+        term: str,
+        title: str | None,
+        scrub: Callable[[str], str] | None = None,
+    ) -> None:
         self.path = path
+        self._scrub = scrub
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(path, "w", encoding="utf-8")  # noqa: SIM115
         os.chmod(path, 0o600)
@@ -56,7 +68,7 @@ class CastWriter:
     def output(self, data: bytes) -> None:
         text = self._decoder.decode(data)
         if text:
-            self._write([self._t(), "o", text])
+            self._write([self._t(), "o", self._scrub(text) if self._scrub else text])
 
     def resize(self, cols: int, rows: int) -> None:
         self._write([self._t(), "r", f"{cols}x{rows}"])
@@ -102,11 +114,13 @@ class ShellSession:
                 n += 1
                 self.cast_path = self.cast_path.with_name(f"{stamp}-{name}-{n}.cast")
             self._cast = CastWriter(
-                self.cast_path, cols=cols, rows=rows, term=term, title=route.vm_name
+                self.cast_path, cols=cols, rows=rows, term=term, title=route.vm_name,
+                scrub=_scrubber(journal),
             )
             journal.record(
                 "ssh.shell", action="start", vm=route.vm_name, vm_id=route.vm_id,
-                route=route.summary(), term=term, cols=cols, rows=rows, command=command,
+                route=route.summary(), term=term, cols=cols, rows=rows,
+                command=mask_secrets(command) if command else None,
                 cast=str(self.cast_path),
             )
 
@@ -176,6 +190,18 @@ class ShellSession:
         if not self._ended:
             self._proc.close()
         await self._finish()
+
+
+def _scrubber(journal: Any) -> Callable[[str], str]:
+    """Best effort for recordings: the journal's known secrets and ``vmpassword=`` values
+    (a secret split across two output chunks can escape the pattern)."""
+    scrub = getattr(journal, "scrub", None)
+
+    def apply(text: str) -> str:
+        text = mask_secrets(text)
+        return scrub(text) if callable(scrub) else text
+
+    return apply
 
 
 def _signum(name: str) -> int:
