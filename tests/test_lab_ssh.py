@@ -143,6 +143,29 @@ async def test_fifty_commands_use_one_vm_connection(lab_ssh: LabSsh,
     assert lab_ssh.connection_counts["host:127.0.1.42"] == 1
 
 
+async def test_vm_power_off_drops_its_connections(lab_ssh: LabSsh,
+                                                  client_key: asyncssh.SSHKey) -> None:
+    world = lab_ssh.world
+    vm = world.system_vms[0]
+    async with _connect(lab_ssh, vm.host, client_key) as conn:
+        inner = await conn.connect_ssh(vm.linklocalip, 3922, username="root",
+                                       client_keys=[client_key], known_hosts=None)
+        assert (await inner.run("true")).exit_status == 0
+        vm.os.shutdown()
+        try:
+            res = await asyncio.wait_for(inner.run("true"), 5)
+            assert res.exit_status != 0  # None: the connection went away
+        except (asyncssh.Error, ConnectionError, OSError):
+            pass
+        await asyncio.wait_for(inner.wait_closed(), 5)
+        with pytest.raises(asyncssh.ChannelOpenError):
+            await conn.open_connection(vm.linklocalip, 3922)
+        vm.os.boot()
+        async with conn.connect_ssh(vm.linklocalip, 3922, username="root",
+                                    client_keys=[client_key], known_hosts=None) as again:
+            assert (await again.run("pgrep java")).stdout == "2345\n"
+
+
 async def test_wrong_key_or_user_is_refused(lab_ssh: LabSsh) -> None:
     other = asyncssh.generate_private_key("ssh-ed25519")
     with pytest.raises(asyncssh.PermissionDenied):

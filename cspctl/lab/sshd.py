@@ -272,8 +272,17 @@ class LabSsh:
         if server.conn is not None:
             server.conn.abort()
 
+    def _gone(self, server: _Auth, os: Any) -> bool:
+        """A powered-off machine drops its SSH connections (sshd died with it)."""
+        if getattr(os, "running", True) is False:
+            self._drop(server)
+            return True
+        return False
+
     async def _exec(self, process: asyncssh.SSHServerProcess, server: _Auth, os: Any,
                     command: str) -> int:
+        if self._gone(server, os):
+            return 255
         shell = os.new_shell()
         chunks, status, duration = shell.run_chunks(command)
         await self._delay(duration)
@@ -331,6 +340,8 @@ class LabSsh:
                 except asyncssh.SignalReceived:
                     process.stdout.write("\n")
                     continue
+                if self._gone(server, os):
+                    return False
                 if not line:
                     process.stdout.write("logout\n")
                     if not nested:
@@ -366,7 +377,8 @@ class LabSsh:
     def _motd(os: Any) -> str:
         spec = getattr(os, "spec", None)
         if spec is not None and hasattr(spec, "vm_type"):
-            return ("\nThe programs included with the Debian GNU/Linux system are free software;"
+            return (f"Linux {os.hostname} {os.kernel} {os.kernel_version} {os.arch}\n"
+                    "\nThe programs included with the Debian GNU/Linux system are free software;"
                     "\nthe exact distribution terms for each program are described in the\n"
                     "individual files in /usr/share/doc/*/copyright.\n\nDebian GNU/Linux comes "
                     "with ABSOLUTELY NO WARRANTY, to the extent\npermitted by applicable law.\n")
