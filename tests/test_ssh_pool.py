@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -501,3 +502,55 @@ async def test_secrets_in_output_never_reach_journal_or_cast(sshd, client_key, s
     text = journal.path.read_text() + shell.cast_path.read_text()
     assert "Sup3rS3cret" not in text and "api-secret-value-123" not in text
     assert "vmpassword=***" in journal.path.read_text()
+
+
+def _host_route(host: SshdServer, vm: SshdServer, kh: Path, host_keys, vm_key: Path) -> Route:
+    return Route("vm-a", "v-4-VM", "linklocal", (
+        Hop("host", "127.0.0.1", host.port, "root", name="kvm-01", keys=host_keys,
+            known_hosts=str(kh)),
+        Hop("systemvm", "127.0.0.1", vm.port, "root", name="v-4-VM", keys=(str(vm_key),)),
+    ))
+
+
+async def test_host_hop_uses_ssh_config_identityfile(sshd, sshd2, client_key, tmp_path, store):
+    from cspctl.config import Profile
+    from cspctl.ssh.route import host_client_keys
+
+    home = Path(os.environ["HOME"])
+    (home / ".ssh").mkdir()
+    (home / ".ssh" / "config").write_text(f"Host 127.0.0.1\n    IdentityFile {client_key}\n")
+    # the profile's management key is not the one the host accepts: ~/.ssh/config's is used
+    profile = Profile(name="p", source=None, url="http://x", ssh_key=tmp_path / "nope")
+    assert host_client_keys(profile) is None
+    kh = tmp_path / "kh"
+    kh.write_text(sshd.known_hosts_line())
+    async with SshPool(hostkeys=store, policy="accept-new") as pool:
+        res = await pool.run(_host_route(sshd, sshd2, kh, None, client_key), "echo cfg")
+    assert res.stdout == "cfg\n"
+
+
+async def test_host_hop_uses_ssh_agent(sshd, sshd2, client_key, tmp_path, store, monkeypatch):
+    import subprocess
+
+    from cspctl.config import Profile
+    from cspctl.ssh.route import host_client_keys
+
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            await asyncio.sleep(0.05)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        subprocess.run(["ssh-add", "-q", str(client_key)], check=True, timeout=10,
+                       capture_output=True)
+        assert host_client_keys(Profile(name="p", source=None, url="http://x")) is None
+        kh = tmp_path / "kh"
+        kh.write_text(sshd.known_hosts_line())
+        async with SshPool(hostkeys=store, policy="accept-new") as pool:
+            res = await pool.run(_host_route(sshd, sshd2, kh, None, client_key), "echo agent")
+        assert res.stdout == "agent\n"
+    finally:
+        agent.terminate()
+        agent.wait(10)

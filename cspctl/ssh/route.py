@@ -139,13 +139,26 @@ def host_client_keys(profile: Any) -> tuple[str, ...] | None:
     if explicit:
         return (str(Path(explicit).expanduser()),)
     ssh_dir = Path("~/.ssh").expanduser()
-    has_defaults = bool(os.environ.get("SSH_AUTH_SOCK")) or any(
-        (ssh_dir / f"id_{t}").is_file() for t in ("ed25519", "ecdsa", "rsa", "dsa")
+    has_defaults = (
+        bool(os.environ.get("SSH_AUTH_SOCK"))
+        or any((ssh_dir / f"id_{t}").is_file() for t in ("ed25519", "ecdsa", "rsa", "dsa"))
+        or _config_has_identity(ssh_dir / "config")
     )
     if has_defaults:
         return None
     key = management_key(profile)
     return (str(key),) if key.is_file() else None
+
+
+def _config_has_identity(path: Path) -> bool:
+    """Does the operator's ~/.ssh/config name keys (IdentityFile)? Then asyncssh uses them."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(
+        line.strip().lower().startswith("identityfile") for line in text.splitlines()
+    )
 
 
 def parse_bastion(spec: str, profile: Any) -> Hop:
