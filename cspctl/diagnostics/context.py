@@ -183,10 +183,7 @@ class CheckContext:
 
             fut = asyncio.ensure_future(compute())
             self.state.facts[key] = fut
-        try:
-            value, evidence = await asyncio.shield(fut)
-        except Exception:
-            raise
+        value, evidence = await asyncio.shield(fut)
         for ev in evidence:
             if ev not in self.evidence:
                 self.evidence.append(ev)
