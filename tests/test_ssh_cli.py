@@ -90,6 +90,10 @@ async def test_print_route_shows_host_and_link_local_hops(cloud):
     assert "v-1-VM" in lines[0] and "CPVM" in lines[0]
     assert f"1. host     root@127.0.0.1:{cloud['host'].port} (kvm1, KVM)" in lines[1]
     assert f"2. systemvm root@{cloud['vm'].address}:3922 via host (link-local)" in lines[2]
+    assert "authentication:" in lines
+    auth = lines[lines.index("authentication:") + 1:]
+    assert auth[0].strip().startswith("1. key ") and "known_hosts" in auth[0]
+    assert "id_mgmt" in auth[1] and "system VM key store" in auth[1]
     assert cloud["host"].accepted_count() == 0, "--print-route never connects"
 
 

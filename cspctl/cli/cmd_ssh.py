@@ -158,6 +158,9 @@ async def _main(args: argparse.Namespace, target: str, command: list[str]) -> in
             print(f"route to {vm.name} ({vm.short_type}, id {vm.id}, {route.mode}):")
             for line in route.describe():
                 print(f"  {line}")
+            print("authentication:")
+            for line in route.details():
+                print(f"  {line}")
             return 0
         pool = session.ssh
         pool.accept_new = pool.accept_new or args.accept_new_hostkey

@@ -87,6 +87,17 @@ class Route:
         """One line: ``root@127.0.1.2:22 -> root@169.254.1.23:3922 (linklocal)``."""
         return " -> ".join(h.target for h in self.hops) + f" ({self.mode})"
 
+    def details(self) -> list[str]:
+        """Per hop: the key it authenticates with and how its host key is checked."""
+        lines = []
+        for i, hop in enumerate(self.hops, 1):
+            if hop.kind == "systemvm":
+                check = "cspctl's system VM key store (by VM id)"
+            else:
+                check = hop.known_hosts or "~/.ssh/known_hosts"
+            lines.append(f"{i}. key {hop.key_summary()}; host key checked against {check}")
+        return lines
+
     def describe(self) -> list[str]:
         """One line per hop, for ``--print-route`` and the UI."""
         lines = []
