@@ -96,3 +96,40 @@ async def test_fifty_commands_on_one_lab_vm_use_one_connection():
         assert counts == {f"host:{host_ip}": 1, "vm:v-2-VM": 1}, counts
         commands = [e for e in session.journal.events() if e["event"] == "ssh.command"]
         assert len(commands) == 50
+
+
+async def test_recreated_cpvm_on_a_reused_address_is_named_not_called_an_attack(tmp_path):
+    """Destroy the CPVM in the lab; its replacement gets a new id and key. When the new VM
+    reuses the old link-local address, the refusal says what happened (re-created VM)."""
+    from cspctl.lab.runner import Lab
+    from cspctl.session import Session
+    from cspctl.ssh import HostKeyStore, HostKeyUnknown
+
+    store = HostKeyStore(tmp_path / "own-store.json")  # not the one the lab pre-trusts
+    async with Lab("seed", time_scale=0.01) as lab, Session.open(profile=lab.profile()) as s:
+        (old,) = [v for v in await s.api.list_system_vms() if v.name == "v-2-VM"]
+        route = await resolve_route(old, s.api, s.profile)
+        async with SshPool(s.profile, hostkeys=store, policy="accept-new") as pool:
+            assert (await pool.run(route, "hostname")).stdout.strip() == "v-2-VM"
+        await s.api.destroy_system_vm(old.id)
+        new = None
+        for _ in range(300):
+            cps = [v for v in await s.api.list_system_vms(systemvmtype="consoleproxy")
+                   if v.id != old.id and v.state == "Running"]
+            if cps:
+                new = cps[0]
+                break
+            await asyncio.sleep(0.1)
+        assert new is not None, "the lab re-creates the CPVM"
+        lab.world.vm_by_name(new.name).linklocalip = old.linklocalip  # address reused
+        (new,) = [v for v in await s.api.list_system_vms() if v.id == new.id]
+        new_route = await resolve_route(new, s.api, s.profile)
+        async with SshPool(s.profile, hostkeys=store) as pool:  # policy ask, nobody to ask
+            with pytest.raises(HostKeyUnknown) as err:
+                await pool.run(new_route, "hostname")
+        assert (f"{old.linklocalip} was v-2-VM (id {old.id}), now {new.name}: "
+                "a re-created VM has a new key") in str(err.value)
+        assert f"cspctl ssh {new.name} --accept-new-hostkey" in str(err.value)
+        async with SshPool(s.profile, hostkeys=store, accept_new=True) as pool:
+            assert (await pool.run(new_route, "hostname")).stdout.strip() == new.name
+        assert [e["vm_id"] for e in store.entries()] == [new.id]
