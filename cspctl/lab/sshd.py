@@ -377,8 +377,7 @@ class LabSsh:
     def _motd(os: Any) -> str:
         spec = getattr(os, "spec", None)
         if spec is not None and hasattr(spec, "vm_type"):
-            return (f"Linux {os.hostname} {os.kernel} {os.kernel_version} {os.arch}\n"
-                    "\nThe programs included with the Debian GNU/Linux system are free software;"
+            return ("\nThe programs included with the Debian GNU/Linux system are free software;"
                     "\nthe exact distribution terms for each program are described in the\n"
                     "individual files in /usr/share/doc/*/copyright.\n\nDebian GNU/Linux comes "
                     "with ABSOLUTELY NO WARRANTY, to the extent\npermitted by applicable law.\n")
