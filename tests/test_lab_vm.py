@@ -389,3 +389,12 @@ def test_text_tools_in_pipelines() -> None:
     assert run(vm, "lsof -p 2345 | grep cwd").endswith(" /usr/local/cloud/systemvm\n")
     times = [line[:15] for line in run(vm, "journalctl -u cloud --no-pager").splitlines()[1:]]
     assert times == sorted(times)
+
+
+def test_odd_input_never_crashes_the_model() -> None:
+    vm = cpvm()
+    for line in ("wc -I 8250", "cut -c", "ping -w x 1.2.3.4", "echo {1..99999999}", "echo $(",
+                 "'unterminated", "a && && b", "| x", "ls -l /proc/2345 |", "echo `", "}{"):
+        res = vm.execute(line)
+        assert isinstance(res.status, int)
+    assert run(vm, "echo {1..99999999}") == "{1..99999999}\n"

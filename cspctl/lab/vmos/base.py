@@ -235,7 +235,13 @@ class SimOS:
             if handler is None:
                 ctx.err(f"bash: {name}: command not found\n")
                 return 127
-        status = handler(ctx, argv)
+        try:
+            status = handler(ctx, argv)
+        except (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
+            # a real tool would reject the odd argument; the lab must never crash on input
+            ctx.err(f"{posixpath.basename(name)}: invalid argument -- '{' '.join(argv[1:])}'\n"
+                    f"Try '{posixpath.basename(name)} --help' for more information.\n")
+            status = 1
         self.on_exec(ctx, argv)
         return status
 

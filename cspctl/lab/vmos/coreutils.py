@@ -358,6 +358,8 @@ def cmd_wc(ctx: Ctx, args: list[str]) -> int:
         rows.append(([counts[k] for k in keys], name if files else ""))
     if len(rows) > 1:
         rows.append(([sum(r[0][i] for r in rows) for i in range(len(keys))], "total"))
+    if not rows:
+        return status
     width = 1 if (len(keys) == 1 and len(rows) == 1) else max(
         len(str(v)) for r in rows for v in r[0])
     if not files and len(keys) > 1:

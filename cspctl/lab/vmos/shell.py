@@ -209,6 +209,9 @@ def expand_braces(word: str) -> list[str]:
                         rest = expand_braces(word[i + 1:])
                         return [word[:i + 1] + r for r in rest]
                     a, b = int(m.group(1)), int(m.group(2))
+                    if abs(b - a) > 10_000:
+                        rest = expand_braces(word[i + 1:])
+                        return [word[:i + 1] + r for r in rest]
                     step = 1 if b >= a else -1
                     alts = [str(n) for n in range(a, b + step, step)]
                 pre, post = word[:start], word[i + 1:]
