@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -163,12 +164,14 @@ class LabSsh:
         for host in self.world.hosts:
             await self.add_host(host)
 
-    async def add_host(self, host: Any) -> None:
-        """Start the SSH server of one host (e.g. a host added after start)."""
+    async def add_host(self, host: Any, sock: socket.socket | None = None) -> None:
+        """Start the SSH server of one host (or serve an already listening `sock` for it)."""
         if host.ipaddress in self._bound:
             return
-        acceptor = await asyncssh.create_server(
-            lambda h=host: _HostServer(self, h), host=host.ipaddress, port=self.port,
+        where: dict[str, Any] = ({"sock": sock} if sock is not None
+                                 else {"host": host.ipaddress, "port": self.port})
+        acceptor = await asyncssh.listen(
+            server_factory=lambda h=host: _HostServer(self, h), **where,
             server_host_keys=[host.host_key], process_factory=self._host_process,
             allow_scp=False, keepalive_interval=0, login_timeout=30,
             encoding="utf-8", line_editor=True)
