@@ -166,6 +166,25 @@ async def test_vm_power_off_drops_its_connections(lab_ssh: LabSsh,
             assert (await again.run("pgrep java")).stdout == "2345\n"
 
 
+async def test_add_host_on_a_prebound_socket(client_key: asyncssh.SSHKey) -> None:
+    import socket
+
+    world = FakeWorld()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.1.41", 0))
+    sock.listen(16)
+    sock.setblocking(False)
+    ssh = LabSsh(world, authorized_keys=[client_key.export_public_key().decode()],
+                 port=sock.getsockname()[1])
+    await ssh.add_host(world.hosts[0], sock=sock)
+    try:
+        async with _connect(ssh, world.hosts[0], client_key) as conn:
+            assert (await conn.run("hostname")).stdout == "kvm01\n"
+    finally:
+        await ssh.stop()
+
+
 async def test_wrong_key_or_user_is_refused(lab_ssh: LabSsh) -> None:
     other = asyncssh.generate_private_key("ssh-ed25519")
     with pytest.raises(asyncssh.PermissionDenied):
