@@ -164,3 +164,49 @@ async def test_interactive_shell_in_a_terminal(cloud):
     cast = Path(shells[0]["cast"])
     assert json.loads(cast.read_text().splitlines()[0])["version"] == 2
     assert "answer=42" in cast.read_text()
+
+
+async def test_first_contact_question_on_the_terminal(cloud):
+    import fcntl
+    import termios
+
+    cfg = Path(os.environ["CSPCTL_CONFIG_DIR"]) / "config.toml"
+    cfg.write_text(cfg.read_text().replace('host_key_policy = "accept-new"',
+                                           'host_key_policy = "ask"'))
+    master, slave = pty.openpty()
+
+    def controlling_tty() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", "--profile", "t", "ssh", "v-1-VM", "--",
+        "echo", "after-yes",
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=controlling_tty,
+    )
+    os.close(slave)
+    loop = asyncio.get_running_loop()
+    seen = b""
+
+    async def read_until(token: bytes) -> None:
+        nonlocal seen
+        while token not in seen:
+            try:
+                chunk = await asyncio.wait_for(
+                    loop.run_in_executor(None, os.read, master, 4096), 20
+                )
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+
+    await read_until(b"[y/N]")
+    assert b"first contact with v-1-VM" in seen and b"SHA256:" in seen
+    os.write(master, b"y\n")
+    await read_until(b"after-yes")
+    rc = await asyncio.wait_for(proc.wait(), 30)
+    os.close(master)
+    assert rc == 0, seen
+    events = [e for e in journal_events() if e["event"] == "ssh.hostkey"]
+    assert [e["action"] for e in events] == ["accepted", "trusted"]

@@ -130,9 +130,11 @@ def _make_tty_ask() -> Any:
 
     async def ask(question: Any) -> bool:
         def prompt() -> str:
-            with open("/dev/tty", "r+", encoding="utf-8") as tty:
-                tty.write(f"cspctl: {question.explain()}\nTrust this key and continue? [y/N] ")
-                tty.flush()
+            text = f"cspctl: {question.explain()}\nTrust this key and continue? [y/N] "
+            with open("/dev/tty", "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+            with open("/dev/tty", encoding="utf-8") as tty:
                 return tty.readline()
 
         try:
