@@ -125,7 +125,7 @@ async def find_vm(api: Any, target: str, profile_name: str) -> Any:
     return vms[0]
 
 
-def _make_tty_ask() -> Any:
+def make_tty_ask() -> Any:
     """Host-key question on the operator's terminal (only when stdin is a TTY)."""
 
     async def ask(question: Any) -> bool:
@@ -146,6 +146,9 @@ def _make_tty_ask() -> Any:
     return ask
 
 
+_make_tty_ask = make_tty_ask  # used by cspctl diagnose
+
+
 async def _main(args: argparse.Namespace, target: str, command: list[str]) -> int:
     from cspctl.session import Session
     from cspctl.ssh.route import resolve_route
@@ -153,7 +156,7 @@ async def _main(args: argparse.Namespace, target: str, command: list[str]) -> in
     session = Session.open(args.profile, read_only=args.read_only)
     async with session:
         if sys.stdin.isatty() and not args.print_route:
-            session.host_key_ask = _make_tty_ask()
+            session.host_key_ask = make_tty_ask()
         vm = await find_vm(session.api, target, session.profile.name)
         route = await resolve_route(vm, session.api, session.profile)
         if args.print_route:
