@@ -93,6 +93,8 @@ async def test_shell_pane_runs_a_command(lab: Lab) -> None:
         text = screen_text(app)
         assert "type=consoleproxy" in text
         assert "Shell v-2-VM" in text
+        footer = text.splitlines()[-1]
+        assert "Leave pane" in footer and "Diagnose" not in footer  # keys go to the shell
         # Keys that belong to the app (s, d, /) went to the shell while it had focus.
         await pilot.press("ctrl+right_square_bracket")
         assert app.focused is not term

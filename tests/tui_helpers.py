@@ -35,6 +35,7 @@ def fixed_settings(**overrides: object) -> UiSettings:
         "lab_time_scale": TIME_SCALE,
         "show_journal_path": False,
         "show_durations": False,
+        "lab_welcome": False,
         "scrub": mask,
     }
     values.update(overrides)

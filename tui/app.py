@@ -62,13 +62,13 @@ class CspctlApp(App[int]):
         Binding("d", "diagnose", "Diagnose", id="console.diagnose"),
         Binding("slash", "filter", "Filter", id="console.filter"),
         Binding("question_mark", "help", "Help", id="console.help"),
-        Binding("r", "repair", "Repair", id="console.repair"),
-        Binding("l", "log", "Log", id="console.log"),
+        Binding("r", "repair", "Repair (next)", show=False, id="console.repair"),
+        Binding("l", "log", "Session log (next)", show=False, id="console.log"),
         Binding("ctrl+r", "refresh", "Refresh", id="console.refresh"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="console.quit"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="console.palette"),
         Binding("D", "diagnose_zone", "Diagnose zone", show=False, id="console.diagnose_zone"),
-        Binding("ctrl+t", "real_terminal", "Real terminal", show=False, priority=True,
+        Binding("ctrl+t", "real_terminal", "Real terminal", priority=True,
                 id="console.real_terminal"),
         Binding("ctrl+w", "close_tab", "Close tab", show=False, id="console.close_tab"),
         Binding("ctrl+pagedown", "next_tab", "Next tab", show=False, priority=True,
@@ -134,6 +134,12 @@ class CspctlApp(App[int]):
         self._update_header()
         await self._refresh_now(manual=False)
         self._schedule_refresh()
+        if getattr(backend.profile, "is_lab", False) and self.settings.lab_welcome:
+            self.notify(
+                "Embedded lab, scenario "
+                f"'{self.settings.lab_scenario}'. Select a system VM: d diagnoses it, "
+                "s opens a root shell on it, ? lists every key.",
+                title="Welcome to cspctl", timeout=8)
 
     def _schedule_refresh(self) -> None:
         if self._refresh_timer is not None:
@@ -202,6 +208,17 @@ class CspctlApp(App[int]):
             parts.append(f"journal {_home(backend.journal_path)}")
         sub.update(self.settings.shown(" · ".join(parts)))
         sub.set_class(self.api_error is not None, "error")
+
+    SHELL_HIDDEN = frozenset({"shell", "diagnose", "filter", "help", "repair", "log", "refresh",
+                              "command_palette", "next_tab", "previous_tab", "close_tab"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """In a shell pane the footer shows only what works there (the rest goes to the
+        shell); ctrl+t (real terminal) is offered only there."""
+        in_shell = isinstance(self.focused, Terminal)
+        if action == "real_terminal":
+            return in_shell
+        return not (in_shell and action in self.SHELL_HIDDEN)
 
     # -- host keys ------------------------------------------------------------------------
     async def ask_host_key(self, question: Any) -> bool:

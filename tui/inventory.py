@@ -96,7 +96,7 @@ def detail_lines(vm: SystemVm) -> list[str]:
     why = problem(vm)
     health = f"{UNHEALTHY} {why}" if why else f"{HEALTHY} healthy"
     return [
-        f"{vm.name}  ({vm.short_type}, id {vm.id})  {health}",
+        f"{vm.name} ({vm.short_type}) {health} · id {vm.id}",
         f"state {vm.state or '-'} · agent {vm.agentstate or '-'} · host {vm.hostname or '-'}"
         f" ({vm.hypervisor or '?'}) · pod {vm.podname or '-'}",
         f"public {vm.publicip or '-'} · private {vm.privateip or '-'}"

@@ -30,6 +30,7 @@ class UiSettings:
     shell_term: str = "xterm-256color"
     diagnose_concurrency: int = 4
     show_journal_path: bool = True
+    lab_welcome: bool = True
     show_durations: bool = True
     scrub: Callable[[str], str] | None = None
     """Applied to header and status lines before display (tests mask ports and paths)."""

@@ -82,6 +82,8 @@ class SyncTable(DataTable[Cell]):
             self._shown[key] = cells
         if added or updated:
             self._apply_sort()
+            # DataTable measures new rows when its pump goes idle: make sure it does now.
+            self.check_idle()
         if selected is not None and selected in self._shown:
             self.select_key(selected)
         return added, updated, removed
