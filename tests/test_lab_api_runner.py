@@ -108,3 +108,18 @@ async def test_management_server_key_is_what_the_hosts_accept() -> None:
         async with httpx.AsyncClient() as client:  # and the API still answers meanwhile
             resp = await client.get(lab.url, params=signed(lab, "listZones"))
         assert resp.status_code == 200
+
+
+async def test_two_labs_of_one_scenario_agree_on_host_keys() -> None:
+    """`lab serve` and `--lab` side by side must not fight over trusted keys."""
+    async with Lab("seed", time_scale=SCALE, ssh=False) as one, \
+            Lab("seed", time_scale=SCALE, ssh=False) as two:
+        keys_one = {vm.name: vm.host_key_line for vm in one.world.live_vms()}
+        keys_two = {vm.name: vm.host_key_line for vm in two.world.live_vms()}
+        assert keys_one == keys_two
+        assert one.world.hosts[0].host_key_line == two.world.hosts[0].host_key_line
+        store = HostKeyStore()
+        for vm in one.world.live_vms():
+            assert store.lookup(vm.id, vm.linklocalip) == vm.host_key_line
+    async with Lab("healthy", time_scale=SCALE, ssh=False) as other:
+        assert other.world.hosts[0].host_key_line != one.world.hosts[0].host_key_line

@@ -87,6 +87,7 @@ class Lab:
         if self._started:
             return
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.world.key_secret = self._key_secret()
         key = self._management_key()
         self.world.mgmt_public_key = key.export_public_key().decode().strip()
         self.url = await self.api.start(self.api_host, self.api_port)
@@ -130,6 +131,35 @@ class Lab:
         await self.stop()
 
     # ----- pieces ----------------------------------------------------------------------------
+    @staticmethod
+    def _key_secret() -> bytes | None:
+        """The user's lab secret (cspctl state dir, mode 0600) that host keys derive from, so
+        two labs of one scenario (``lab serve`` and ``--lab``) agree on every VM's key."""
+        from cspctl.sessionlog import state_dir
+
+        path = state_dir() / "lab-host-key-secret"
+        for _attempt in range(2):
+            try:
+                data = path.read_bytes()
+                if len(data) >= 32:
+                    return data[:32]
+            except FileNotFoundError:
+                pass
+            except OSError:
+                return None
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue  # another lab made it just now (or it is short): read again
+            except OSError:
+                return None
+            data = secrets.token_bytes(32)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            return data
+        return None
+
     def _management_key(self) -> asyncssh.SSHKey:
         """The lab's management-server key pair (reused if the state dir already has one)."""
         if self.ssh_key_path.exists():

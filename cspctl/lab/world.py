@@ -10,6 +10,8 @@ which decides whether its agent is connected.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import ipaddress
 import random
 import uuid
@@ -24,6 +26,9 @@ from cspctl.lab.faults import Faults
 
 CPVM = "consoleproxy"
 SSVM = "secondarystoragevm"
+
+DERIVED_KEYS_LIMIT = 200
+"""Worlds with more hosts use random host keys (deriving costs ~0.3 ms per key)."""
 
 # Agent (host record) states a system VM's agent can be in, as listHosts reports them.
 AGENT_UP = "Up"
@@ -50,6 +55,18 @@ def version_tuple(version: str) -> tuple[int, ...]:
 def new_key() -> asyncssh.SSHKey:
     """A fresh SSH host key (ed25519: ~60 µs to make)."""
     return asyncssh.generate_private_key("ssh-ed25519")
+
+
+def derived_key(secret: bytes, label: str) -> asyncssh.SSHKey:
+    """An ed25519 host key derived from ``secret`` and ``label`` (~0.3 ms): every lab of one
+    user gives the same machine the same key, unpredictable without the secret."""
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    seed = hmac.new(secret, label.encode(), hashlib.sha256).digest()
+    pem = Ed25519PrivateKey.from_private_bytes(seed).private_bytes(
+        ser.Encoding.PEM, ser.PrivateFormat.PKCS8, ser.NoEncryption())
+    return asyncssh.import_private_key(pem)
 
 
 @dataclass
@@ -131,7 +148,7 @@ class LabHost:
     def host_key(self) -> asyncssh.SSHKey:
         """The host's SSH host key, made on first use."""
         if self._host_key is None:
-            self._host_key = new_key()
+            self._host_key = self.world.make_key(f"host/{self.id}")
         return self._host_key
 
     @property
@@ -205,7 +222,7 @@ class LabSystemVm:
         """The VM's sshd host key (port 3922), made on first use; a new VM gets a new one.
         ``world.on_vm_key`` hooks run when it is made (the runner records it as trusted)."""
         if self._host_key is None:
-            self._host_key = new_key()
+            self._host_key = self.world.make_key(f"vm/{self.id}")
             for hook in list(self.world.on_vm_key):
                 hook(self)
         return self._host_key
@@ -366,6 +383,7 @@ class World:
         self.account_id = self.uuid()
         self.user_id = self.uuid()
         self.mgmt_public_key: str | None = None   # set by the runner before SSH starts
+        self.key_secret: bytes | None = None      # set by the runner: host keys derive from it
         self.on_vm_created: list[VmHook] = []
         self.on_vm_removed: list[VmHook] = []
         self.on_vm_key: list[VmHook] = []          # a VM's SSH host key was just made
@@ -379,6 +397,13 @@ class World:
         self.vm_faults: dict[str, frozenset[str]] = {}   # faults a new VM of a type starts with
 
     # ----- identities -------------------------------------------------------------------
+    def make_key(self, label: str) -> asyncssh.SSHKey:
+        """A machine's SSH host key: derived from ``key_secret`` (small worlds; stable across
+        labs of one user, so their trusted keys agree) or random (no secret, or large)."""
+        if self.key_secret is not None and len(self.hosts) <= DERIVED_KEYS_LIMIT:
+            return derived_key(self.key_secret, f"{self.scenario}/{label}")
+        return new_key()
+
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
