@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -243,3 +244,43 @@ async def test_quit_closes_everything(lab: Lab) -> None:
     assert app.backend is None
     events = [e["event"] for e in backend.session.journal.events()]
     assert events[-1] == "session.end"
+
+
+async def test_bad_api_keys_are_a_notification(lab: Lab) -> None:
+    from cspctl.session import Session
+    from tui.app import CspctlApp
+    from tui.backend import Backend
+
+    profile = dataclasses.replace(lab.profile(), secretkey="not-the-secret")
+    settings = fixed_settings()
+
+    async def opener() -> Backend:
+        return Backend(Session.open(profile=profile), settings=settings)
+
+    app = CspctlApp(opener, settings=settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.api_error is not None, what="auth error")
+        assert any(n.startswith("error: API error") for n in notifications(app))
+        assert "not-the-secret" not in screen_text(app)
+        assert "no data" in screen_text(app)
+
+
+async def test_refused_host_key_is_an_inline_state() -> None:
+    async with Lab("seed", time_scale=TIME_SCALE, trust_host_keys=False) as lab:
+        app = lab_app(lab)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await loaded(pilot)
+            await pilot.press("slash", "v", "minus", "enter", "s")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog),
+                        what="host key question")
+            await pilot.press("n")
+            pane = app.query_one(ShellPane)
+            await until(pilot, lambda: pane.state == "failed", timeout=30, what="refusal")
+            assert "✘" in screen_text(app)
+            assert "could not connect" in "\n".join(pane.terminal.display_lines)
+            # The console goes on: back to the list, still usable.
+            await pilot.press("ctrl+w")
+            assert app.tabs.active == "overview"
+            assert app.overview.table.row_count == 1  # the filter "v-" is still on
+            await pilot.press("escape")
+            assert app.overview.table.row_count == 2

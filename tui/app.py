@@ -212,10 +212,14 @@ class CspctlApp(App[int]):
     SHELL_HIDDEN = frozenset({"shell", "diagnose", "filter", "help", "repair", "log", "refresh",
                               "command_palette", "next_tab", "previous_tab", "close_tab"})
 
+    def on_terminal_closed(self) -> None:
+        self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """In a shell pane the footer shows only what works there (the rest goes to the
         shell); ctrl+t (real terminal) is offered only there."""
-        in_shell = isinstance(self.focused, Terminal)
+        focused = self.focused
+        in_shell = isinstance(focused, Terminal) and focused.closed_message is None
         if action == "real_terminal":
             return in_shell
         return not (in_shell and action in self.SHELL_HIDDEN)

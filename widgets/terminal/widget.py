@@ -62,6 +62,14 @@ class Terminal(Widget, can_focus=True):
             self.columns = columns
             self.lines = lines
 
+    class Closed(Message):
+        """The remote side went away (the pane stays, showing why)."""
+
+        def __init__(self, terminal: Terminal, message: str) -> None:
+            super().__init__()
+            self.terminal = terminal
+            self.message = message
+
     class Left(Message):
         """The operator pressed the leave key; the app decides where focus goes."""
 
@@ -99,6 +107,7 @@ class Terminal(Widget, can_focus=True):
         """Show that the remote side went away; keys are no longer sent."""
         self.closed_message = message
         self.emulator.feed(f"\r\n\x1b[7m {message} \x1b[0m\r\n".encode())
+        self.post_message(self.Closed(self, message))
 
     @property
     def display_lines(self) -> list[str]:
@@ -198,6 +207,8 @@ class Terminal(Widget, can_focus=True):
     async def _on_key(self, event: events.Key) -> None:
         if event.key in self._bindings.key_to_bindings:
             return  # the pane's own keys (leave, scrollback)
+        if self.closed_message is not None:
+            return  # nobody listens any more: keys go to the app
         data = key_to_bytes(event.key, event.character,
                             app_cursor=self.emulator.screen.application_cursor_keys)
         if data is None:
