@@ -171,6 +171,15 @@ async def test_widget_renders_keys_resize_and_burst() -> None:
         assert term.render_line(0).text.startswith("log 029972")
         await pilot.press("shift+pagedown")
         assert term.scroll_back == 0
+        # Bracketed paste once the remote program asked for it.
+        app.sent.clear()
+        term.feed(b"\x1b[?2004h")
+        term.flush()
+        from textual import events
+
+        term.post_message(events.Paste("echo hi\nls"))
+        await pilot.pause()
+        assert b"".join(app.sent) == b"\x1b[200~echo hi\rls\x1b[201~"
         # Leave the pane without closing it.
         await pilot.press("ctrl+right_square_bracket")
         assert not term.has_focus

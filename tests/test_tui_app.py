@@ -284,3 +284,28 @@ async def test_refused_host_key_is_an_inline_state() -> None:
             assert app.overview.table.row_count == 1  # the filter "v-" is still on
             await pilot.press("escape")
             assert app.overview.table.row_count == 2
+
+
+async def test_auto_refresh_updates_rows_in_place(lab: Lab) -> None:
+    app = lab_app(lab, fixed_settings(refresh_interval=0.2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        table = app.overview.table
+        cpvm = next(v for v in app.snapshot.vms if v.name == "v-2-VM")
+        table.select_key(cpvm.id)
+        before = app.refresh_count
+        lab.world.vm_by_name("v-2-VM").state = "Stopping"
+        await until(pilot, lambda: app.refresh_count > before + 1, what="auto refresh")
+        await until(pilot, lambda: "Stopping" in str(table.get_cell(cpvm.id, "state")),
+                    what="state change")
+        assert table.row_count == 2
+        assert table.selected_key == cpvm.id  # the cursor stayed on the same VM
+        assert "Stopping" in screen_text(app)
+
+
+async def test_bindings_can_be_remapped_by_id(lab: Lab) -> None:
+    app = lab_app(lab, fixed_settings(keymap={"console.help": "f1"}))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await loaded(pilot)
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)

@@ -112,6 +112,8 @@ class CspctlApp(App[int]):
         return self.query_one("#tabs", TabbedContent)
 
     def on_mount(self) -> None:
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
         self.overview.table.focus()
         self.start_backend()
 

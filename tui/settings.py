@@ -31,6 +31,8 @@ class UiSettings:
     diagnose_concurrency: int = 4
     show_journal_path: bool = True
     lab_welcome: bool = True
+    keymap: dict[str, str] = field(default_factory=dict)
+    """Binding id -> keys (e.g. {"console.shell": "x"}): remap any key by its id."""
     show_durations: bool = True
     scrub: Callable[[str], str] | None = None
     """Applied to header and status lines before display (tests mask ports and paths)."""
