@@ -2,8 +2,14 @@
 
 Answers JSON for ``response=json`` and a short XML document otherwise (CloudStack's default
 is XML; the lab's XML covers the same objects, element per field). Envelopes, error keys,
-HTTP codes and texts follow cloudstack.md §1-§5; era differences (4.8 vs 4.13.1+ vs 4.15+)
-follow the world's management-server version.
+HTTP codes and texts follow cloudstack.md §1-§5; era differences follow the world's
+management-server version. Boundaries the sources leave open, chosen here:
+  * unknown command: 432 ``errorresponse`` before 4.15, the generic 401 from 4.15 on;
+  * ``login`` by GET: 405 plain text in every era; Content-Type from ``json.content.type``
+    (``text/javascript`` on 4.8-4.10 worlds, ``application/json`` on 4.11+);
+  * v3 ``expires``: strict ``yyyy-MM-dd'T'HH:mm:ssZ`` before 4.12, ISO forms accepted after;
+  * session key: 4.x takes it from cookie or parameter, 4.15+ needs the parameter;
+  * control characters in a value: 431 on 4.15+ (text not taken from a real server).
 """
 
 from __future__ import annotations
