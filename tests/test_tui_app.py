@@ -139,7 +139,7 @@ async def test_diagnostics_on_the_seed_cpvm_shows_the_failures(lab: Lab) -> None
 
 
 async def test_switching_tabs_while_a_diagnosis_runs(lab: Lab) -> None:
-    lab.faults.ssh_command_delay = 0.3  # slow enough to switch around mid-run
+    lab.faults.ssh_command_delay = 0.5  # slow enough to switch around mid-run
     app = lab_app(lab)
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
@@ -156,12 +156,14 @@ async def test_switching_tabs_while_a_diagnosis_runs(lab: Lab) -> None:
         await pilot.press("ctrl+pageup")  # back to the shell while it runs
         assert app.tabs.active.startswith("shell-")
         assert app.focused is shell.terminal
-        await pilot.press(*"echo still-here", "enter")
-        await until(pilot, lambda: "still-here" in "\n".join(shell.terminal.display_lines[1:]),
-                    what="shell echo")
         app.tabs.active = "overview"
         await pilot.pause()
         assert diag.state == "running"
+        app.tabs.active = shell.parent.id
+        await pilot.pause()
+        await pilot.press(*"echo still-here", "enter")
+        await until(pilot, lambda: "still-here" in "\n".join(shell.terminal.display_lines[1:]),
+                    what="shell echo")
         await until(pilot, lambda: diag.state == "done", timeout=90, what="diagnosis done")
         app.tabs.active = diag.parent.id
         await pilot.pause()
@@ -309,3 +311,17 @@ async def test_bindings_can_be_remapped_by_id(lab: Lab) -> None:
         await loaded(pilot)
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_large_lab_all_zones_unhealthy_first() -> None:
+    async with Lab("large", time_scale=TIME_SCALE) as lab:
+        app = lab_app(lab)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await loaded(pilot)
+            table = app.overview.table
+            assert table.row_count == 100  # the first zone
+            await pilot.press("z", "home")  # zones list: "all zones"
+            await until(pilot, lambda: table.row_count == 5000, what="all zones")
+            marks = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+            bad = marks.count("✘")
+            assert bad > 0 and marks[:bad] == ["✘"] * bad  # unhealthy first, kept in order

@@ -32,6 +32,10 @@ def _sort_key(value: object) -> tuple[int, str]:
     return (0 if text.strip() else 1, text.lower())
 
 
+def _plain(cells: Iterable[object]) -> tuple[str, ...]:
+    return tuple(c.plain if isinstance(c, Text) else str(c) for c in cells)
+
+
 class SyncTable(DataTable[Cell]):
     """A row-cursor DataTable whose rows are replaced by diffing, never by clearing."""
 
@@ -81,6 +85,8 @@ class SyncTable(DataTable[Cell]):
                         updated += 1
             self._shown[key] = cells
         if added or updated:
+            if self.sort_column is None:
+                self._keep_order(wanted)
             self._apply_sort()
             # DataTable measures new rows when its pump goes idle: make sure it does now.
             self.check_idle()
@@ -108,6 +114,12 @@ class SyncTable(DataTable[Cell]):
             self.move_cursor(row=index)
 
     # -- sorting --------------------------------------------------------------------------
+    def _keep_order(self, wanted: dict[str, tuple[Cell, ...]]) -> None:
+        """No column chosen: rows appear in the order the caller gave them."""
+        order = {_plain(cells): index for index, cells in enumerate(wanted.values())}
+        if self.row_count > 1:
+            self.sort(key=lambda values: order.get(_plain(values), len(order)))
+
     def _apply_sort(self) -> None:
         if self.sort_column is not None and self.row_count:
             self.sort(self.sort_column, key=_sort_key, reverse=self.sort_reverse)
