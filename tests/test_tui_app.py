@@ -325,3 +325,20 @@ async def test_large_lab_all_zones_unhealthy_first() -> None:
             marks = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
             bad = marks.count("✘")
             assert bad > 0 and marks[:bad] == ["✘"] * bad  # unhealthy first, kept in order
+
+
+async def test_read_only_badge(lab: Lab) -> None:
+    from tui.app import CspctlApp
+    from tui.backend import Backend
+
+    settings = fixed_settings(show_journal_path=True)
+
+    async def opener() -> Backend:
+        return Backend.for_lab(lab, read_only=True, settings=settings)
+
+    app = CspctlApp(opener, settings=settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        head = screen_text(app).splitlines()[:2]
+        assert "READ-ONLY" in head[0] and "LAB" in head[0]
+        assert "journal " in head[1] and app.backend.journal_path.endswith(".jsonl")
