@@ -28,6 +28,8 @@ from widgets.terminal.keys import key_to_bytes, paste_bytes
 
 FRAME = 1 / 30
 PARSE_BUDGET = 0.012  # seconds of parsing per frame: a burst never starves the UI
+BACKLOG_BUDGET = 0.020  # with a big backlog, parse more per frame (still < 2/3 of a frame)
+BACKLOG = 256 * 1024
 
 
 class Terminal(Widget, can_focus=True):
@@ -126,8 +128,9 @@ class Terminal(Widget, can_focus=True):
         self.set_interval(FRAME, self._tick, name="terminal-frame")
 
     def _tick(self) -> None:
-        if self.emulator.pending_bytes:
-            self.emulator.process(PARSE_BUDGET)
+        pending = self.emulator.pending_bytes
+        if pending:
+            self.emulator.process(BACKLOG_BUDGET if pending > BACKLOG else PARSE_BUDGET)
         if self.emulator.screen.dirty or self._cursor_moved():
             self._repaint()
 
