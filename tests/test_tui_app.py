@@ -160,7 +160,7 @@ async def test_switching_tabs_while_a_diagnosis_runs(lab: Lab) -> None:
         await pilot.pause()
         assert diag.state == "running"
         app.tabs.active = shell.parent.id
-        await pilot.pause()
+        await until(pilot, lambda: app.focused is shell.terminal, what="terminal focus")
         await pilot.press(*"echo still-here", "enter")
         await until(pilot, lambda: "still-here" in "\n".join(shell.terminal.display_lines[1:]),
                     what="shell echo")

@@ -358,16 +358,20 @@ class CspctlApp(App[int]):
         self.call_after_refresh(self._focus_active)
 
     def _focus_active(self) -> None:
+        """Put focus inside the active tab: the table, the terminal or the step list."""
         active = self.tabs.active
         if active == OVERVIEW:
-            if not isinstance(self.focused, (SyncTable,)) or isinstance(self.focused, StepList):
+            focused = self.focused
+            if focused is None or self.overview not in focused.ancestors_with_self:
                 self.overview.table.focus()
             return
         with contextlib.suppress(Exception):
             pane = self.tabs.get_pane(active)
-            target = pane.query(Terminal).first() if pane.query(Terminal) else \
-                pane.query(StepList).first()
-            target.focus()
+            for kind in (Terminal, StepList):
+                found = pane.query(kind)
+                if found:
+                    found.first().focus()
+                    return
 
     async def action_close_tab(self) -> None:
         """Close the current tab (a shell's session is closed too)."""
