@@ -212,7 +212,7 @@ class CspctlApp(App[int]):
         sub.set_class(self.api_error is not None, "error")
 
     SHELL_HIDDEN = frozenset({"shell", "diagnose", "filter", "help", "repair", "log", "refresh",
-                              "command_palette", "next_tab", "previous_tab", "close_tab"})
+                              "command_palette", "close_tab"})
 
     def on_terminal_closed(self) -> None:
         self.refresh_bindings()

@@ -44,7 +44,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 "cspctl keys — remap any binding by its id (keymap). In a shell pane every "
                 "key goes to the remote shell except ctrl+] (leave the pane), shift+pgup/pgdn "
-                "(scrollback), ctrl+q (quit).", id="help-intro", markup=False)
+                "(scrollback), ctrl+pgup/pgdn (tabs), ctrl+t (real terminal), ctrl+q (quit).",
+                id="help-intro", markup=False)
             table: DataTable[str] = DataTable(id="help-table", cursor_type="row")
             yield table
 

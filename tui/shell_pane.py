@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from cspctl.ssh import Route, ShellSession
     from tui.backend import Backend
 
-HINT = "ctrl+] leave pane · ctrl+t real terminal · shift+pgup scrollback"
+HINT = "ctrl+] leave · ctrl+pgup/pgdn tabs · ctrl+t real terminal · shift+pgup scrollback"
 
 
 class ShellPane(Vertical):
