@@ -219,6 +219,11 @@ async def test_help_palette_and_coming_next(lab: Lab) -> None:
         await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="zone diagnosis")
         pane = app.query_one(DiagnosticsPane)
         assert {vm.name for vm in pane.vms} == {"s-1-VM", "v-2-VM"}
+        await pilot.press("ctrl+p", *"open shell on s-1")
+        await until(pilot, lambda: "Open shell on s-1-VM" in screen_text(app), what="hit")
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(app.query(ShellPane)), what="shell from the palette")
+        assert app.query_one(ShellPane).vm.name == "s-1-VM"
 
 
 async def test_unknown_host_key_asks_with_the_fingerprint(tmp_path: Path) -> None:
