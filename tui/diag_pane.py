@@ -138,7 +138,10 @@ class DiagnosticsPane(Vertical):
             for check_id in event.check_ids:
                 steps.put(StepState(f"{event.vm.id}:{check_id}", vm_name,
                                     titles.get(check_id, check_id)))
-            self._status(f"diagnosing {self.label}: {len(event.check_ids)} steps on {vm_name}")
+            started = {step.target for step in steps.steps.values()}
+            self._status(f"diagnosing {self.label}: {len(steps.steps)} steps on "
+                         f"{len(started)}/{len(self.vms)} VMs" if len(self.vms) > 1 else
+                         f"diagnosing {self.label}: {len(event.check_ids)} steps")
         elif isinstance(event, StepStarted):
             key = f"{event.vm_id}:{event.check_id}"
             if steps.update_step(key, status="running", started=self._clock()) is None:
