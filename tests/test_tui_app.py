@@ -347,3 +347,16 @@ async def test_read_only_badge(lab: Lab) -> None:
         head = screen_text(app).splitlines()[:2]
         assert "READ-ONLY" in head[0] and "LAB" in head[0]
         assert "journal " in head[1] and app.backend.journal_path.endswith(".jsonl")
+
+
+def test_every_binding_has_an_id() -> None:
+    from textual.binding import Binding
+
+    from tui.app import CspctlApp
+    from tui.overview import Overview
+    from widgets.steps import StepList
+    from widgets.systemvms import SyncTable
+
+    for cls in (CspctlApp, Overview, SyncTable, StepList, Terminal, ConfirmDialog, HelpScreen):
+        for binding in cls.BINDINGS:
+            assert isinstance(binding, Binding) and binding.id, (cls.__name__, binding)

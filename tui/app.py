@@ -79,7 +79,7 @@ class CspctlApp(App[int]):
                 id="console.next_tab_key"),
         Binding("left_square_bracket", "previous_tab", "Previous tab", show=False,
                 id="console.previous_tab_key"),
-        Binding("ctrl+c", "help_quit", show=False, system=True),
+        Binding("ctrl+c", "help_quit", show=False, system=True, id="console.help_quit"),
     ]
 
     def __init__(self, opener: Opener, *, settings: UiSettings | None = None) -> None:
