@@ -43,7 +43,7 @@ async def test_listing_shows_the_seed_incident_at_80x24(lab: Lab) -> None:
         assert any("v-2-VM" in r and "CPVM" in r and "Disconnected" in r and "✘" in r
                    for r in rows), text
         assert any("s-1-VM" in r and "SSVM" in r and "✘" in r for r in rows), text
-        assert "✘2" in text  # the zone's unhealthy count
+        assert "✘2/2 tokyo-z1" in text  # the zone's unhealthy/total count
         assert "refreshed 10:00:00" in text
         table = app.overview.table
         assert table.row_count == 2

@@ -53,6 +53,7 @@ class CspctlApp(App[int]):
     """The console. ``opener`` builds the :class:`Backend` once the app's loop runs."""
 
     CSS_PATH = "cspctl.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     TITLE = "cspctl"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     ENABLE_COMMAND_PALETTE = True

@@ -107,10 +107,11 @@ def detail_lines(vm: SystemVm) -> list[str]:
     ]
 
 
-def zone_label(zone: Zone, unhealthy: int, total: int) -> str:
-    """A zone in the zone list: the marker and count are text, not colour."""
-    mark = f"{UNHEALTHY}{unhealthy}" if unhealthy else HEALTHY
-    return f"{mark:>3} {zone.name or zone.id} ({total})"
+def zone_label(zone: Zone | None, unhealthy: int, total: int) -> str:
+    """A zone in the zone list: ``✘2/5 name`` (unhealthy/total) — text, not colour."""
+    mark = UNHEALTHY if unhealthy else HEALTHY
+    name = "all zones" if zone is None else (zone.name or zone.id or "?")
+    return f"{mark}{unhealthy}/{total} {name}"
 
 
 def sort_vms(vms: Sequence[SystemVm]) -> list[SystemVm]:

@@ -66,7 +66,7 @@ class Overview(Vertical):
         """Render a new snapshot: zone counts and the table updated in place."""
         self.snapshot = snapshot
         zones = self.query_one("#zones", OptionList)
-        wanted = [(ALL_ZONES, f"{self._mark(*snapshot.zone_health(None))} all zones")]
+        wanted = [(ALL_ZONES, inventory.zone_label(None, *snapshot.zone_health(None)))]
         for zone in snapshot.zones:
             bad, total = snapshot.zone_health(zone.id)
             wanted.append((zone.id or "?", inventory.zone_label(zone, bad, total)))
@@ -81,10 +81,6 @@ class Overview(Vertical):
             key = self.zone_id or ALL_ZONES
             zones.highlighted = ids.index(key) if key in ids else (highlighted or 0)
         self._sync_table()
-
-    @staticmethod
-    def _mark(bad: int, total: int) -> str:
-        return f"{inventory.UNHEALTHY}{bad}" if bad else f" {inventory.HEALTHY}"
 
     def _sync_table(self) -> None:
         if self.snapshot is None:
