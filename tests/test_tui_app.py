@@ -239,6 +239,10 @@ async def test_unknown_host_key_asks_with_the_fingerprint(tmp_path: Path) -> Non
             await pilot.press("y")
             pane = app.query_one(ShellPane)
             await until(pilot, lambda: pane.state == "open", timeout=30, what="shell open")
+            answered = [e for e in app.backend.session.journal.events()
+                        if e["event"] == "confirm.answered"]
+            assert answered and answered[-1]["answer"] == "yes"
+            assert answered[-1]["fingerprint"].startswith("SHA256:")
 
 
 async def test_quit_closes_everything(lab: Lab) -> None:

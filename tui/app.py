@@ -242,8 +242,15 @@ class CspctlApp(App[int]):
                  else "Trust this system VM's host key?")
         body = (f"{question.explain()}\n\nfingerprint: {question.fingerprint}\n"
                 "Compare it with the VM's console (ssh-keygen -lf /etc/ssh/ssh_host_*.pub).")
+        fields = {"kind": "host_key", "vm": question.vm_name, "address": question.address,
+                  "fingerprint": question.fingerprint, "reason": reason}
+        if self.backend is not None:
+            self.backend.record("confirm.asked", **fields)
         self.push_screen(ConfirmDialog(title, body, yes="Trust", no="Refuse"), callback=done)
-        return await answer
+        trusted = await answer
+        if self.backend is not None:
+            self.backend.record("confirm.answered", answer="yes" if trusted else "no", **fields)
+        return trusted
 
     # -- actions --------------------------------------------------------------------------
     def _selected_vm(self) -> SystemVm | None:
