@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from pathlib import Path
@@ -17,6 +18,7 @@ from tests.tui_helpers import (
     notifications,
     screen_text,
     until,
+    until_text,
 )
 from tui.diag_pane import DiagnosticsPane
 from tui.help import HelpScreen
@@ -91,9 +93,7 @@ async def test_shell_pane_runs_a_command(lab: Lab) -> None:
         await pilot.press(*"cat /var/cache/cloud/cmdline", "enter")
         await until(pilot, lambda: "type=consoleproxy" in "\n".join(term.display_lines),
                     what="cmdline output")
-        text = screen_text(app)
-        assert "type=consoleproxy" in text
-        assert "Shell v-2-VM" in text
+        text = await until_text(pilot, "type=consoleproxy", "Shell v-2-VM")
         footer = text.splitlines()[-1]
         assert "Leave pane" in footer and "Diagnose" not in footer  # keys go to the shell
         # Keys that belong to the app (s, d, /) went to the shell while it had focus.
@@ -122,8 +122,7 @@ async def test_diagnostics_on_the_seed_cpvm_shows_the_failures(lab: Lab) -> None
         assert "fail" in statuses.values()
         steps = pane.steps
         assert steps.counts().get("fail", 0) >= 1
-        text = screen_text(app)
-        assert "✘" in text and "FAIL" in text
+        await until_text(pilot, "✘", "FAIL")
         # The first problem is selected and its evidence, advice and playbook are shown.
         detail = str(pane.query_one("#step-text").render())
         assert "$ " in detail and "advice:" in detail
@@ -132,15 +131,22 @@ async def test_diagnostics_on_the_seed_cpvm_shows_the_failures(lab: Lab) -> None
         # Selecting the cwd step shows the deleted directory evidence.
         key = next(k for k, (_, f) in pane.findings.items() if f.playbook == "protect-assets")
         steps.select_key(key)
-        await pilot.pause()
+        await until(pilot, lambda: "(deleted)" in str(pane.query_one("#step-text").render()),
+                    what="cwd evidence")
         detail = str(pane.query_one("#step-text").render())
-        assert "(deleted)" in detail
         assert "playbook: protect-assets" in detail
 
 
 async def test_switching_tabs_while_a_diagnosis_runs(lab: Lab) -> None:
-    lab.faults.ssh_command_delay = 0.5  # slow enough to switch around mid-run
-    app = lab_app(lab)
+    from cspctl.diagnostics.runner import StepStarted
+
+    gate = asyncio.Event()  # the diagnosis holds before each step until the test opens it
+
+    async def hold(event: object) -> None:
+        if isinstance(event, StepStarted):
+            await gate.wait()
+
+    app = lab_app(lab, fixed_settings(diagnostics_test_hook=hold))
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("slash", "v", "minus", "enter", "s")
@@ -164,10 +170,11 @@ async def test_switching_tabs_while_a_diagnosis_runs(lab: Lab) -> None:
         await pilot.press(*"echo still-here", "enter")
         await until(pilot, lambda: "still-here" in "\n".join(shell.terminal.display_lines[1:]),
                     what="shell echo")
+        assert diag.state == "running"  # held by the gate: the shell answered meanwhile
+        gate.set()
         await until(pilot, lambda: diag.state == "done", timeout=90, what="diagnosis done")
         app.tabs.active = diag.parent.id
-        await pilot.pause()
-        assert "FAIL" in screen_text(app)
+        await until_text(pilot, "FAIL")
         assert shell.state == "open"
 
 
@@ -179,7 +186,7 @@ async def test_api_outage_is_a_notification_not_a_crash(lab: Lab) -> None:
         await pilot.press("ctrl+r")
         await until(pilot, lambda: app.api_error is not None, what="API error")
         assert any(n.startswith("error: API error") for n in notifications(app))
-        assert "✘ API" in screen_text(app)
+        await until_text(pilot, "✘ API")
         # The last good data stays on screen; recovery is announced.
         assert app.overview.table.row_count == 2
         lab.faults.api_error_rate = 0.0
@@ -193,7 +200,7 @@ async def test_api_down_at_start_is_inline(lab: Lab) -> None:
     await lab.stop()
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.api_error is not None, what="API error")
-        assert "no data" in screen_text(app)
+        await until_text(pilot, "no data")
         assert any(n.startswith("error: API error") for n in notifications(app))
 
 
@@ -272,8 +279,8 @@ async def test_bad_api_keys_are_a_notification(lab: Lab) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.api_error is not None, what="auth error")
         assert any(n.startswith("error: API error") for n in notifications(app))
+        await until_text(pilot, "no data")
         assert "not-the-secret" not in screen_text(app)
-        assert "no data" in screen_text(app)
 
 
 async def test_refused_host_key_is_an_inline_state() -> None:
@@ -287,11 +294,11 @@ async def test_refused_host_key_is_an_inline_state() -> None:
             await pilot.press("n")
             pane = app.query_one(ShellPane)
             await until(pilot, lambda: pane.state == "failed", timeout=30, what="refusal")
-            assert "✘" in screen_text(app)
+            await until_text(pilot, "✘")
             assert "could not connect" in "\n".join(pane.terminal.display_lines)
             # The console goes on: back to the list, still usable.
             await pilot.press("ctrl+w")
-            assert app.tabs.active == "overview"
+            await until(pilot, lambda: app.tabs.active == "overview", what="back to the list")
             assert app.overview.table.row_count == 1  # the filter "v-" is still on
             await pilot.press("escape")
             assert app.overview.table.row_count == 2
@@ -311,7 +318,7 @@ async def test_auto_refresh_updates_rows_in_place(lab: Lab) -> None:
                     what="state change")
         assert table.row_count == 2
         assert table.selected_key == cpvm.id  # the cursor stayed on the same VM
-        assert "Stopping" in screen_text(app)
+        await until_text(pilot, "Stopping")
 
 
 async def test_bindings_can_be_remapped_by_id(lab: Lab) -> None:
@@ -348,6 +355,7 @@ async def test_read_only_badge(lab: Lab) -> None:
     app = CspctlApp(opener, settings=settings)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
+        await until_text(pilot, "READ-ONLY", "journal ")
         head = screen_text(app).splitlines()[:2]
         assert "READ-ONLY" in head[0] and "LAB" in head[0]
         assert "journal " in head[1] and app.backend.journal_path.endswith(".jsonl")

@@ -67,6 +67,7 @@ def test_diagnostics_pane(snap_compare, size: tuple[int, int]) -> None:
         await until(pilot, lambda: pane.state == "done", timeout=60, what="diagnosis")
         key = next(k for k, (_, f) in pane.findings.items() if f.check_id == "java-cwd")
         pane.steps.select_key(key)
-        await pilot.pause()
+        await until(pilot, lambda: "(deleted)" in str(pane.query_one("#step-text").render()),
+                    what="java-cwd evidence")
 
     assert snap_compare(seed_app(), terminal_size=size, run_before=diagnose)

@@ -68,9 +68,31 @@ async def until(pilot: Pilot[object], condition: Callable[[], object], timeout: 
     await pilot.pause()
 
 
-async def loaded(pilot: Pilot[object]) -> None:
+def _row_line_shown(app: App[object]) -> bool:
+    """The first VM row is on screen with its name, type, state and agent state in full
+    (the table has measured its columns, not just received the rows)."""
+    table = app.overview.table  # type: ignore[attr-defined]
+    if table.row_count == 0:
+        return True
+    keys = [str(col.key.value) for col in table.ordered_columns]
+    row = table.get_row_at(0)
+    wanted = [str(getattr(cell, "plain", cell)) for key, cell in zip(keys, row, strict=False)
+              if key in ("name", "type", "state", "agent")]
+    return any(all(w in line for w in wanted) for line in screen_text(app).splitlines())
+
+
+async def loaded(pilot: Pilot[object], timeout: float = 20.0) -> None:
+    """Wait until the first refresh is on screen: data in, table laid out and rendered."""
     app = pilot.app
-    await until(pilot, lambda: getattr(app, "snapshot", None) is not None, what="first refresh")
+    await until(pilot, lambda: getattr(app, "snapshot", None) is not None
+                and _row_line_shown(app), timeout=timeout, what="first refresh on screen")
+
+
+async def until_text(pilot: Pilot[object], *needles: str, timeout: float = 20.0) -> str:
+    """Wait until the rendered screen contains every one of ``needles``; returns the text."""
+    await until(pilot, lambda: all(n in screen_text(pilot.app) for n in needles),
+                timeout=timeout, what=f"{needles!r} on screen")
+    return screen_text(pilot.app)
 
 
 def notifications(app: App[object]) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -99,12 +99,13 @@ class DiagnosticsPane(Vertical):
 
         session = self.backend.session
         names = {vm.id: vm.name or vm.id or "?" for vm in self.vms}
+        hook = self.backend.settings.diagnostics_test_hook
         self.state = "running"
         try:
             runner = DiagnosisRunner(
                 session.api, session.ssh, session.profile, journal=session.journal,
                 concurrency=self.backend.settings.diagnose_concurrency,
-                on_event=lambda ev: self._on_event(ev, names, titles),
+                on_event=lambda ev: self._on_event(ev, names, titles, hook),
             )
             titles = {c.id: c.title for c in runner.checks}
             diagnosis = await runner.run(self.vms)
@@ -128,8 +129,14 @@ class DiagnosticsPane(Vertical):
         if self.steps.cursor_row == 0:
             self._show_first_problem()
 
-    def _on_event(self, event: object, names: dict[str | None, str],
-                  titles: dict[str, str]) -> None:
+    def _on_event(self, event: object, names: dict[str | None, str], titles: dict[str, str],
+                  hook: Callable[[object], Awaitable[None] | None] | None = None,
+                  ) -> Awaitable[None] | None:
+        self._show_event(event, names, titles)
+        return hook(event) if hook is not None else None
+
+    def _show_event(self, event: object, names: dict[str | None, str],
+                    titles: dict[str, str]) -> None:
         from cspctl.diagnostics.runner import RunFinished, RunStarted, StepFinished, StepStarted
 
         steps = self.steps

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,6 +36,9 @@ class UiSettings:
     show_durations: bool = True
     scrub: Callable[[str], str] | None = None
     """Applied to header and status lines before display (tests mask ports and paths)."""
+    diagnostics_test_hook: Callable[[object], Awaitable[None] | None] | None = None
+    """Test seam only: called with each diagnostics event after the pane has shown it; the
+    run awaits the result, so a test can hold a diagnosis mid-way (e.g. on an Event)."""
 
     def shown(self, text: str) -> str:
         """``text`` as displayed (after ``scrub``)."""
