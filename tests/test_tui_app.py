@@ -108,6 +108,46 @@ async def test_shell_pane_runs_a_command(lab: Lab) -> None:
         assert any("type=consoleproxy" in line for line in lines[1:])
 
 
+def footer_problems(app: object) -> list[str]:
+    """Footer keys cut or hidden under the right-docked ``^p Commands`` (empty: it fits)."""
+    from textual.widgets._footer import FooterKey
+
+    keys = list(app.screen.query(FooterKey))  # type: ignore[attr-defined]
+    palette = [k for k in keys if k.has_class("-command-palette")]
+    limit = palette[0].region.x if palette else app.size.width  # type: ignore[attr-defined]
+    footer = screen_text(app).splitlines()[-1]  # type: ignore[arg-type]
+    left = footer.split("▏")[0]
+    problems = [f"{k.key_display} {k.description}" for k in keys if k not in palette
+                and (k.region.right > limit or f"{k.key_display} {k.description}" not in left)]
+    if palette and not footer.rstrip().endswith("^p Commands"):
+        problems.append(f"palette key cut: {footer!r}")
+    return problems
+
+
+async def test_footer_never_overflows_at_narrow_widths(lab: Lab) -> None:
+    app = lab_app(lab)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        assert footer_problems(app) == []
+        assert "? Help" in screen_text(app).splitlines()[-1]
+        # A shell whose session ended: the pane's keys plus the console's, still in 80 cells.
+        await pilot.press("slash", "v", "minus", "enter", "s")
+        await until(pilot, lambda: bool(app.query(ShellPane)), what="shell tab")
+        pane = app.query_one(ShellPane)
+        await until(pilot, lambda: any(line.rstrip().endswith("#") for line in
+                                       pane.terminal.display_lines), what="root prompt")
+        await pilot.press(*"exit", "enter")
+        await until(pilot, lambda: pane.state == "closed", what="shell closed")
+        await until_text(pilot, "Leave pane", "Diagnose")
+        assert footer_problems(app) == []
+        for width in (60, 45):
+            await pilot.resize_terminal(width, 24)
+            await until(pilot, lambda w=width: app.screen.query_one("FitFooter")._fitted_width
+                        == w and not footer_problems(app), what=f"footer fitted to {width}")
+            footer = screen_text(app).splitlines()[-1]
+            assert "^] Leave pane" in footer and "? Help" in footer and "^q Quit" in footer
+
+
 async def test_diagnostics_on_the_seed_cpvm_shows_the_failures(lab: Lab) -> None:
     app = lab_app(lab)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -19,13 +19,14 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
 from tui.backend import Backend
 from tui.commands import ConsoleCommands
 from tui.diag_pane import DiagnosticsPane
+from tui.footer import FitFooter
 from tui.help import HelpScreen, binding_rows
 from tui.inventory import UNHEALTHY, Snapshot
 from tui.overview import Overview
@@ -102,7 +103,7 @@ class CspctlApp(App[int]):
             yield Static("", id="head-sub", markup=False)
         with TabbedContent(id="tabs", initial=OVERVIEW), TabPane("System VMs", id=OVERVIEW):
             yield Overview(scrub=self.settings.shown, id="overview-pane")
-        yield Footer(compact=True)
+        yield FitFooter(compact=True)
 
     @property
     def overview(self) -> Overview:
