@@ -125,7 +125,7 @@ class DiagnosticsPane(Vertical):
         parts = [f"{MARKERS[s][0]} {n} {MARKERS[s][1]}" for s, n in counts.items() if n]
         took = f" in {diagnosis.duration:.1f}s" if self.backend.settings.show_durations else ""
         self._status(f"{self.label}: done{took} — " + "  ".join(parts)
-                     + "   (arrows: evidence)")
+                     + " · ↑↓ evidence")
         if self.steps.cursor_row == 0:
             self._show_first_problem()
 

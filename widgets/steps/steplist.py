@@ -42,8 +42,9 @@ class StepList(SyncTable):
     """Steps keyed by ``StepState.key``, in the order they were first added."""
 
     COLUMNS = (
-        Column("mark", " "), Column("status", "Status"), Column("target", "VM"),
-        Column("title", "Step"), Column("summary", "Result"), Column("time", "Time"),
+        Column("mark", " "), Column("status", "Status"), Column("target", "VM", priority=2),
+        Column("title", "Step", max_width=30), Column("summary", "Result", flex=True),
+        Column("time", "Time", priority=1),
     )
 
     def __init__(self, *, clock: Callable[[], float], show_durations: bool = True,

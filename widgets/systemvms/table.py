@@ -3,6 +3,11 @@
 Refreshing thousands of rows never clears the table: :meth:`SyncTable.sync` diffs the new
 rows against what is shown (by row key) and only touches cells that changed, adds new rows
 and removes vanished ones, then re-applies the current sort.
+
+The table fits its width instead of scrolling sideways: columns are shown in priority order
+while they fit (the rest are hidden until the table is wider), and a ``flex`` column takes
+the remaining width, its cells ending with ``…`` when cut. Only a change of the shown
+columns (a resize) rebuilds the rows.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
 
 Cell = str | Text
 
@@ -25,6 +30,25 @@ class Column:
     key: str
     label: str
     width: int | None = None
+    priority: int = 0
+    """Lower is more important: when the table is too narrow, the highest go first."""
+    flex: bool = False
+    """Takes the remaining width; its cells are cut with an ellipsis."""
+    max_width: int | None = None
+    """Never wider than this; longer cells are cut with an ellipsis."""
+
+
+FLEX_MIN = 10
+
+
+def _fit(cell: Cell, width: int) -> Cell:
+    """A cell cut to ``width`` cells, ending with an ellipsis when it was longer."""
+    text = cell if isinstance(cell, Text) else Text(cell)
+    if cell_len(text.plain) <= width:
+        return cell
+    text = text.copy()
+    text.truncate(width, overflow="ellipsis")
+    return text
 
 
 def _sort_key(value: object) -> tuple[int, str]:
@@ -47,18 +71,115 @@ class SyncTable(DataTable[Cell]):
     def __init__(self, columns: Sequence[Column], **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
         self._columns_spec = list(columns)
+        self._index = {col.key: i for i, col in enumerate(self._columns_spec)}
+        self._active: list[Column] = list(self._columns_spec)
+        self._flex_width: int | None = None
         self.sort_column: str | None = None
         self.sort_reverse = False
         self._shown: dict[str, tuple[Cell, ...]] = {}
 
     def on_mount(self) -> None:
-        for col in self._columns_spec:
-            self.add_column(col.label, key=col.key, width=col.width)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for col in self._active:
+            width = self._flex_width if col.flex and self._flex_width else col.width
+            self.add_column(col.label, key=col.key, width=width)
+
+    @property
+    def shown_columns(self) -> list[str]:
+        """Keys of the columns currently shown (the others did not fit)."""
+        return [col.key for col in self._active]
+
+    def _view(self, cells: Sequence[Cell]) -> tuple[Cell, ...]:
+        """A row's cells for the shown columns (the flex one cut to its width)."""
+        out = []
+        for col in self._active:
+            cell = cells[self._index[col.key]]
+            cut = self._flex_width if col.flex else col.max_width
+            if cut:
+                cell = _fit(cell, cut)
+            out.append(cell)
+        return tuple(out)
+
+    # -- fitting the width ------------------------------------------------------------------
+    def _natural(self, col: Column) -> int:
+        if col.width is not None:
+            return col.width
+        i = self._index[col.key]
+        widest = max((cell_len(_plain((cells[i],))[0]) for cells in self._shown.values()),
+                     default=0)
+        natural = max(cell_len(col.label), widest)
+        return min(natural, col.max_width) if col.max_width else natural
+
+    def _available(self) -> int:
+        width = self.content_region.width
+        rows_room = self.content_region.height - (self.header_height if self.show_header else 0)
+        if self.row_count > rows_room:
+            width -= self.styles.scrollbar_size_vertical
+        return width
+
+    def fit_columns(self) -> bool:
+        """Choose the shown columns (and the flex width) for the current width; True when
+        the table had to be rebuilt."""
+        avail = self._available()
+        if avail <= 0 or not self.is_mounted:
+            return False
+        pad = 2 * self.cell_padding
+        chosen: set[str] = set()
+        used = 0
+        for col in sorted(self._columns_spec, key=lambda c: c.priority):
+            need = (max(cell_len(col.label), FLEX_MIN) if col.flex else self._natural(col)) + pad
+            if used + need > avail:
+                break
+            chosen.add(col.key)
+            used += need
+        if not chosen:
+            chosen.add(self._columns_spec[0].key)
+        active = [col for col in self._columns_spec if col.key in chosen]
+        flex_width = None
+        for col in active:
+            if col.flex:
+                flex_width = avail - used + max(cell_len(col.label), FLEX_MIN)
+        if [c.key for c in active] == [c.key for c in self._active] \
+                and flex_width == self._flex_width:
+            return False
+        self._active, self._flex_width = active, flex_width
+        self._rebuild()
+        return True
+
+    def _rebuild(self) -> None:
+        selected = self.selected_key
+        self.clear(columns=True)
+        self._add_columns()
+        for key, cells in self._shown.items():
+            self.add_row(*self._view(cells), key=key)
+        if self.sort_column is None:
+            self._keep_order(self._shown)
+        elif self.sort_column not in self.shown_columns:
+            self.sort_column = None
+        self._apply_sort()
+        self.check_idle()
+        if selected is not None:
+            self.select_key(selected)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit_columns)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """After DataTable measured new rows (on idle), drop its render caches.
+
+        Workaround for a race in Textual's DataTable: rows drawn between ``add_row`` and the
+        idle-time measurement are cached under the same update count, so under load they
+        stayed drawn at the header widths (``v-2-  CPVM  Runni  Disco``) until the next
+        change. ``notify_style_update`` clears those caches and repaints.
+        """
+        super()._update_dimensions(new_rows)
+        self.notify_style_update()
 
     # -- data -----------------------------------------------------------------------------
     def sync(self, rows: Iterable[tuple[str, Sequence[Cell]]]) -> tuple[int, int, int]:
         """Show exactly ``rows`` (key, cells); returns (added, updated cells, removed)."""
-        keys = [c.key for c in self._columns_spec]
         wanted: dict[str, tuple[Cell, ...]] = {k: tuple(cells) for k, cells in rows}
         added = updated = removed = 0
         selected = self.selected_key
@@ -70,10 +191,11 @@ class SyncTable(DataTable[Cell]):
         for key, cells in wanted.items():
             old = self._shown.get(key)
             if old is None:
-                self.add_row(*cells, key=key)
+                self.add_row(*self._view(cells), key=key)
                 added += 1
             elif old != cells:
-                for col, before, after in zip(keys, old, cells, strict=True):
+                for col, before, after in zip(self.shown_columns, self._view(old),
+                                              self._view(cells), strict=True):
                     if before != after:
                         try:
                             # Widen when needed; never re-measure a whole column to shrink it.
@@ -84,7 +206,7 @@ class SyncTable(DataTable[Cell]):
                             continue
                         updated += 1
             self._shown[key] = cells
-        if added or updated:
+        if (added or updated) and not self.fit_columns():
             if self.sort_column is None:
                 self._keep_order(wanted)
             self._apply_sort()
@@ -116,12 +238,13 @@ class SyncTable(DataTable[Cell]):
     # -- sorting --------------------------------------------------------------------------
     def _keep_order(self, wanted: dict[str, tuple[Cell, ...]]) -> None:
         """No column chosen: rows appear in the order the caller gave them."""
-        order = {_plain(cells): index for index, cells in enumerate(wanted.values())}
+        order = {_plain(self._view(cells)): index
+                 for index, cells in enumerate(wanted.values())}
         if self.row_count > 1:
             self.sort(key=lambda values: order.get(_plain(values), len(order)))
 
     def _apply_sort(self) -> None:
-        if self.sort_column is not None and self.row_count:
+        if self.sort_column in self.shown_columns and self.row_count:
             self.sort(self.sort_column, key=_sort_key, reverse=self.sort_reverse)
 
     def sort_by(self, column: str, reverse: bool | None = None) -> None:
@@ -136,15 +259,16 @@ class SyncTable(DataTable[Cell]):
 
     def action_cycle_sort(self) -> None:
         """Sort by the next column."""
-        keys = [c.key for c in self._columns_spec]
+        keys = self.shown_columns
         index = (keys.index(self.sort_column) + 1) % len(keys) if self.sort_column in keys else 0
         self.sort_by(keys[index], reverse=False)
-        self.notify(f"sorted by {self._columns_spec[index].label.strip() or 'health'}",
+        label = self._columns_spec[self._index[keys[index]]].label
+        self.notify(f"sorted by {label.strip() or 'health'}",
                     timeout=2)
 
     def action_reverse_sort(self) -> None:
         """Reverse the current sort order."""
-        self.sort_by(self.sort_column or self._columns_spec[0].key, reverse=not self.sort_reverse)
+        self.sort_by(self.sort_column or self.shown_columns[0], reverse=not self.sort_reverse)
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
