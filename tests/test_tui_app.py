@@ -47,6 +47,10 @@ async def test_listing_shows_the_seed_incident_at_80x24(lab: Lab) -> None:
         assert any("s-1-VM" in r and "SSVM" in r and "✘" in r for r in rows), text
         assert "✘2/2 tokyo-z1" in text  # the zone's unhealthy/total count
         assert "refreshed 10:00:00" in text
+        # 4.8 has no templatename in listSystemVms: the detail shows the template's id.
+        assert "template -" not in text
+        template = app.overview.selected_vm().templateid
+        assert template and f"template {template[:8]}" in text
         table = app.overview.table
         assert table.row_count == 2
         # Sorting by a column keeps rows and cursor; state updates happen in place.
@@ -54,12 +58,50 @@ async def test_listing_shows_the_seed_incident_at_80x24(lab: Lab) -> None:
         assert table.sort_column == "mark"
 
 
+def fits_sideways(table: object) -> bool:
+    """No horizontal scrolling: the table's columns fit its visible width."""
+    return table.virtual_size.width <= table.scrollable_content_region.width  # type: ignore
+
+
+async def test_vm_table_fits_the_width_by_priority(lab: Lab) -> None:
+    app = lab_app(lab)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        table = app.overview.table
+        every = ["mark", "name", "type", "state", "agent", "host", "linklocal", "private",
+                 "public", "version"]
+        await until(pilot, lambda: table.shown_columns == every, what="every column")
+        text = await until_text(pilot, "Link-local", "Private", "Public", "Version")
+        assert fits_sideways(table), text
+        cpvm = next((line for line in text.splitlines() if "v-2-VM" in line), text)
+        for value in ("CPVM", "Running", "Disconnected", "kvm02", "169.254.", "10.1.1.",
+                      "203.0.113.", "4.8.0"):
+            assert value in cpvm, cpvm
+        # Narrow: the important columns stay (every IP is in the detail panel anyway).
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: table.shown_columns == every[:7], what="narrow columns")
+
+        def cpvm_row() -> str:
+            return next((line for line in screen_text(app).splitlines() if "v-2-VM" in line
+                         and "Disconnected" in line and "169.254." in line), "")
+
+        await until(pilot, cpvm_row, what="the CPVM row with its agent and link-local IP")
+        assert "✘" in cpvm_row()
+        assert fits_sideways(table)
+        assert "Public" not in screen_text(app).splitlines()[5]
+        assert table.selected_key is not None and table.row_count == 2
+        await pilot.resize_terminal(120, 40)
+        await until(pilot, lambda: table.shown_columns == every, what="wide again")
+
+
 async def test_filter_by_name_state_ip_and_clear(lab: Lab) -> None:
     app = lab_app(lab)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot)
         table = app.overview.table
-        await pilot.press("slash", "v", "minus")
+        await pilot.press("slash")
+        await until_text(pilot, "filter: name, state, IP — Esc clears")  # the empty box says
+        await pilot.press("v", "minus")
         assert table.row_count == 1
         assert table.selected_key == app.snapshot.vms[[v.name for v in app.snapshot.vms]
                                                       .index("v-2-VM")].id
@@ -177,6 +219,24 @@ async def test_diagnostics_on_the_seed_cpvm_shows_the_failures(lab: Lab) -> None
         assert "playbook: protect-assets" in detail
 
 
+async def test_diagnostics_pane_fits_80x24(lab: Lab) -> None:
+    app = lab_app(lab)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot)
+        await pilot.press("slash", "v", "minus", "enter", "d")
+        await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
+        pane = app.query_one(DiagnosticsPane)
+        await until(pilot, lambda: pane.state == "done", timeout=60, what="diagnosis done")
+        steps = pane.steps
+        text = await until_text(pilot, "↑↓ evidence")
+        assert fits_sideways(steps), text
+        rows = [line for line in text.splitlines() if "OK " in line or "FAIL " in line]
+        assert len(rows) >= 9, text  # the step list gets most of the 24 rows
+        # The result column takes the remaining width and says when it was cut.
+        assert any(line.rstrip(" │▁▂▃▄▅▆▇█").endswith("…") for line in rows), text
+        assert "Result" in text
+
+
 async def test_switching_tabs_while_a_diagnosis_runs(lab: Lab) -> None:
     from cspctl.diagnostics.runner import StepStarted
 
@@ -250,7 +310,7 @@ async def test_help_palette_and_coming_next(lab: Lab) -> None:
         await loaded(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        text = screen_text(app)
+        text = await until_text(pilot, "Close this help with Escape, ? or q")
         for binding_id in ("console.shell", "console.diagnose", "console.filter",
                            "console.help", "console.quit", "terminal.leave", "console.repair"):
             assert binding_id in text

@@ -44,7 +44,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 "cspctl keys — remap any binding by its id (keymap). In a shell pane every "
                 "key goes to the remote shell except ctrl+] (leave the pane), shift+pgup/pgdn "
-                "(scrollback), ctrl+pgup/pgdn (tabs), ctrl+t (real terminal), ctrl+q (quit).",
+                "(scrollback), ctrl+pgup/pgdn (tabs), ctrl+t (real terminal), ctrl+q (quit).\n"
+                "Close this help with Escape, ? or q.",
                 id="help-intro", markup=False)
             table: DataTable[str] = DataTable(id="help-table", cursor_type="row")
             yield table
@@ -54,3 +55,6 @@ class HelpScreen(ModalScreen[None]):
         table.add_columns("Where", "Key", "Action", "Id")
         table.add_rows(self.rows)
         table.focus()
+        box = self.query_one("#help-box")
+        box.border_title = "Help"
+        box.border_subtitle = "Esc / ? / q: close"

@@ -14,17 +14,19 @@ from cspctl.cloudstack.models import SystemVm, Zone
 UNHEALTHY = "✘"
 HEALTHY = "✔"
 
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("mark", " "),
-    ("name", "Name"),
-    ("type", "Type"),
-    ("state", "State"),
-    ("agent", "Agent"),
-    ("host", "Host"),
-    ("public", "Public IP"),
-    ("private", "Private IP"),
-    ("linklocal", "Link-local IP"),
-    ("version", "Version"),
+COLUMNS: tuple[tuple[str, str, int], ...] = (
+    # key, header, priority (lower stays longer when the table is narrow; the detail panel
+    # below the table shows every field of the selected VM anyway)
+    ("mark", " ", 0),
+    ("name", "Name", 0),
+    ("type", "Type", 1),
+    ("state", "State", 1),
+    ("agent", "Agent", 1),
+    ("host", "Host", 2),
+    ("linklocal", "Link-local", 3),
+    ("private", "Private", 4),
+    ("public", "Public", 5),
+    ("version", "Version", 6),
 )
 
 
@@ -68,9 +70,9 @@ def vm_cells(vm: SystemVm) -> tuple[str, ...]:
         vm.state or "-",
         vm.agentstate or "-",
         vm.hostname or "-",
-        vm.publicip or "-",
-        vm.privateip or "-",
         vm.linklocalip or "-",
+        vm.privateip or "-",
+        vm.publicip or "-",
         vm.version or "-",
     )
 
@@ -101,9 +103,13 @@ def detail_lines(vm: SystemVm) -> list[str]:
         f" ({vm.hypervisor or '?'}) · pod {vm.podname or '-'}",
         f"public {vm.publicip or '-'} · private {vm.privateip or '-'}"
         f" · link-local {vm.linklocalip or '-'}",
-        f"template {vm.templatename or '-'} · version {vm.version or '-'}"
-        f" · created {vm.created:%Y-%m-%d %H:%M}" if vm.created else
-        f"template {vm.templatename or '-'} · version {vm.version or '-'}",
+        " · ".join(item for item in (
+            # listSystemVms names the template only from 4.15: older servers give its id
+            f"version {vm.version or '-'}",
+            f"template {vm.templatename or vm.templateid}"
+            if (vm.templatename or vm.templateid) else "",
+            f"created {vm.created:%Y-%m-%d %H:%M}" if vm.created else "",
+        ) if item),
     ]
 
 

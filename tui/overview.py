@@ -47,9 +47,10 @@ class Overview(Vertical):
         with Horizontal(id="overview-body"):
             yield OptionList(id="zones")
             with Vertical(id="vm-side"):
-                yield Input(placeholder="filter: name, state, IP… (Enter: table, Esc: clear)",
+                yield Input(placeholder="filter: name, state, IP — Esc clears",
                             id="filter")
-                yield SyncTable([Column(k, label) for k, label in inventory.COLUMNS], id="vms")
+                yield SyncTable([Column(k, label, priority=prio)
+                                 for k, label, prio in inventory.COLUMNS], id="vms")
                 yield Static("loading…", id="detail", markup=False)
 
     def on_mount(self) -> None:
