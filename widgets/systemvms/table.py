@@ -35,10 +35,12 @@ class Column:
     flex: bool = False
     """Takes the remaining width; its cells are cut with an ellipsis."""
     max_width: int | None = None
-    """Never wider than this; longer cells are cut with an ellipsis."""
+    """Cut (with an ellipsis) to this width while the flex column is short of room; it
+    gets its full width back when the table is wide."""
 
 
 FLEX_MIN = 10
+FLEX_COMFORT = 50  # a flex column this wide lends the rest to columns cut to max_width
 
 
 def _fit(cell: Cell, width: int) -> Cell:
@@ -74,6 +76,7 @@ class SyncTable(DataTable[Cell]):
         self._index = {col.key: i for i, col in enumerate(self._columns_spec)}
         self._active: list[Column] = list(self._columns_spec)
         self._flex_width: int | None = None
+        self._cuts: dict[str, int] = {}
         self.sort_column: str | None = None
         self.sort_reverse = False
         self._shown: dict[str, tuple[Cell, ...]] = {}
@@ -96,21 +99,21 @@ class SyncTable(DataTable[Cell]):
         out = []
         for col in self._active:
             cell = cells[self._index[col.key]]
-            cut = self._flex_width if col.flex else col.max_width
+            cut = self._flex_width if col.flex else self._cuts.get(col.key)
             if cut:
                 cell = _fit(cell, cut)
             out.append(cell)
         return tuple(out)
 
     # -- fitting the width ------------------------------------------------------------------
-    def _natural(self, col: Column) -> int:
+    def _natural(self, col: Column, capped: bool = True) -> int:
         if col.width is not None:
             return col.width
         i = self._index[col.key]
         widest = max((cell_len(_plain((cells[i],))[0]) for cells in self._shown.values()),
                      default=0)
         natural = max(cell_len(col.label), widest)
-        return min(natural, col.max_width) if col.max_width else natural
+        return min(natural, col.max_width) if col.max_width and capped else natural
 
     def _available(self) -> int:
         width = self.content_region.width
@@ -141,10 +144,18 @@ class SyncTable(DataTable[Cell]):
         for col in active:
             if col.flex:
                 flex_width = avail - used + max(cell_len(col.label), FLEX_MIN)
+        cuts: dict[str, int] = {}
+        for col in active:
+            if col.max_width and not col.flex:
+                cut = self._natural(col)
+                if flex_width is not None and flex_width > FLEX_COMFORT:
+                    lend = min(self._natural(col, capped=False) - cut, flex_width - FLEX_COMFORT)
+                    cut, flex_width = cut + lend, flex_width - lend
+                cuts[col.key] = cut
         if [c.key for c in active] == [c.key for c in self._active] \
-                and flex_width == self._flex_width:
+                and flex_width == self._flex_width and cuts == self._cuts:
             return False
-        self._active, self._flex_width = active, flex_width
+        self._active, self._flex_width, self._cuts = active, flex_width, cuts
         self._rebuild()
         return True
 
