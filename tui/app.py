@@ -481,6 +481,15 @@ def run(args: argparse.Namespace) -> int:
     """Entry point for ``cspctl`` (no subcommand): the console."""
     settings = UiSettings(lab_scenario=getattr(args, "scenario", "seed") or "seed")
     read_only = getattr(args, "read_only", None)
+    # Fail on a bad scenario or profile with one line, before the screen is taken over.
+    if getattr(args, "lab", False):
+        from cspctl.lab.scenarios import get_scenario
+
+        get_scenario(settings.lab_scenario)
+    else:
+        from cspctl.config import load_profile
+
+        load_profile(getattr(args, "profile", None))
     if getattr(args, "lab", False):
         opener: Opener = partial(Backend.open_lab, settings.lab_scenario, read_only=read_only,
                                  settings=settings)
