@@ -130,6 +130,27 @@ async def test_host_key_policy_ask_without_tty_refuses_with_advice(cloud, tmp_pa
     assert (rc, out) == (0, "again\n"), err
 
 
+class PtyReader:
+    """Collects what a process writes to a pty, waiting (20 s per read) for a token."""
+
+    def __init__(self, master: int) -> None:
+        self.master = master
+        self.seen = b""
+
+    async def read_until(self, token: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        while token not in self.seen:
+            try:
+                chunk = await asyncio.wait_for(
+                    loop.run_in_executor(None, os.read, self.master, 4096), 20
+                )
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.seen += chunk
+
+
 async def test_interactive_shell_in_a_terminal(cloud):
     master, slave = pty.openpty()
     proc = await asyncio.create_subprocess_exec(
@@ -137,28 +158,14 @@ async def test_interactive_shell_in_a_terminal(cloud):
         stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, start_new_session=True,
     )
     os.close(slave)
-    loop = asyncio.get_running_loop()
-    seen = b""
+    term = PtyReader(master)
 
-    async def read_until(token: bytes) -> None:
-        nonlocal seen
-        while token not in seen:
-            try:
-                chunk = await asyncio.wait_for(
-                    loop.run_in_executor(None, os.read, master, 4096), 20
-                )
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-
-    await read_until(b"#")  # root prompt
+    await term.read_until(b"#")  # root prompt
     os.write(master, b"echo answer=$((6*7)); exit 4\n")
-    await read_until(b"answer=42")
+    await term.read_until(b"answer=42")
     rc = await asyncio.wait_for(proc.wait(), 30)
     os.close(master)
-    assert rc == 4, seen
+    assert rc == 4, term.seen
     shells = [e for e in journal_events() if e["event"] == "ssh.shell"]
     assert [e["action"] for e in shells] == ["start", "end"]
     cast = Path(shells[0]["cast"])
@@ -185,28 +192,14 @@ async def test_first_contact_question_on_the_terminal(cloud):
         stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=controlling_tty,
     )
     os.close(slave)
-    loop = asyncio.get_running_loop()
-    seen = b""
+    term = PtyReader(master)
 
-    async def read_until(token: bytes) -> None:
-        nonlocal seen
-        while token not in seen:
-            try:
-                chunk = await asyncio.wait_for(
-                    loop.run_in_executor(None, os.read, master, 4096), 20
-                )
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-
-    await read_until(b"[y/N]")
-    assert b"first contact with v-1-VM" in seen and b"SHA256:" in seen
+    await term.read_until(b"[y/N]")
+    assert b"first contact with v-1-VM" in term.seen and b"SHA256:" in term.seen
     os.write(master, b"y\n")
-    await read_until(b"after-yes")
+    await term.read_until(b"after-yes")
     rc = await asyncio.wait_for(proc.wait(), 30)
     os.close(master)
-    assert rc == 0, seen
+    assert rc == 0, term.seen
     events = [e for e in journal_events() if e["event"] == "ssh.hostkey"]
     assert [e["action"] for e in events] == ["accepted", "trusted"]
