@@ -36,3 +36,17 @@ def test_version_flag() -> None:
     )
     assert proc.returncode == 0
     assert proc.stdout.startswith("cspctl ")
+
+
+def test_building_the_cli_parser_stays_light() -> None:
+    """Every command (even --help) builds the parser: it must not load SSH, HTTP or the lab."""
+    code = (
+        "import sys\n"
+        "from cspctl.cli.main import build_parser\n"
+        "build_parser()\n"
+        "heavy = ('asyncssh', 'httpx', 'aiohttp', 'cspctl.lab.world')\n"
+        "print(','.join(sorted(m for m in heavy if m in sys.modules)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"the parser pulled in: {proc.stdout}"
