@@ -195,7 +195,7 @@ class CspctlApp(App[int]):
         if backend is None:
             return
         profile = backend.profile
-        version = backend.version or "?"
+        version = (self.snapshot.version if self.snapshot else None) or "?"
         main.update(self.settings.shown(
             f"cspctl · {profile.name} · CloudStack {version} · {profile.url}"))
         lab = "LAB " if getattr(profile, "is_lab", False) else ""

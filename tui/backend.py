@@ -29,7 +29,6 @@ class Backend:
         self.lab = lab
         self.owns_lab = owns_lab
         self.settings = settings or UiSettings()
-        self._version: str | None = None
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
@@ -82,10 +81,6 @@ class Backend:
     def journal_path(self) -> str:
         return str(self.session.journal.path)
 
-    @property
-    def version(self) -> str | None:
-        return self._version
-
     def refresh_interval(self) -> float:
         if self.settings.refresh_interval is not None:
             return self.settings.refresh_interval
@@ -93,15 +88,11 @@ class Backend:
 
     async def snapshot(self) -> Snapshot:
         """Zones, system VMs (agent state joined) and the server version, fetched together."""
-        api = self.session.api
-        if self._version is None:
-            zones, vms, version = await asyncio.gather(
-                api.list_zones(), api.list_system_vms(), api.version()
-            )
-            self._version = version
-        else:
-            zones, vms = await asyncio.gather(api.list_zones(), api.list_system_vms())
-        return Snapshot(tuple(zones), tuple(vms), self._version, self.settings.clock())
+        api = self.session.api  # version() is cached by the client: asked once per session
+        zones, vms, version = await asyncio.gather(
+            api.list_zones(), api.list_system_vms(), api.version()
+        )
+        return Snapshot(tuple(zones), tuple(vms), version, self.settings.clock())
 
     # -- SSH ------------------------------------------------------------------------------
     def set_host_key_ask(self, ask: Callable[[HostKeyQuestion], Awaitable[bool]]) -> None:
