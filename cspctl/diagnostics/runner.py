@@ -216,7 +216,6 @@ class DiagnosisRunner:
         self.clock = clock
         self.cache = RunCache()
         self.run_id = uuid.uuid4().hex[:8]
-        self._journal_tail: asyncio.Future[None] | None = None
         check_order(self.checks)
 
     async def _emit(self, event: DiagEvent) -> None:
@@ -230,28 +229,9 @@ class DiagnosisRunner:
             self._record("diag.listener_error", error=f"{type(exc).__name__}: {exc}")
 
     def _record(self, event: str, **fields: Any) -> None:
-        """Journal an event in order, off the event loop (each record is fsync'd: ~ms).
-
-        Records are chained so they land in the order they were made; :meth:`_flush` waits
-        for all of them.
-        """
-        if self.journal is None:
-            return
-        journal, previous = self.journal, self._journal_tail
-
-        async def write() -> None:
-            if previous is not None:
-                await asyncio.shield(previous)
-            await asyncio.to_thread(journal.record, event, run_id=self.run_id, **fields)
-
-        self._journal_tail = asyncio.ensure_future(write())
-
-    async def _flush(self) -> None:
-        while self._journal_tail is not None:
-            tail = self._journal_tail
-            await asyncio.shield(tail)
-            if tail is self._journal_tail:
-                self._journal_tail = None
+        """Journal one event of this run (the journal writes without waiting for the disk)."""
+        if self.journal is not None:
+            self.journal.record(event, run_id=self.run_id, **fields)
 
     async def run(self, vms: Iterable[SystemVm], *, include_mgmt: bool = False) -> Diagnosis:
         """Diagnose these VMs (at most ``concurrency`` at a time); journalled start to end.
@@ -288,7 +268,6 @@ class DiagnosisRunner:
             counts=diagnosis.counts(),
             duration=round(diagnosis.duration, 3),
         )
-        await self._flush()
         return diagnosis
 
     async def run_vm(self, vm: SystemVm) -> VmReport:
