@@ -8,7 +8,7 @@ import pytest
 
 pytest_plugins = ["tests.sshd"]  # real OpenSSH sshd fixtures for the SSH tests
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "cloudstack"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cloudstack"
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +27,6 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def fixtures_dir() -> Path:
-    """The recorded CloudStack responses in ../shared/fixtures/cloudstack."""
-    assert FIXTURES.is_dir(), f"shared fixtures not found at {FIXTURES}"
+    """The recorded CloudStack responses in tests/fixtures/cloudstack (see its SOURCES.md)."""
+    assert FIXTURES.is_dir(), f"recorded fixtures not found at {FIXTURES}"
     return FIXTURES

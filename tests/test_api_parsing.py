@@ -1,4 +1,4 @@
-"""Envelope parsing: every recorded response in ../shared/fixtures/cloudstack, plus edge cases."""
+"""Envelope parsing: every recorded response in tests/fixtures/cloudstack, plus edge cases."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from cspctl.cloudstack.models import (
     Zone,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "cloudstack"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cloudstack"
 LIST_MODELS: dict[str, type[Model]] = {
     "listZones": Zone, "listPods": Pod, "listHosts": Host, "listConfigurations": Configuration,
     "listAlerts": Alert, "listAsyncJobs": AsyncJob, "listSystemVms": SystemVm,
