@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,8 @@ from cspctl.config import config_dir
 from cspctl.ssh.errors import HostKeyError
 
 POLICIES = ("ask", "accept-new", "strict")
+LOCK_WAIT = 10.0
+"""Seconds to wait for another process's update of the store before giving up."""
 
 
 def normalize_key(public_key: str) -> str:
@@ -74,8 +78,8 @@ class HostKeyQuestion:
         if self.reason == "recreated":
             prev = self.previous_vm_name or "another VM"
             prefix = (
-                f"{self.address} was {prev} (id {self.previous_vm_id}), now {who}: "
-                "a re-created VM has a new key; "
+                f"{self.address} was {prev} (id {self.previous_vm_id}, key "
+                f"{self.previous_fingerprint}), now {who}: a re-created VM has a new key; "
             )
         return (
             f"{prefix}first contact with {who} ({self.address}): "
@@ -95,11 +99,47 @@ class Verdict:
 
 
 class HostKeyStore:
-    """JSON file of trusted system VM keys: entries of vm_id, vm_name, address, key."""
+    """JSON file of trusted system VM keys: entries of vm_id, vm_name, address, key.
+
+    Every change is a read-modify-write under an exclusive ``flock`` on ``<store>.lock``
+    beside the file (and the file itself is replaced atomically), so cspctl processes that
+    trust keys at the same time lose none of them; readers never need the lock.
+    """
 
     def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path) if path else config_dir() / "known_systemvms.json"
+        self.path = Path(path).expanduser() if path else config_dir() / "known_systemvms.json"
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the store's lock: this process's threads, then other processes (flock)."""
+        with self._lock:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as exc:
+                raise HostKeyError(
+                    f"cannot lock cspctl's system VM host keys {self.lock_path}: "
+                    f"{exc.strerror or exc}"
+                ) from None
+            try:
+                deadline = time.monotonic() + LOCK_WAIT
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            raise HostKeyError(
+                                f"{self.lock_path} is still locked after {LOCK_WAIT:g} s by "
+                                "another cspctl process; retry, or remove the lock file if "
+                                "no cspctl is running"
+                            ) from None
+                        time.sleep(0.005)
+                yield
+            finally:
+                os.close(fd)  # releases the flock
 
     def _load(self) -> list[dict[str, Any]]:
         try:
@@ -158,7 +198,7 @@ class HostKeyStore:
         """Remember ``public_key`` for this VM id and address (replacing older entries for
         the same id, and for the same address under another id: that VM is gone)."""
         key = normalize_key(public_key)
-        with self._lock:
+        with self._locked():
             entries = [
                 e
                 for e in self._load()
@@ -177,7 +217,7 @@ class HostKeyStore:
             self._save(entries)
 
     def forget(self, vm_id: str) -> None:
-        with self._lock:
+        with self._locked():
             self._save([e for e in self._load() if e.get("vm_id") != vm_id])
 
     def check(
