@@ -394,7 +394,7 @@ async def test_destroy_recreates_with_next_name_new_addresses_and_host_key(seed:
     old = seed.world.vm_by_name("v-2-VM")
     assert old is not None
     old_id, old_ll, old_key = old.id, old.linklocalip, old.host_key_line
-    assert HostKeyStore().lookup(old_id, old_ll) == old_key
+    assert HostKeyStore(seed.host_keys_path).lookup(old_id, old_ll) == old_key
     job = (await ok(seed, "destroySystemVm", id=old_id))["jobid"]
     done = await wait_job(seed, job)
     assert done["jobresult"]["systemvm"]["state"] == "Destroyed"
@@ -409,7 +409,7 @@ async def test_destroy_recreates_with_next_name_new_addresses_and_host_key(seed:
     assert new["id"] != old_id and new["linklocalip"] != old_ll
     new_vm = seed.world.vm_by_id(new["id"])
     assert new_vm is not None and new_vm.host_key_line != old_key
-    assert HostKeyStore().lookup(new["id"], new["linklocalip"]) == new_vm.host_key_line
+    assert HostKeyStore(seed.host_keys_path).lookup(new["id"], new["linklocalip"]) == new_vm.host_key_line
     host = (await ok(seed, "listHosts", type="ConsoleProxy"))["host"]
     assert [h["name"] for h in host] == ["v-3-VM"]
     assert host[0]["state"] == "Disconnected"  # the scenario's fault is in the template

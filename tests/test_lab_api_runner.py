@@ -33,9 +33,11 @@ async def test_profile_keys_and_known_hosts() -> None:
             + [f"[{vm.linklocalip}]:3922" for vm in vms])
         assert all(line.split()[1] == "ssh-ed25519" for line in lines)
         assert {" ".join(line.split()[1:]) for line in lines} >= {vm.host_key_line for vm in vms}
-        store = HostKeyStore()
+        assert prof.host_keys == lab.host_keys_path and lab.host_keys_path.parent == lab.state_dir
+        store = HostKeyStore(prof.host_keys)
         for vm in lab.world.live_vms():
             assert store.lookup(vm.id, vm.linklocalip) == vm.host_key_line
+        assert not HostKeyStore().path.exists()  # the operator's store is never touched
         state = lab.state_dir
     assert not state.exists()  # the lab's own temp dir is removed on stop
 
@@ -118,8 +120,10 @@ async def test_two_labs_of_one_scenario_agree_on_host_keys() -> None:
         keys_two = {vm.name: vm.host_key_line for vm in two.world.live_vms()}
         assert keys_one == keys_two
         assert one.world.hosts[0].host_key_line == two.world.hosts[0].host_key_line
-        store = HostKeyStore()
-        for vm in one.world.live_vms():
-            assert store.lookup(vm.id, vm.linklocalip) == vm.host_key_line
+        assert one.host_keys_path != two.host_keys_path  # one store per running lab
+        for lab in (one, two):
+            store = HostKeyStore(lab.host_keys_path)
+            for vm in one.world.live_vms():
+                assert store.lookup(vm.id, vm.linklocalip) == vm.host_key_line
     async with Lab("healthy", time_scale=SCALE, ssh=False) as other:
         assert other.world.hosts[0].host_key_line != one.world.hosts[0].host_key_line

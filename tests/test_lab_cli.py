@@ -110,3 +110,63 @@ def test_serve_with_injected_faults(tmp_path: Path) -> None:
     finally:
         code, _out, err = stop_serve(proc)
     assert code == 0, err
+
+
+def test_two_serves_keep_their_own_keys_and_never_touch_the_operators(tmp_path: Path) -> None:
+    """Each `lab serve` trusts its VMs in its own state directory: the operator's
+    known_systemvms.json (with a real VM at the lab's link-local address) and
+    ~/.ssh/known_hosts stay byte-identical, and a second lab does not break the first."""
+    import base64
+    import os
+    import shlex
+
+    from cspctl.lab.clock import LabClock
+    from cspctl.lab.faults import Faults
+    from cspctl.lab.scenarios import build_world
+    from cspctl.ssh.hostkeys import HostKeyStore
+
+    cpvm = next(vm for vm in build_world("seed", LabClock(1.0), Faults()).live_vms()
+                if vm.name == "v-2-VM")
+    operator_store = HostKeyStore()  # the operator's, in CSPCTL_CONFIG_DIR
+    real_key = "ssh-ed25519 " + base64.b64encode(b"a real cloud's CPVM key".ljust(51)).decode()
+    operator_store.trust("real-cloud-vm", cpvm.linklocalip, real_key, "v-9-VM")
+    known_hosts = Path(os.environ["HOME"]) / ".ssh" / "known_hosts"
+    known_hosts.parent.mkdir()
+    known_hosts.write_text("jump.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJump\n")
+    before = {p: p.read_bytes() for p in (operator_store.path, known_hosts)}
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, info_a = start_serve(tmp_path / "a", "--profile-name", "laba")
+    try:
+        second, info_b = start_serve(tmp_path / "b", "--profile-name", "labb")
+        try:
+            assert info_a["known_hosts"] != info_b["known_hosts"]
+            assert info_a["host_keys"] != info_b["host_keys"]
+            for info in (info_a, info_b):
+                assert Path(info["host_keys"]).parent == Path(info["state_dir"])
+                assert Path(info["known_hosts"]).parent == Path(info["state_dir"])
+            for name in ("laba", "labb"):  # both labs answer, on their own trusted keys
+                ran = run_cli("--profile", name, "ssh", "v-2-VM", "--", "echo", name)
+                assert (ran.returncode, ran.stdout) == (0, f"{name}\n"), ran.stderr
+            # plain OpenSSH with the first lab's printed command still reaches its VM
+            assert first.stdout is not None
+            lines: list[str] = []
+            while not lines or not lines[-1].startswith("Press Ctrl-C"):
+                line = first.stdout.readline()
+                assert line, "lab serve closed its output"
+                lines.append(line.rstrip("\n"))
+            try_line = next(ln for ln in lines if ln.startswith("try ("))
+            assert f"UserKnownHostsFile={info_a['known_hosts']}" in try_line
+            argv = shlex.split(try_line.split(": ", 1)[1])
+            ran = subprocess.run([argv[0], "-o", "BatchMode=yes", *argv[1:], "echo reached"],
+                                 capture_output=True, text=True, timeout=60)
+            assert (ran.returncode, ran.stdout) == (0, "reached\n"), ran.stderr
+        finally:
+            code, _out, err = stop_serve(second)
+            assert code == 0, err
+    finally:
+        code, _out, err = stop_serve(first)
+        assert code == 0, err
+    assert {p: p.read_bytes() for p in before} == before
+    assert not Path(info_a["state_dir"]).exists() and not Path(info_b["state_dir"]).exists()

@@ -3,7 +3,9 @@
 ``serve`` runs the lab until Ctrl-C (or SIGTERM), prints a cmk-style profile and the SSH key,
 saves the profile as ``lab`` in cspctl's own config (so ``cspctl --profile lab ...`` works
 from another terminal) and, with ``--info FILE``, writes the connection details as JSON once
-the lab is ready.
+the lab is ready. Each running lab keeps its keys and trusted host keys in its own state
+directory (``<state>/lab/serve-<pid>``, removed when it stops), so two labs never break each
+other and the operator's own host-key stores are never touched.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -126,12 +130,14 @@ async def _serve(args: argparse.Namespace, scenario: str) -> int:
     from cspctl.lab import Lab
     from cspctl.sessionlog import state_dir
 
+    own_dir = lab_state_dir(state_dir())
     lab = Lab(scenario, time_scale=args.time_scale, api_port=args.port,
-              ssh_port=args.ssh_port, state_dir=state_dir() / "lab",
+              ssh_port=args.ssh_port, state_dir=own_dir,
               faults=getattr(args, "faults", None))
     try:
         await lab.start()
     except OSError as exc:
+        shutil.rmtree(own_dir, ignore_errors=True)
         raise CspctlError(f"lab: cannot start the {scenario} lab on 127.0.0.1 "
                           f"(port {args.port or 'auto'} / ssh {args.ssh_port or 'auto'}): "
                           f"{exc.strerror or exc}; choose other ports") from None
@@ -165,8 +171,18 @@ async def _serve(args: argparse.Namespace, scenario: str) -> int:
         await stop.wait()
     finally:
         await lab.stop()
+        shutil.rmtree(own_dir, ignore_errors=True)
     print("cspctl lab: stopped", flush=True)
     return 0
+
+
+def lab_state_dir(base: Path) -> Path:
+    """This process's own lab directory, ``<base>/lab/serve-<pid>``: keys, known_hosts and
+    trusted system VM keys of this lab only (a leftover of a dead process is replaced)."""
+    path = base / "lab" / f"serve-{os.getpid()}"
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, mode=0o700)
+    return path
 
 
 def openssh_command(lab: Any, vm: Any) -> str:

@@ -421,7 +421,7 @@ def _build(name: str, layers: list[Layer], warns: list[str]) -> Profile:
             if port > 65535:
                 raise _fail(layer, key, f"is {value!r}, not a TCP port", "use 1 to 65535")
             kwargs[key] = port
-        elif key in ("ssh_key", "known_hosts"):
+        elif key in ("ssh_key", "known_hosts", "host_keys"):
             kwargs[key] = _path(layer, key, value)
         elif key == "ssh_user":
             kwargs[key] = _text(layer, key, value) or "root"

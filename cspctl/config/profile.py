@@ -41,6 +41,9 @@ class Profile:
     known_hosts: Path | None = None
     """OpenSSH known_hosts for hypervisor-host hops; None means ~/.ssh/known_hosts."""
     host_key_policy: str = "ask"
+    host_keys: Path | None = None
+    """cspctl's store of system VM host keys (JSON); None means known_systemvms.json in
+    cspctl's config directory. A lab points it at its own state directory."""
     access: dict[str, str] = field(default_factory=dict)
     """Hypervisor (lower case, e.g. ``kvm``) -> ``linklocal`` | ``private`` | ``nested``."""
     bastion: str | None = None

@@ -35,6 +35,7 @@ PROFILE_KEYS = (
     "ssh_port",
     "known_hosts",
     "host_key_policy",
+    "host_keys",
     "access",
     "bastion",
     "read_only",

@@ -5,7 +5,9 @@
 
 The lab generates its own management-server SSH key (what CloudStack injects into every
 system VM) and a known_hosts file for its hypervisor hosts; the system VMs' host keys are
-recorded as trusted in cspctl's HostKeyStore, again whenever destroy re-creates a VM.
+recorded as trusted in the lab's own HostKeyStore, again whenever destroy re-creates a VM.
+Everything the lab trusts lives in its state directory (one per running lab): it never
+touches the operator's ``known_systemvms.json`` or ``~/.ssh/known_hosts``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ class Lab:
         self.ssh_port = 0
         self.ssh_key_path = self.state_dir / KEY_NAME
         self.known_hosts_path = self.state_dir / "known_hosts"
+        """OpenSSH known_hosts of this lab: its hosts, and its system VMs for plain ssh."""
+        self.host_keys_path = self.state_dir / "known_systemvms.json"
+        """cspctl's system VM host-key store of this lab (the profile points at it)."""
         self.url = ""
         self.api = ApiServer(self.world, Credentials(self.apikey, self.secretkey,
                                                       self.username, self.password,
@@ -238,17 +243,18 @@ class Lab:
         self.known_hosts_path.write_text("".join(lines), encoding="utf-8")
 
     def host_key_store(self) -> Any:
-        """cspctl's HostKeyStore (SSH owner), or None when that module is not there."""
+        """The lab's own HostKeyStore (in its state directory), or None when cspctl.ssh is
+        not there."""
         if self._store is None:
             try:
                 from cspctl.ssh.hostkeys import HostKeyStore
             except ImportError:
                 return None
-            self._store = HostKeyStore()
+            self._store = HostKeyStore(self.host_keys_path)
         return self._store
 
     def _trust_vm(self, vm: LabSystemVm) -> None:
-        """Record a VM's key in cspctl's store, and in known_hosts for plain OpenSSH
+        """Record a VM's key in the lab's store, and in its known_hosts for plain OpenSSH
         (``ssh -o UserKnownHostsFile=... -J root@HOST:PORT -p 3922 root@169.254.x.x``)."""
         store = self.host_key_store()
         if store is not None:
@@ -272,7 +278,8 @@ class Lab:
 
     # ----- what clients need --------------------------------------------------------------------
     def profile(self, name: str = "lab") -> Any:
-        """A cspctl Profile for this lab (API keys, SSH key, known_hosts, policy ask)."""
+        """A cspctl Profile for this lab (API keys, SSH key, the lab's known_hosts and host-key
+        store, policy ask)."""
         from cspctl.config import Profile
 
         return Profile(
@@ -280,7 +287,8 @@ class Lab:
             username=self.username, password=self.password, domain=self.domain,
             verify_tls=True, timeout=30.0, signature_version=3, ssh_key=self.ssh_key_path,
             ssh_user=self.ssh_user, ssh_port=self.ssh_port or 22,
-            known_hosts=self.known_hosts_path, host_key_policy="ask",
+            known_hosts=self.known_hosts_path, host_keys=self.host_keys_path,
+            host_key_policy="ask",
             access={"kvm": "linklocal"}, is_lab=True,
         )
 
@@ -290,7 +298,8 @@ class Lab:
                 "username": self.username, "password": self.password, "domain": self.domain,
                 "ssh_key": str(self.ssh_key_path), "ssh_user": self.ssh_user,
                 "ssh_port": self.ssh_port, "scenario": self.scenario,
-                "known_hosts": str(self.known_hosts_path)}
+                "known_hosts": str(self.known_hosts_path),
+                "host_keys": str(self.host_keys_path), "state_dir": str(self.state_dir)}
 
     def write_info(self, path: Path) -> None:
         """Write :meth:`info` as JSON (mode 0600: it holds the lab's keys)."""
