@@ -25,6 +25,10 @@ READ_COMMAND = re.compile(r"^(?:(?:list|get|query)[A-Z0-9]\w*|login|logout)$")
 """CloudStack commands that only read: the allowlist of read-only mode."""
 
 
+HOW_TO_WRITE = "to allow it, run without --read-only and without read_only = true in the profile"
+"""Where read-only mode comes from, said in every refusal (a flag or the profile)."""
+
+
 def is_read_command(command: str) -> bool:
     """True for a CloudStack API command that changes nothing (``listZones``, ``login``...)."""
     return bool(READ_COMMAND.match(command))
@@ -60,7 +64,7 @@ class Gate:
         if self.read_only and not is_read_command(command):
             raise ReadOnlyRefused(
                 f"read-only mode: the API command {command} could change the cloud and was not "
-                "sent (run without --read-only to allow it)"
+                f"sent ({HOW_TO_WRITE})"
             )
 
     def check_shell(self, what: str) -> None:
@@ -68,7 +72,7 @@ class Gate:
         if self.read_only:
             raise ReadOnlyRefused(
                 f"read-only mode: {what} could change the VM and is not allowed "
-                "(run without --read-only to allow it)"
+                f"({HOW_TO_WRITE})"
             )
 
     def authorize(self, action: str, *, confirmed: bool) -> None:

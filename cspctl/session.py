@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from cspctl import __version__
 from cspctl.config import Profile, load_profile
 from cspctl.errors import CspctlError
+from cspctl.gate import Gate
 from cspctl.sessionlog import Journal
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 class Session:
     """A working session against one CloudStack: ``profile``, ``journal``, ``api``, ``ssh``.
 
+    ``gate`` (built from ``read_only``) is the one decision on what may change: the API
+    client and the SSH pool of the session both ask it, so no front end can forget it.
     Secrets of the profile are registered with the journal before anything is recorded.
     ``session.start``/``session.end`` events frame everything the session does.
     """
@@ -39,6 +42,8 @@ class Session:
         self.journal = journal
         self.api = api
         self.read_only = read_only
+        self.gate = Gate(read_only=read_only)
+        api.gate = self.gate  # the client refuses non-read commands before sending them
         self._ssh: SshPool | None = None
         self.host_key_ask: Any = None
         """UI hook for host-key policy ``ask`` (``HostKeyAsk``); set before first ``ssh`` use."""
@@ -83,7 +88,7 @@ class Session:
                 f"cannot write the session journal {journal.path}: {exc.strerror or exc}; "
                 "fix that directory's permissions or set CSPCTL_STATE_DIR"
             ) from None
-        api = CloudStackClient.from_profile(profile, journal)
+        api = CloudStackClient.from_profile(profile, journal, gate=Gate(read_only=ro))
         return cls(profile, journal, api, read_only=ro)
 
     @property
@@ -92,7 +97,8 @@ class Session:
         if self._ssh is None:
             from cspctl.ssh.pool import SshPool
 
-            self._ssh = SshPool(self.profile, journal=self.journal, ask=self.host_key_ask)
+            self._ssh = SshPool(self.profile, journal=self.journal, ask=self.host_key_ask,
+                                gate=self.gate)
         return self._ssh
 
     @property

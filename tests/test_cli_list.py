@@ -77,7 +77,7 @@ async def test_legacy_server_agent_state_joined_from_hosts() -> None:
     assert data["s-2-VM"]["templatename"] == "systemvm-kvm-4.8"
 
 
-async def test_zone_by_name_or_id_filters_and_unknown_zone_exits_2() -> None:
+async def test_zone_by_name_or_id_filters_and_unknown_zone_exits_3() -> None:
     async with ApiServer(n_systemvms=2) as srv:
         by_name, by_id, zones, bad = await asyncio.gather(
             run_cli("list", "systemvms", "--zone", "zone1", "--json", env=env_for(srv)),
@@ -90,9 +90,9 @@ async def test_zone_by_name_or_id_filters_and_unknown_zone_exits_2() -> None:
     assert ("listSystemVms", "zone-1") in seen and ("listHosts", "zone-1") in seen
     assert by_id.returncode == 0 and "kvm1" in rows(by_id.stdout)
     assert zones.returncode == 0 and list(rows(zones.stdout)) == ["zone1"]
-    assert bad.returncode == 2
+    assert bad.returncode == 3  # not found: the same code as diagnose --zone atlantis
     line = assert_one_clean_error_line(bad)
-    assert "no zone 'atlantis'" in line and "known zones: zone1" in line
+    assert line == "cspctl: no zone named 'atlantis' in profile env; known zones: zone1"
     assert bad.stdout == ""
 
 

@@ -111,7 +111,8 @@ def test_healthy_exit_0_with_a_readable_report(tmp_path: Path) -> None:
         assert steps["java-cwd"]["status"] == "skipped"
         assert "--no-ssh" in steps["java-cwd"]["reason"]
     assert no_zone.returncode == 3
-    assert no_zone.stderr.strip() == "cspctl: no zone named 'atlantis'"
+    assert no_zone.stderr.strip() == (
+        "cspctl: no zone named 'atlantis' in profile lab; known zones: zone1")
 
 
 def test_seed_exit_2_text_json_and_markdown(tmp_path: Path) -> None:
@@ -164,7 +165,7 @@ def test_could_not_run_when_the_api_is_down_or_the_name_is_hostile() -> None:
     hostile = subprocess.run([sys.executable, "-m", "cspctl", "diagnose", "x; rm -rf /"],
                              env=env, capture_output=True, text=True, timeout=60)
     assert hostile.returncode == 2
-    assert "not a system VM name" in hostile.stderr
+    assert hostile.stderr.startswith("cspctl: invalid system VM name 'x; rm -rf /'")
 
 
 @pytest.mark.timeout(300)

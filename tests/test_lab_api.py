@@ -409,7 +409,8 @@ async def test_destroy_recreates_with_next_name_new_addresses_and_host_key(seed:
     assert new["id"] != old_id and new["linklocalip"] != old_ll
     new_vm = seed.world.vm_by_id(new["id"])
     assert new_vm is not None and new_vm.host_key_line != old_key
-    assert HostKeyStore(seed.host_keys_path).lookup(new["id"], new["linklocalip"]) == new_vm.host_key_line
+    store = HostKeyStore(seed.host_keys_path)
+    assert store.lookup(new["id"], new["linklocalip"]) == new_vm.host_key_line
     host = (await ok(seed, "listHosts", type="ConsoleProxy"))["host"]
     assert [h["name"] for h in host] == ["v-3-VM"]
     assert host[0]["state"] == "Disconnected"  # the scenario's fault is in the template

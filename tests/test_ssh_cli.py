@@ -99,18 +99,27 @@ async def test_print_route_shows_host_and_link_local_hops(cloud):
 
 async def test_hostile_name_is_refused_before_any_lookup(cloud):
     for bad in ("x; rm -rf /", "v-1-VM$(reboot)", "../etc", "v-1-VM\n", "-oProxyCommand=sh"):
-        argv = ("--", bad) if bad.startswith("-") else (bad, "--", "true")
-        rc, _out, err = await cspctl("--profile", "t", "ssh", *argv)
-        assert rc == 2, (bad, err)
-        assert err.startswith("cspctl: invalid system VM name") and "Traceback" not in err
+        # with -- CMD every failure of cspctl itself is 255 (as OpenSSH); else a usage error
+        for argv, code in ((("--", bad), 2), ((bad, "--", "true"), 255)):
+            if bad.startswith("-") and code == 255:
+                continue
+            rc, _out, err = await cspctl("--profile", "t", "ssh", *argv)
+            assert rc == code, (bad, err)
+            assert err.startswith("cspctl: invalid system VM name") and "Traceback" not in err
     assert cloud["api"].requests == []
 
 
 async def test_unknown_vm_and_unreachable_host(cloud):
-    rc, _out, err = await cspctl("--profile", "t", "ssh", "v-9-VM", "--", "true")
-    assert rc == 1 and err.strip() == (
-        "cspctl: no system VM v-9-VM in profile t (see `cspctl list` for the system VMs it has)"
-    )
+    """An unknown name: one message and exit 3 in ssh and diagnose; 255 under -- CMD."""
+    said = "cspctl: no system VM named 'nosuch-VM' in profile t (see `cspctl list systemvms`)"
+    rc, _out, err = await cspctl("--profile", "t", "ssh", "nosuch-VM", "--print-route")
+    assert (rc, err.strip()) == (3, said)
+    rc, _out, err = await cspctl("--profile", "t", "ssh", "nosuch-VM")
+    assert (rc, err.strip()) == (3, said)
+    rc, _out, err = await cspctl("--profile", "t", "diagnose", "nosuch-VM")
+    assert (rc, err.strip()) == (3, said)
+    rc, _out, err = await cspctl("--profile", "t", "ssh", "nosuch-VM", "--", "exit 3")
+    assert (rc, err.strip()) == (255, said)
     cloud["host"].stop()
     rc, _out, err = await cspctl("--profile", "t", "ssh", "v-1-VM", "--", "true")
     assert rc == 255 and "connection refused at host kvm1" in err and len(err.splitlines()) == 1

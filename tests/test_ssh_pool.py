@@ -201,7 +201,8 @@ async def test_recreated_vm_on_same_address_is_first_contact(sshd, client_key, s
         with pytest.raises(HostKeyUnknown) as err:
             await pool.run(vm_route(sshd, client_key, "new-vm-id", "v-3-VM"), "true")
     msg = str(err.value)
-    assert f"{address} was v-2-VM (id old-vm-id), now v-3-VM" in msg
+    old_fp = fingerprint(Path(f"{other}.pub").read_text())
+    assert f"{address} was v-2-VM (id old-vm-id, key {old_fp}), now v-3-VM" in msg
     assert "re-created VM has a new key" in msg
     async with SshPool(hostkeys=store, accept_new=True) as pool:
         await pool.run(vm_route(sshd, client_key, "new-vm-id", "v-3-VM"), "true")

@@ -23,6 +23,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
+from cspctl.gate import Refused
 from tui.backend import Backend
 from tui.commands import ConsoleCommands
 from tui.diag_pane import DiagnosticsPane
@@ -142,7 +143,8 @@ class CspctlApp(App[int]):
             self.notify(
                 "Embedded lab, scenario "
                 f"'{self.settings.lab_scenario}'. Select a system VM: d diagnoses it, "
-                "s opens a root shell on it, ? lists every key.",
+                + ("shells are refused in read-only mode" if backend.read_only
+                   else "s opens a root shell on it") + ", ? lists every key.",
                 title="Welcome to cspctl", timeout=8)
 
     def _schedule_refresh(self) -> None:
@@ -266,9 +268,22 @@ class CspctlApp(App[int]):
         if vm is not None:
             self.open_shell(vm)
 
+    def _shell_refused(self, vm: SystemVm) -> bool:
+        """Ask the engine whether a shell may open (read-only refuses); notify if not."""
+        assert self.backend is not None
+        try:
+            self.backend.check_shell(vm)
+        except Refused as exc:
+            self.notify(str(exc), title=f"shell {vm.name}: refused", severity="error",
+                        timeout=8)
+            return True
+        return False
+
     def open_shell(self, vm: SystemVm) -> None:
         if self.backend is None:
             self.notify("not connected yet", severity="warning")
+            return
+        if self._shell_refused(vm):
             return
         tab_id = _tab_id("shell", vm.id or vm.name or "vm")
         existing = self._pane(tab_id, ShellPane)
@@ -399,6 +414,8 @@ class CspctlApp(App[int]):
         vm = shell.vm if shell is not None else self.overview.selected_vm()
         if vm is None or self.backend is None:
             self.notify("select a system VM first", severity="warning")
+            return
+        if self._shell_refused(vm):
             return
         try:
             route = await self.backend.route(vm)

@@ -106,6 +106,11 @@ class Backend:
 
         return await resolve_route(vm, self.session.api, self.session.profile)
 
+    def check_shell(self, vm: SystemVm) -> None:
+        """The engine's word on a shell on ``vm``: raises ``ReadOnlyRefused`` (journaled) in
+        read-only mode, before anything connects."""
+        self.session.ssh.check_shell(f"an interactive shell on {vm.name or vm.id or '?'}")
+
     async def open_shell(self, route: Route, cols: int, rows: int) -> ShellSession:
         return await self.session.ssh.open_shell(
             route, term=self.settings.shell_term, cols=cols, rows=rows

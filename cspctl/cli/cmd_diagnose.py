@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from cspctl.errors import CspctlError, UsageError
+from cspctl.gate import Refused
 
 EXIT_COULD_NOT_RUN = 3
 
@@ -66,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be at least 1")
     if args.timeout <= 0:
         raise UsageError("--timeout must be positive")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be at least 1 (got {args.limit})")
     if args.vms and (args.zone or args.all):
         raise UsageError("name VMs or use --zone/--all, not both")
     if not (args.vms or args.zone or args.all):
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     validate_names(args.vms)
     try:
         return asyncio.run(_diagnose(args))
-    except UsageError:
+    except (UsageError, Refused):
         raise
     except CspctlError as exc:
         print(f"cspctl: {exc}", file=sys.stderr)
@@ -128,7 +131,7 @@ async def _diagnose(args: argparse.Namespace) -> int:
             session.host_key_ask = _serialized_tty_ask()
         vms = await select_vms(session.api, args.vms, zone=args.zone, all_vms=args.all)
         if args.limit is not None:
-            vms = vms[: max(0, args.limit)]
+            vms = vms[: args.limit]
         runner = DiagnosisRunner(
             session.api,
             None if args.no_ssh else session.ssh,

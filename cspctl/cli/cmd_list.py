@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from cspctl.cli.table import Raw, render
-from cspctl.errors import UsageError
+from cspctl.names import zone_not_found
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.client import CloudStackClient
@@ -70,7 +70,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def find_zone(api: CloudStackClient, wanted: str) -> Zone:
-    """The zone named (or with id) ``wanted``; UsageError listing the known names otherwise."""
+    """The zone named (or with id) ``wanted``; NotFound (exit 3) listing the known names."""
     zones = await api.list_zones()
     for match in (
         lambda z: z.id == wanted,
@@ -80,8 +80,7 @@ async def find_zone(api: CloudStackClient, wanted: str) -> Zone:
         found = [z for z in zones if match(z)]
         if len(found) == 1:
             return found[0]
-    known = ", ".join(sorted(z.name or z.id or "?" for z in zones)) or "none"
-    raise UsageError(f"no zone {wanted!r} on {api.server}; known zones: {known}")
+    raise zone_not_found(wanted, api, (z.name or z.id for z in zones))
 
 
 def as_json(model: Model) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 The VM is found through the API (name like v-2-VM, or UUID; ``CPVM``/``SSVM`` when the cloud has
 exactly one), the route is derived from its host and hypervisor, and the connection goes
 through cspctl's pool (journaled, host keys checked against cspctl's own store).
+
+Exit status, as OpenSSH: with ``-- CMD`` the remote command's status, and 255 for any failure
+of cspctl itself (unknown VM, API, SSH, bad option), so a remote status is never mistaken
+for ours; 5 when read-only mode refuses (nothing was run). Read-only mode refuses interactive
+shells and ``-- CMD`` (either could change the VM); ``--print-route`` still works.
 """
 
 from __future__ import annotations
@@ -17,7 +22,11 @@ import sys
 from typing import Any
 
 from cspctl.errors import CspctlError, UsageError
-from cspctl.ssh.quote import is_uuid, validate_vm_name
+from cspctl.gate import Refused
+from cspctl.names import NotFound, check_vm_argument, find_system_vms
+
+OWN_FAILURE = 255
+"""``ssh -- CMD``: cspctl itself failed (the remote command's status is 0-254), as OpenSSH."""
 
 _ALIASES = {"CPVM": "consoleproxy", "SSVM": "secondarystoragevm"}
 
@@ -94,13 +103,28 @@ def split_command(args: argparse.Namespace) -> list[str]:
     return rest
 
 
+class OwnFailure(CspctlError):
+    """A failure of cspctl itself while running ``-- CMD`` (exit 255, like OpenSSH)."""
+
+    exit_code = OWN_FAILURE
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point: validate before anything is looked up, then run the async part."""
-    target = args.vm
-    if target.upper() not in _ALIASES:
-        validate_vm_name(target)
-    command = split_command(args)
-    return asyncio.run(_main(args, target, command))
+    remote = "--" in (args.command or [])
+    try:
+        command = split_command(args)
+        remote = bool(command)
+        target = args.vm
+        if target.upper() not in _ALIASES:
+            check_vm_argument(target)
+        return asyncio.run(_main(args, target, command))
+    except Refused:
+        raise  # 5: refused by read-only mode, nothing ran
+    except CspctlError as exc:
+        if remote:
+            raise OwnFailure(str(exc)) from None
+        raise
 
 
 async def find_vm(api: Any, target: str, profile_name: str) -> Any:
@@ -111,18 +135,11 @@ async def find_vm(api: Any, target: str, profile_name: str) -> Any:
         if len(vms) == 1:
             return vms[0]
         if not vms:
-            raise CspctlError(f"no {target.upper()} in profile {profile_name}")
+            raise NotFound(f"no {target.upper()} in profile {profile_name}")
         names = ", ".join(sorted(str(v.name) for v in vms))
         raise UsageError(f"{len(vms)} {target.upper()}s in profile {profile_name} ({names}): "
                          "name one")
-    vms = await api.list_system_vms(**({"id": target} if is_uuid(target) else {"name": target}))
-    vms = [v for v in vms if v.name == target or v.id == target]
-    if not vms:
-        raise CspctlError(
-            f"no system VM {target} in profile {profile_name} "
-            "(see `cspctl list` for the system VMs it has)"
-        )
-    return vms[0]
+    return (await find_system_vms(api, target))[0]
 
 
 def make_tty_ask() -> Any:
@@ -157,6 +174,10 @@ async def _main(args: argparse.Namespace, target: str, command: list[str]) -> in
     async with session:
         if sys.stdin.isatty() and not args.print_route:
             session.host_key_ask = make_tty_ask()
+        if not args.print_route:  # refused before any lookup or connection
+            what = (f"the command {' '.join(command)!r} on {target}" if command
+                    else f"an interactive shell on {target}")
+            session.ssh.check_shell(what)
         vm = await find_vm(session.api, target, session.profile.name)
         route = await resolve_route(vm, session.api, session.profile)
         if args.print_route:
@@ -172,7 +193,8 @@ async def _main(args: argparse.Namespace, target: str, command: list[str]) -> in
         pool.accept_changed = pool.accept_changed or args.accept_changed_hostkey
         pool.command_timeout = args.timeout
         if command:
-            result = await pool.run(route, " ".join(command), on_output=_passthrough)
+            result = await pool.run_operator_command(route, " ".join(command),
+                                                     on_output=_passthrough)
             return result.exit_status
         return await interactive_shell(pool, route)
 

@@ -44,6 +44,7 @@ from cspctl.cloudstack.transport import (
     server_label,
     status_hint,
 )
+from cspctl.gate import Gate, Refused
 from cspctl.sessionlog.redact import MASK, Scrubber, is_secret_key, redact_params
 
 if TYPE_CHECKING:
@@ -101,8 +102,11 @@ class CloudStackClient:
         job_timeout: float = 1800.0,
         expires_ttl: float = 600.0,
         profile_name: str | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.url = url
+        self.gate = gate or Gate()
+        """Asked before every request: in read-only mode only read commands are sent."""
         self._url = httpx.URL(url)
         self.server = server_label(self._url)
         self.apikey, self.secretkey = apikey, secretkey
@@ -221,6 +225,11 @@ class CloudStackClient:
 
     async def _request(self, command: str, params: dict[str, str], *, post: bool = False,
                        auth: bool = True, relogin: bool = True) -> dict[str, Any]:
+        try:
+            self.gate.check_api(command)  # read-only: refused here, never sent
+        except Refused as exc:
+            self._record(command, params, "-", None, time.monotonic(), "refused", 0, str(exc))
+            raise
         if auth:
             await self._ensure_session()
         sensitive = any(is_secret_key(k) for k in params)

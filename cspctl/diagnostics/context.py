@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cspctl.diagnostics.model import Check, Evidence, Finding, Source, Status
+from cspctl.gate import Gate
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.client import CloudStackClient
@@ -78,8 +79,11 @@ class CheckContext:
         timeout: float,
         clock: Callable[[], float] = time.time,
         scrub: Callable[[str], str] | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.check = check
+        self.gate = gate or Gate()
+        """A check that would write (a test file) asks :attr:`may_write` first."""
         self.state = state
         self.vm = state.vm
         self.api = api
@@ -113,6 +117,17 @@ class CheckContext:
         return self.add_evidence("api", command, output, None, duration)
 
     # ---- remote commands --------------------------------------------------------------------
+    @property
+    def may_write(self) -> bool:
+        """False in read-only (or dry-run) mode: a check then skips its write test."""
+        return self.gate.allows_writes()
+
+    async def vm_write(self, command: str, *, timeout: float | None = None) -> CommandResult:
+        """Run a command that changes something inside the VM (a write test); refused by the
+        session's gate (:class:`~cspctl.gate.ReadOnlyRefused`) in read-only mode."""
+        self.gate.check_shell(f"the diagnostic write test {command!r}")
+        return await self.vm_run(command, timeout=timeout)
+
     @property
     def vm_reachable(self) -> bool:
         return self.state.route is not None and self.state.vm_ssh_error is None
@@ -175,6 +190,7 @@ class CheckContext:
             sub = CheckContext(
                 self.check, self.state, api=self.api, ssh=self.ssh, profile=self.profile,
                 cache=self.cache, timeout=self.timeout, clock=self.clock, scrub=self.scrub,
+                gate=self.gate,
             )
 
             async def compute() -> tuple[Any, list[Evidence]]:

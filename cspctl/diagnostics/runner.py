@@ -24,6 +24,7 @@ from cspctl.diagnostics.model import (
     worst,
 )
 from cspctl.errors import CspctlError
+from cspctl.gate import Gate
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.client import CloudStackClient
@@ -202,8 +203,11 @@ class DiagnosisRunner:
         channels_per_vm: int = 4,
         on_event: OnEvent | None = None,
         clock: Callable[[], float] = time.time,
+        gate: Gate | None = None,
     ) -> None:
         self.api = api
+        # the session's gate, which its API client carries: read-only skips write tests
+        self.gate = gate or getattr(api, "gate", None) or Gate()
         self.ssh = ssh
         self.profile = profile
         self.journal = journal
@@ -252,6 +256,7 @@ class DiagnosisRunner:
             concurrency=self.concurrency,
             timeout=self.timeout,
             ssh=self.use_ssh,
+            read_only=not self.gate.allows_writes(),
         )
         sem = asyncio.Semaphore(self.concurrency)
 
@@ -340,7 +345,7 @@ class DiagnosisRunner:
         ctx = CheckContext(
             check, state, api=self.api, ssh=self.ssh, profile=self.profile, cache=self.cache,
             timeout=self.timeout, clock=self.clock,
-            scrub=self.journal.scrub if self.journal is not None else None,
+            scrub=self.journal.scrub if self.journal is not None else None, gate=self.gate,
         )
         await self._emit(StepStarted(vm_id, check.id, check.title))
         started = time.monotonic()

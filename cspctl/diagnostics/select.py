@@ -6,20 +6,17 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from cspctl.errors import CspctlError, UsageError
+from cspctl.errors import UsageError
+from cspctl.names import NotFound, check_vm_argument, find_system_vms, zone_not_found
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.client import CloudStackClient
     from cspctl.cloudstack.models import SystemVm
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
-class NothingToDiagnose(CspctlError):
-    """No system VM matched the selection."""
-
-    exit_code = 3
+class NothingToDiagnose(NotFound):
+    """No system VM matched the selection (exit 3, as every unknown name)."""
 
 
 def _natural(text: str | None) -> tuple[object, ...]:
@@ -35,8 +32,7 @@ def _order(vms: Sequence[SystemVm]) -> list[SystemVm]:
 def validate_names(names: Sequence[str]) -> None:
     """Refuse anything that is not a plausible VM name or UUID (raises UsageError)."""
     for name in names:
-        if not (_UUID.match(name) or _NAME.match(name)):
-            raise UsageError(f"not a system VM name or id: {name!r}")
+        check_vm_argument(name)
 
 
 async def select_vms(
@@ -55,19 +51,14 @@ async def select_vms(
     if names:
         found: list[SystemVm] = []
         for name in names:
-            params = {"id": name} if _UUID.match(name) else {"name": name}
-            matches = [v for v in await api.list_system_vms(**params)
-                       if name in (v.id, v.name)]
-            if not matches:
-                raise NothingToDiagnose(
-                    f"no system VM named {name!r} on {getattr(api, 'url', 'the API')} "
-                    "(see 'cspctl list')")
+            matches = await find_system_vms(api, name)
             found.extend(m for m in matches if m not in found)
         return found
     if zone:
-        zones = [z for z in await api.list_zones() if zone in (z.id, z.name)]
+        every = await api.list_zones()
+        zones = [z for z in every if zone in (z.id, z.name)]
         if not zones:
-            raise NothingToDiagnose(f"no zone named {zone!r}")
+            raise zone_not_found(zone, api, (z.name or z.id for z in every))
         vms = []
         for z in zones:
             vms.extend(await api.list_system_vms(zoneid=z.id))

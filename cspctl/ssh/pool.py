@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncssh
 
+from cspctl.gate import Gate, Refused
 from cspctl.ssh.errors import (
     HostKeyChanged,
     HostKeyError,
@@ -189,10 +190,13 @@ class SshPool:
         keepalive_interval: float = 15.0,
         keepalive_count_max: int = 3,
         max_sessions: int = 8,
+        gate: Gate | None = None,
     ) -> None:
         self.profile = profile
         self.journal = journal
-        self.hostkeys = hostkeys or HostKeyStore()
+        self.gate = gate or Gate()
+        """Read-only mode refuses shells and operators' ad-hoc commands (:meth:`check_shell`)."""
+        self.hostkeys = hostkeys or HostKeyStore(getattr(profile, "host_keys", None))
         self.ask = ask
         self.policy = policy or getattr(profile, "host_key_policy", None) or "ask"
         if self.policy not in POLICIES:
@@ -218,6 +222,22 @@ class SshPool:
     def _record(self, event: str, **fields: Any) -> None:
         if self.journal is not None:
             self.journal.record(event, **fields)
+
+    # -- read-only ------------------------------------------------------------------------
+    def check_shell(self, what: str, route: Route | None = None) -> None:
+        """Raise :class:`~cspctl.gate.ReadOnlyRefused` (journaled) when the session is
+        read-only: ``what`` (an interactive shell, an operator's command) could change the VM.
+
+        Commands that cspctl itself runs to look (diagnostics' probes) go through :meth:`run`
+        and are not asked about; a check that would write asks ``gate.allows_writes()``.
+        """
+        try:
+            self.gate.check_shell(what)
+        except Refused as exc:
+            self._record("ssh.refused", what=mask_secrets(what),
+                         vm=route.vm_name if route else None,
+                         vm_id=route.vm_id if route else None, reason=str(exc))
+            raise
 
     # -- connections ---------------------------------------------------------------------
     @staticmethod
@@ -356,10 +376,12 @@ class SshPool:
                 'host_key_policy = "accept-new" in the profile'
             )
             exc_type = HostKeyUnknown
-        if q.reason != "changed" and self.policy == "strict":
+        if self.policy == "strict":  # never asks: refuses, and says how to accept
             self._record("ssh.hostkey", action="refused", policy="strict", **fields)
-            raise HostKeyUnknown(
-                f"{q.explain()}; host_key_policy strict refuses unknown keys ({advice})",
+            kind = "changed" if q.reason == "changed" else "unknown"
+            raise exc_type(
+                f"{q.explain()}; host_key_policy strict refuses {kind} keys without asking "
+                f"({advice})",
                 hop="systemvm",
             )
         if self.ask is None:
@@ -500,6 +522,21 @@ class SshPool:
         )
         return result
 
+    async def run_operator_command(
+        self,
+        route: Route,
+        command: str,
+        *,
+        timeout: float | None = None,
+        input: str | None = None,
+        on_output: OutputCallback | None = None,
+    ) -> CommandResult:
+        """An operator's own command (``cspctl ssh VM -- CMD``): anything could happen, so it
+        is refused in read-only mode before any connection; otherwise :meth:`run`."""
+        name = route.vm_name or route.vm_id or route.target.host
+        self.check_shell(f"the command {command!r} on {name}", route)
+        return await self.run(route, command, timeout=timeout, input=input, on_output=on_output)
+
     async def _run(
         self,
         route: Route,
@@ -566,8 +603,12 @@ class SshPool:
         self, route: Route, *, term: str = "xterm-256color", cols: int = 80, rows: int = 24,
         command: str | None = None, record: bool = True,
     ) -> ShellSession:
-        """An interactive PTY session at the end of ``route`` (raw bytes, asciicast-recorded)."""
+        """An interactive PTY session at the end of ``route`` (raw bytes, asciicast-recorded).
+
+        Refused in read-only mode (a root shell can change anything), before connecting."""
         hop = route.target
+        self.check_shell(f"an interactive shell on {route.vm_name or route.vm_id or hop.host}",
+                         route)
         line = command
         if hop.remote_key:
             line = await self._nested_command(route, command or "exec \"$SHELL\" -l")

@@ -10,6 +10,7 @@ from cspctl.diagnostics.model import Finding
 LOOKUP_NAME = "cloudstack.apache.org"
 STORAGE_FS = ("nfs", "nfs4", "cifs", "smb3")
 TEST_FILE = ".cspctl-write-test"
+WRITE_TEST_SKIPPED = "write test skipped: read-only mode (no test file written)"
 
 
 @check("dns", "DNS resolution (nslookup)", applies_to=SSVM)
@@ -32,6 +33,7 @@ async def dns(ctx: CheckContext) -> Finding:
 @check("secondary-storage", "Secondary storage mounted and writable", applies_to=SSVM)
 async def secondary_storage(ctx: CheckContext) -> Finding:
     """An NFS/CIFS mount in /proc/mounts, and ``touch`` on it (step 3 of ssvm-check.sh)."""
+    # read-only mode writes nothing: the mount is checked, the touch skipped, the summary says so
     result = await ctx.vm_run("cat /proc/mounts")
     mounts = [m for m in parse.parse_mounts(result.stdout) if m.fstype in STORAGE_FS]
     if not mounts:
@@ -48,8 +50,10 @@ async def secondary_storage(ctx: CheckContext) -> Finding:
         if mount.read_only:
             problems.append(f"{mount.mountpoint} mounted read-only")
             continue
+        if not ctx.may_write:
+            continue
         path = f"{mount.mountpoint.rstrip('/')}/{TEST_FILE}"
-        touch = await ctx.vm_run(f"touch {path} && rm -f {path}")
+        touch = await ctx.vm_write(f"touch {path} && rm -f {path}")
         if touch.exit_status != 0:
             why = (touch.stderr or touch.stdout).strip().splitlines()
             detail = why[-1].rsplit(": ", 1)[-1] if why else f"exit {touch.exit_status}"
@@ -61,4 +65,6 @@ async def secondary_storage(ctx: CheckContext) -> Finding:
             "The secondary storage is mounted but cannot be written: check the NFS export "
             "options (rw, no_root_squash) and the server's free space.",
         )
+    if not ctx.may_write:
+        return ctx.ok(f"{where} mounted read-write; {WRITE_TEST_SKIPPED}")
     return ctx.ok(f"{where} writable")
