@@ -41,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             "VMware/Hyper-V VMs on their private IP (see --print-route)."
         ),
         epilog="examples: cspctl ssh v-2-VM | cspctl ssh s-1-VM -- df -h | "
-        "cspctl ssh CPVM --print-route",
+        "cspctl ssh CPVM --print-route. Exit status with -- CMD: the remote command's; 255 when "
+        "cspctl itself fails (as OpenSSH); 5 when read-only mode refuses (nothing ran).",
     )
     p.add_argument("vm", metavar="VM", help="system VM name (v-2-VM, s-1-VM), UUID, CPVM or SSVM")
     p.add_argument(

@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--read-only",
         action="store_true",
         default=None,
-        help="never change anything (no repair, no lifecycle calls)",
+        help="never change anything: only read API calls are sent, shells and ssh -- CMD "
+        "are refused (exit 5), diagnose skips its write test",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
