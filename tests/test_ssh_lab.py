@@ -127,7 +127,8 @@ async def test_recreated_cpvm_on_a_reused_address_is_named_not_called_an_attack(
         async with SshPool(s.profile, hostkeys=store) as pool:  # policy ask, nobody to ask
             with pytest.raises(HostKeyUnknown) as err:
                 await pool.run(new_route, "hostname")
-        assert (f"{old.linklocalip} was v-2-VM (id {old.id}), now {new.name}: "
+        old_fp = next(e["fingerprint"] for e in store.entries() if e["vm_id"] == old.id)
+        assert (f"{old.linklocalip} was v-2-VM (id {old.id}, key {old_fp}), now {new.name}: "
                 "a re-created VM has a new key") in str(err.value)
         assert f"cspctl ssh {new.name} --accept-new-hostkey" in str(err.value)
         async with SshPool(s.profile, hostkeys=store, accept_new=True) as pool:

@@ -236,7 +236,7 @@ class SshPool:
         except Refused as exc:
             self._record("ssh.refused", what=mask_secrets(what),
                          vm=route.vm_name if route else None,
-                         vm_id=route.vm_id if route else None, reason=str(exc))
+                         vm_id=route.vm_id if route else None, reason=mask_secrets(str(exc)))
             raise
 
     # -- connections ---------------------------------------------------------------------
