@@ -218,6 +218,10 @@ async def test_console_s_in_read_only_refuses_with_a_message_and_opens_nothing(l
         app.open_shell(app.snapshot.vms[0])  # the command palette's way in: same refusal
         await pilot.pause()
         assert not app.query(ShellPane)
+        await app.action_real_terminal()  # ctrl+t: refused before the console is suspended
+        await pilot.pause()
+        assert len([n for n in notifications(app) if "read-only mode" in n]) == 3
         events = list(app.backend.session.journal.events())
-    assert len([e for e in events if e["event"] == "ssh.refused"]) == 2
+    assert len([e for e in events if e["event"] == "ssh.refused"]) == 3
+    assert not [e for e in events if e["event"] in ("ui.real_terminal", "ssh.shell")]
     assert lab_state(lab) == before
