@@ -115,6 +115,8 @@ class ApiServer:
         self.faults: dict[str, Fault] = {}
         self.job_plans: dict[str, JobPlan] = {}
         self.requests: list[Seen] = []
+        self.claimed_counts: dict[str, int] = {}
+        """``count`` to claim per list command instead of the true one (a lying server)."""
         self.sessions: dict[str, str] = {}  # sessionkey -> JSESSIONID
         self.jobs: dict[str, _Job] = {}
         self.configs: dict[str, dict[str, Any]] = {
@@ -301,7 +303,7 @@ class ApiServer:
         if not rows:
             return self._json({key: {}})
         chunk = rows[(p - 1) * s: p * s]
-        inner: dict[str, Any] = {"count": len(rows)}
+        inner: dict[str, Any] = {"count": self.claimed_counts.get(command, len(rows))}
         if chunk:
             inner[entity] = chunk
         return self._json({key: inner})

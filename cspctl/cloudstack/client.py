@@ -20,6 +20,7 @@ from cspctl.cloudstack.errors import (
     AuthError,
     BadResponse,
     CloudStackError,
+    PartialListing,
 )
 from cspctl.cloudstack.jobs import PollPolicy, ProgressCallback, poll_job
 from cspctl.cloudstack.models import (
@@ -35,7 +36,7 @@ from cspctl.cloudstack.models import (
     SystemVm,
     Zone,
 )
-from cspctl.cloudstack.pagination import fetch_all
+from cspctl.cloudstack.pagination import ShortListing, fetch_all
 from cspctl.cloudstack.transport import (
     body_hint,
     from_httpx,
@@ -354,23 +355,45 @@ class CloudStackClient:
         """
         clean = _clean(params)
         if "page" in clean or "pagesize" in clean:
-            return envelope.parse_list(await self._request(command, clean), model)
+            return self._rows(command, model, await self._request(command, clean))
 
         async def fetch(page: int, size: int) -> tuple[list[M], int | None]:
             inner = await self._request(command, {**clean, "page": str(page),
                                                   "pagesize": str(size)})
-            return envelope.parse_list(inner, model), envelope.list_count(inner)
+            return self._rows(command, model, inner), envelope.list_count(inner)
 
         try:
-            return await fetch_all(fetch, page_size=self.page_size,
-                                   concurrency=self.page_concurrency)
-        except ApiError as exc:
-            cap = _PAGE_CAP.search(exc.errortext or "")
-            if not cap or int(cap.group(1)) >= self.page_size or int(cap.group(1)) < 1:
-                raise
-            self.page_size = int(cap.group(1))  # the server's default.page.size is smaller
-            return await fetch_all(fetch, page_size=self.page_size,
-                                   concurrency=self.page_concurrency)
+            try:
+                return await fetch_all(fetch, page_size=self.page_size,
+                                       concurrency=self.page_concurrency)
+            except ApiError as exc:
+                cap = _PAGE_CAP.search(exc.errortext or "")
+                if not cap or int(cap.group(1)) >= self.page_size or int(cap.group(1)) < 1:
+                    raise
+                self.page_size = int(cap.group(1))  # the server's default.page.size is smaller
+                return await fetch_all(fetch, page_size=self.page_size,
+                                       concurrency=self.page_concurrency)
+        except ShortListing as short:
+            raise self._partial(command, f"incomplete listing: {short} (the server's count "
+                                f"says {short.expected})", got=short.got,
+                                expected=short.expected) from None
+
+    def _rows(self, command: str, model: type[M], inner: dict[str, Any]) -> list[M]:
+        """The rows of one list page; a page of the wrong shape is an error, never []."""
+        problem = envelope.list_shape_problem(inner, model.object_name)
+        if problem is not None:
+            raise self._partial(command, f"malformed listing: {problem}")
+        return envelope.parse_list(inner, model)
+
+    def _partial(self, command: str, problem: str, *, got: int | None = None,
+                 expected: int | None = None) -> PartialListing:
+        """The error for a listing that cannot be complete, journalled."""
+        err = PartialListing(self.server, command, problem, got=got, expected=expected)
+        self._scrub_exc(err)
+        if self.journal is not None:
+            self.journal.record("api.partial_list", server=self.server, command=command,
+                                error=str(err))
+        return err
 
     async def list_zones(self, **params: Any) -> list[Zone]:
         return await self.list("listZones", Zone, **params)
