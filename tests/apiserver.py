@@ -53,6 +53,12 @@ class Fault:
     errortext: str = "Internal error executing command, please contact your system administrator"
     cserrorcode: int | None = 4250
     headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = None
+    """Answer this way this many times, then normally again (None: always)."""
+    page: str | None = None
+    """Only for this ``page`` parameter of a list."""
+    reset: bool = False
+    """Drop the connection without an answer (a reset mid-request)."""
 
 
 @dataclass
@@ -231,7 +237,18 @@ class ApiServer:
         if not self._authenticated(request, params):
             return self._error(command, 401, AUTH_TEXT)
         fault = self.faults.get(command)
+        if fault is not None and fault.page is not None and params.get("page") != fault.page:
+            fault = None
+        if fault is not None and fault.times is not None:
+            if fault.times <= 0:
+                fault = None
+            else:
+                fault.times -= 1
         if fault is not None:
+            if fault.reset:
+                assert request.transport is not None
+                request.transport.abort()
+                return web.Response()
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.body is not None:

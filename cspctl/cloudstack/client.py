@@ -17,6 +17,7 @@ import httpx
 from cspctl.cloudstack import envelope, signing
 from cspctl.cloudstack.errors import (
     ApiError,
+    ApiTimeout,
     AuthError,
     BadResponse,
     CloudStackError,
@@ -98,6 +99,7 @@ class CloudStackClient:
         page_size: int = 500,
         retries: int = 2,
         retry_backoff: float = 0.5,
+        call_deadline: float | None = None,
         poll: PollPolicy | None = None,
         job_timeout: float = 1800.0,
         expires_ttl: float = 600.0,
@@ -115,6 +117,8 @@ class CloudStackClient:
         self.page_size = page_size
         self.retries = retries
         self.retry_backoff = retry_backoff
+        self.call_deadline = call_deadline if call_deadline is not None else 2 * timeout
+        """Seconds a read may take in all, retries included (a write gets ``timeout``)."""
         self.poll = poll or PollPolicy()
         self.job_timeout = job_timeout
         self.expires_ttl = expires_ttl
@@ -230,6 +234,8 @@ class CloudStackClient:
         method = "POST" if post or sensitive or long or command in POST_COMMANDS else "GET"
         attempts = 1 + (max(0, self.retries) if is_idempotent(command) else 0)
         start = time.monotonic()
+        # the whole call, retries and backoff included, ends by this deadline
+        deadline = start + (self.call_deadline if attempts > 1 else self.timeout)
         status: int | None = None
         done = 0
         relogged = False
@@ -237,7 +243,9 @@ class CloudStackClient:
             while True:
                 done += 1
                 try:
-                    status, inner = await self._exchange(command, params, method, auth)
+                    status, inner = await self._bounded_exchange(
+                        command, params, method, auth, min(self.timeout,
+                                                           deadline - time.monotonic()))
                     break
                 except AuthError as exc:
                     # an expired session: log in again once, then repeat the call
@@ -249,13 +257,21 @@ class CloudStackClient:
                         continue
                     raise
                 except CloudStackError as exc:
-                    if done >= attempts or not is_retryable(exc):
+                    pause = self.retry_backoff * 2 ** (done - 1)
+                    # another try only when it can still have most of its time limit
+                    room = deadline - time.monotonic() - pause
+                    if (done >= attempts or not is_retryable(exc)
+                            or room < min(self.timeout, 1.0) / 2):
                         raise
-                    await asyncio.sleep(self.retry_backoff * 2 ** (done - 1))
+                    await asyncio.sleep(pause)
         except asyncio.CancelledError:
             self._record(command, params, method, status, start, "cancelled", done, None)
             raise
         except CloudStackError as exc:
+            if done > 1 or isinstance(exc, ApiTimeout):
+                took = time.monotonic() - start
+                exc.detail += (f" ({done} attempt{'s' if done != 1 else ''}, "
+                               f"{took:.1f} s in all)")
             self._scrub_exc(exc)
             status = getattr(exc, "http_status", None) or getattr(exc, "status", None) or status
             self._record(command, params, method, status, start, str(exc), done,
@@ -275,6 +291,18 @@ class CloudStackClient:
         if self.sessionkey:
             full["sessionkey"] = self.sessionkey
         return full
+
+    async def _bounded_exchange(self, command: str, params: dict[str, str], method: str,
+                                auth: bool, limit: float) -> tuple[int, dict[str, Any]]:
+        """One round trip that ends within ``limit`` seconds, however the server trickles
+        (httpx's timeouts bound each read, not the whole answer)."""
+        try:
+            async with asyncio.timeout(max(limit, 0.0)):
+                return await self._exchange(command, params, method, auth)
+        except TimeoutError:
+            raise ApiTimeout(self.server, command, f"no answer within {self.timeout:.1f} s",
+                             hint="the management server is slow or hung: check it, or raise "
+                             "the profile's timeout") from None
 
     async def _exchange(self, command: str, params: dict[str, str], method: str, auth: bool
                         ) -> tuple[int, dict[str, Any]]:
