@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import re
 import time
 from collections.abc import Mapping
@@ -124,6 +125,8 @@ class CloudStackClient:
         self.expires_ttl = expires_ttl
         self.profile_name = profile_name or ""
         self.sessionkey: str | None = None
+        self._attempts: dict[int, int] = {}  # call in flight -> its attempt number
+        self._call_ids = itertools.count()
         self._login_lock = asyncio.Lock()
         self._capabilities: Capabilities | None = None
         self._scrub = journal.scrub if journal is not None else Scrubber()
@@ -174,6 +177,12 @@ class CloudStackClient:
         self._scrub.add(value)
         if self.journal is not None and self.journal.scrub is not self._scrub:
             self.journal.add_secret(value)
+
+    @property
+    def attempt_in_flight(self) -> int:
+        """The highest attempt number among calls still waiting for an answer (0: none), so a
+        UI can say "attempt 2" while it waits."""
+        return max(self._attempts.values(), default=0)
 
     @property
     def uses_keys(self) -> bool:
@@ -239,9 +248,11 @@ class CloudStackClient:
         status: int | None = None
         done = 0
         relogged = False
+        token = next(self._call_ids)
         try:
             while True:
                 done += 1
+                self._attempts[token] = done
                 try:
                     status, inner = await self._bounded_exchange(
                         command, params, method, auth, min(self.timeout,
@@ -277,6 +288,8 @@ class CloudStackClient:
             self._record(command, params, method, status, start, str(exc), done,
                          type(exc).__name__)
             raise
+        finally:
+            self._attempts.pop(token, None)
         self._record(command, params, method, status, start, "ok", done, None)
         return inner
 
