@@ -20,6 +20,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Static, TabbedContent, TabPane
 
 from cspctl.cloudstack.errors import TransportError
@@ -252,9 +253,12 @@ class CspctlApp(App[int]):
 
     def _update_header(self) -> None:
         backend = self.backend
-        main = self.query_one("#head-main", Static)
-        sub = self.query_one("#head-sub", Static)
-        badge = self.query_one("#badge", Static)
+        try:
+            main = self.query_one("#head-main", Static)
+            sub = self.query_one("#head-sub", Static)
+            badge = self.query_one("#badge", Static)
+        except NoMatches:  # a tick or a late answer while the app closes, or a modal is up
+            return
         if backend is None:
             return
         profile = backend.profile
