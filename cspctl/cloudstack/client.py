@@ -415,8 +415,8 @@ class CloudStackClient:
                 return await fetch_all(fetch, page_size=self.page_size,
                                        concurrency=self.page_concurrency)
         except ShortListing as short:
-            raise self._partial(command, f"incomplete listing: {short} (the server's count "
-                                f"says {short.expected})", got=short.got,
+            raise self._partial(command, f"incomplete listing: {short} (the pages do not add "
+                                "up to the server's count)", got=short.got,
                                 expected=short.expected) from None
 
     def _rows(self, command: str, model: type[M], inner: dict[str, Any]) -> list[M]:
