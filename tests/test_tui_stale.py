@@ -126,3 +126,23 @@ async def test_a_slow_first_load_shows_elapsed_time_and_attempt(
             assert "loading…" not in screen_text(app)
         seen = [r for r in srv.requests if r.command == "listSystemVms"]
         assert len(seen) == 3
+
+
+async def test_diagnosis_while_the_api_fails_says_how_many_checks_could_not_run(
+        lab: Lab) -> None:
+    app = lab_app(lab)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot)
+        lab.faults.api_error_rate = 1.0  # every API call now fails with a 530
+        await pilot.press("d")
+        await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
+        pane = app.query_one(DiagnosticsPane)
+        await until(pilot, lambda: pane.state in ("done", "failed"), timeout=60,
+                    what="diagnosis done")
+        assert pane.diagnosis is not None, screen_text(app)
+        unknown = pane.diagnosis.could_not_run
+        statuses = [f.status.value for _, f in pane.findings.values()]
+        assert "fail" not in statuses, statuses  # an API outage is no fault of the VM
+        assert unknown == statuses.count("error") and unknown >= 10
+        await until_text(pilot, f"? {unknown} checks could not run (API or SSH failed)")
+        lab.faults.api_error_rate = 0.0
