@@ -86,13 +86,13 @@ async def test_a_read_ends_by_its_deadline_and_says_what_happened(
         took = time.monotonic() - started
     # the trickling server sends a byte every 0.25 s, so httpx's per-read timeout never fires:
     # only the whole-call deadline (2 x timeout) ends it
-    assert took < 1.2 + 0.5, took
+    assert took < 1.2 + 0.8, took
     text = str(info.value)
     assert "\n" not in text
     within, attempts, in_all = _numbers(text)
     assert within == 0.6
     assert attempts == server.connections == 2  # the third try would not fit in the deadline
-    assert abs(in_all - took) < 0.2, (in_all, took)
+    assert abs(in_all - took) < 0.3, (in_all, took)
     event = next(e for e in journal.events() if e["event"] == "api")
     assert event["attempts"] == 2 and event["outcome"] == text
 
@@ -105,9 +105,9 @@ async def test_a_write_is_never_retried_and_ends_by_its_timeout(
         with pytest.raises(ApiTimeout) as info:
             await asyncio.wait_for(api.call("stopSystemVm", id="x"), 10)
         took = time.monotonic() - started
-    assert took < 0.5 + 0.4
+    assert took < 0.5 + 0.6
     assert server.connections == 1
-    assert _numbers(str(info.value))[1:] == (1, pytest.approx(took, abs=0.2))
+    assert _numbers(str(info.value))[1:] == (1, pytest.approx(took, abs=0.3))
 
 
 async def test_reset_and_html_500_on_one_page_are_retried_alone() -> None:
