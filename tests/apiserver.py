@@ -53,6 +53,12 @@ class Fault:
     errortext: str = "Internal error executing command, please contact your system administrator"
     cserrorcode: int | None = 4250
     headers: dict[str, str] = field(default_factory=dict)
+    times: int | None = None
+    """Answer this way this many times, then normally again (None: always)."""
+    page: str | None = None
+    """Only for this ``page`` parameter of a list."""
+    reset: bool = False
+    """Drop the connection without an answer (a reset mid-request)."""
 
 
 @dataclass
@@ -115,6 +121,8 @@ class ApiServer:
         self.faults: dict[str, Fault] = {}
         self.job_plans: dict[str, JobPlan] = {}
         self.requests: list[Seen] = []
+        self.claimed_counts: dict[str, int] = {}
+        """``count`` to claim per list command instead of the true one (a lying server)."""
         self.sessions: dict[str, str] = {}  # sessionkey -> JSESSIONID
         self.jobs: dict[str, _Job] = {}
         self.configs: dict[str, dict[str, Any]] = {
@@ -229,7 +237,18 @@ class ApiServer:
         if not self._authenticated(request, params):
             return self._error(command, 401, AUTH_TEXT)
         fault = self.faults.get(command)
+        if fault is not None and fault.page is not None and params.get("page") != fault.page:
+            fault = None
+        if fault is not None and fault.times is not None:
+            if fault.times <= 0:
+                fault = None
+            else:
+                fault.times -= 1
         if fault is not None:
+            if fault.reset:
+                assert request.transport is not None
+                request.transport.abort()
+                return web.Response()
             if fault.delay:
                 await asyncio.sleep(fault.delay)
             if fault.body is not None:
@@ -301,7 +320,7 @@ class ApiServer:
         if not rows:
             return self._json({key: {}})
         chunk = rows[(p - 1) * s: p * s]
-        inner: dict[str, Any] = {"count": len(rows)}
+        inner: dict[str, Any] = {"count": self.claimed_counts.get(command, len(rows))}
         if chunk:
             inner[entity] = chunk
         return self._json({key: inner})

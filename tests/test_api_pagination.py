@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from cspctl.cloudstack.pagination import fetch_all
+from cspctl.cloudstack.pagination import ShortListing, fetch_all
 
 
 class Pages:
@@ -54,12 +54,29 @@ async def test_single_short_page_and_empty() -> None:
     assert await fetch_all(Pages(0, count=None), page_size=500) == []
 
 
-async def test_page_past_the_end_stops() -> None:
-    # count claims more rows than exist (rows deleted while paging): the empty page ends it
+async def test_count_that_pages_do_not_reach_is_a_short_listing() -> None:
+    # count claims more rows than the pages hold (later pages empty): never passed off as all
     src = Pages(250, count=1000)
-    rows = await fetch_all(src, page_size=100, concurrency=4)
-    assert rows == list(range(250))
+    with pytest.raises(ShortListing) as info:
+        await fetch_all(src, page_size=100, concurrency=4)
+    assert (info.value.got, info.value.expected) == (250, 1000)
     assert len(src.calls) == 10  # pages 2..10 were planned from count; no loop beyond
+    assert str(info.value) == "250 of 1000 rows in 10 pages"
+
+
+async def test_first_page_empty_with_a_count_is_short() -> None:
+    with pytest.raises(ShortListing, match=r"0 of 5 rows in 1 page$"):
+        await fetch_all(Pages(0, count=5), page_size=100)
+
+
+async def test_rows_deleted_while_paging_lower_the_count_and_still_add_up() -> None:
+    # page 1 said 300; by the time later pages come, 100 rows were deleted and the server
+    # says 200 everywhere: 200 rows are the whole (smaller) list
+    async def fetch(page: int, size: int) -> tuple[list[int], int | None]:
+        data = list(range(200))
+        return data[(page - 1) * size: page * size], (300 if page == 1 else 200)
+
+    assert await fetch_all(fetch, page_size=100, concurrency=2) == list(range(200))
 
 
 async def test_without_count_pages_sequentially_until_short_page() -> None:

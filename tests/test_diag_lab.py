@@ -290,7 +290,7 @@ async def test_seed_workaround_shows_up_in_the_next_diagnosis() -> None:
     assert found["timezone"].status is Status.WARN  # not part of the workaround
 
 
-async def test_ssh_connect_that_hangs_skips_the_in_vm_checks_quickly() -> None:
+async def test_ssh_connect_that_hangs_ends_the_in_vm_checks_quickly() -> None:
     async with lab_session("healthy") as (lab, session):
         lab.faults.ssh_connect_delay = 30.0
         loop = asyncio.get_running_loop()
@@ -301,7 +301,8 @@ async def test_ssh_connect_that_hangs_skips_the_in_vm_checks_quickly() -> None:
     found = by_vm(diagnosis)["v-2-VM"]
     assert found["ssh"].status is Status.ERROR
     assert found["ssh"].reason == "timed out after 0.5 s"
-    assert found["java-cwd"].status is Status.SKIPPED
+    # SSH could not be checked, so neither could anything inside the VM: counted, not skipped
+    assert found["java-cwd"].status is Status.ERROR
     assert found["java-cwd"].reason == "SSH access to v-2-VM: timed out after 0.5 s"
     assert found["vm-state"].status is Status.OK
     assert elapsed < 5

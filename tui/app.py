@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import re
+import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -19,8 +20,10 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Static, TabbedContent, TabPane
 
+from cspctl.cloudstack.errors import TransportError
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
 from cspctl.gate import Refused
@@ -92,6 +95,10 @@ class CspctlApp(App[int]):
         self.backend: Backend | None = None
         self.snapshot: Snapshot | None = None
         self.api_error: str | None = None
+        self.api_unreachable = False
+        """The last API error was the network's (no answer), not CloudStack's."""
+        self._loading_since: float | None = None
+        self._loading_token: object | None = None
         self._refresh_timer: Any = None
         self.refresh_count = 0
 
@@ -118,6 +125,7 @@ class CspctlApp(App[int]):
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
         self.overview.table.focus()
+        self.set_interval(1.0, self._tick, name="status-clock")
         self.start_backend()
 
     # -- backend --------------------------------------------------------------------------
@@ -162,15 +170,26 @@ class CspctlApp(App[int]):
                         exit_on_error=False)
 
     async def _refresh_now(self, *, manual: bool) -> None:
-        if self.backend is None:
+        backend = self.backend
+        if backend is None:
             return
+        token = self._loading_token = object()
+        self._loading_since = self._elapsed()
+        self._show_waiting()
         try:
-            snapshot = await self.backend.snapshot()
+            snapshot = await backend.snapshot()
         except CspctlError as exc:
-            self._api_failed(str(exc), manual)
+            if backend is self.backend:  # not an answer from a profile we left meanwhile
+                self._api_failed(str(exc), manual, isinstance(exc, TransportError))
             return
         except Exception as exc:
-            self._api_failed(f"{type(exc).__name__}: {exc}", manual)
+            if backend is self.backend:
+                self._api_failed(f"{type(exc).__name__}: {exc}", manual, False)
+            return
+        finally:
+            if self._loading_token is token:
+                self._loading_since = None
+        if backend is not self.backend:
             return
         if self.api_error is not None:
             self.notify("management server answers again", title="API", timeout=4)
@@ -178,22 +197,70 @@ class CspctlApp(App[int]):
         self.snapshot = snapshot
         self.refresh_count += 1
         self.overview.show(snapshot)
+        self.overview.set_stale(None)
         self._update_header()
 
-    def _api_failed(self, message: str, manual: bool) -> None:
+    def _api_failed(self, message: str, manual: bool, unreachable: bool = False) -> None:
         first = self.api_error is None
         self.api_error = message
+        self.api_unreachable = unreachable
         if first or manual:
             self.notify(message, title="API error", severity="error", timeout=10)
         self._update_header()
         if self.snapshot is None:
             self.overview.show_error(message)
+        else:
+            self.overview.set_stale(self._stale_words())
+
+    # -- time: how old the rows are, how long we have been waiting --------------------------
+    def _elapsed(self) -> float:
+        return (self.settings.elapsed or time.monotonic)()
+
+    def _age(self) -> str:
+        """How long ago the rows on screen were fetched ("42 s", "5 min", "2 h")."""
+        if self.snapshot is None:
+            return "?"
+        secs = max(0, int((self.settings.clock() - self.snapshot.taken_at).total_seconds()))
+        if secs < 120:
+            return f"{secs} s"
+        return f"{secs // 60} min" if secs < 7200 else f"{secs // 3600} h"
+
+    def _stale_words(self) -> str:
+        """Our own words for stale rows (never server text)."""
+        taken = f"{self.snapshot.taken_at:%H:%M:%S}" if self.snapshot else "?"
+        return f"rows from {taken}, {self._age()} ago"
+
+    def _waiting(self) -> str | None:
+        """"loading… 12 s, attempt 2" while a refresh waits (None when none does)."""
+        if self._loading_since is None:
+            return None
+        waited = max(0.0, self._elapsed() - self._loading_since)
+        attempt = self.backend.attempt() if self.backend is not None else 0
+        text = f"loading… {waited:.0f} s"
+        return text + (f", attempt {attempt}" if attempt > 1 else "")
+
+    def _show_waiting(self) -> None:
+        waiting = self._waiting()
+        if waiting is not None:
+            self.overview.show_waiting(waiting)
+
+    def _tick(self) -> None:
+        """Once a second, while it matters: the wait and the age of the rows, kept true."""
+        if self._loading_since is None and self.api_error is None:
+            return
+        self._show_waiting()
+        if self.api_error is not None and self.snapshot is not None:
+            self.overview.set_stale(self._stale_words())
+        self._update_header()
 
     def _update_header(self) -> None:
         backend = self.backend
-        main = self.query_one("#head-main", Static)
-        sub = self.query_one("#head-sub", Static)
-        badge = self.query_one("#badge", Static)
+        try:
+            main = self.query_one("#head-main", Static)
+            sub = self.query_one("#head-sub", Static)
+            badge = self.query_one("#badge", Static)
+        except NoMatches:  # a tick or a late answer while the app closes, or a modal is up
+            return
         if backend is None:
             return
         profile = backend.profile
@@ -204,12 +271,25 @@ class CspctlApp(App[int]):
         badge.update(lab + ("READ-ONLY" if backend.read_only else "read-write"))
         badge.set_class(backend.read_only, "read-only")
         parts = []
+        every = backend.refresh_interval()
+        auto = f" (every {every:g}s)" if every else ""
+        problem = ""
         if self.api_error:
-            parts.append(f"{UNHEALTHY} API: {self.api_error}")
-        if self.snapshot is not None:
-            every = backend.refresh_interval()
-            auto = f" (every {every:g}s)" if every else ""
-            parts.append(f"refreshed {self.snapshot.taken_at:%H:%M:%S}{auto}")
+            what = "unreachable" if self.api_unreachable else "error"
+            problem = f"{UNHEALTHY} API {what}: {self.api_error}"
+        if self.snapshot is not None and self.api_error:
+            # the old rows stay: say how old they are, first, so it is never cut off
+            parts.append(f"refreshed {self.snapshot.taken_at:%H:%M:%S} ({self._age()} ago) "
+                         f"— {problem}")
+        else:
+            if self.snapshot is not None:
+                parts.append(f"refreshed {self.snapshot.taken_at:%H:%M:%S}{auto}")
+            if problem:
+                parts.append(problem)
+        waiting = self._waiting()
+        if waiting is not None and (self.snapshot is None
+                                    or self._elapsed() - (self._loading_since or 0) >= 1):
+            parts.insert(1 if self.snapshot is not None else 0, waiting)
         if self.settings.show_journal_path:
             parts.append(f"journal {_home(backend.journal_path)}")
         sub.update(self.settings.shown(" · ".join(parts)))
@@ -257,6 +337,10 @@ class CspctlApp(App[int]):
 
     # -- actions --------------------------------------------------------------------------
     def _selected_vm(self) -> SystemVm | None:
+        if self.overview.snapshot is None:
+            self.notify("no system VMs to act on: nothing has been loaded from this profile "
+                        "yet", severity="warning", timeout=4)
+            return None
         vm = self.overview.selected_vm()
         if vm is None:
             self.notify("select a system VM first", severity="warning", timeout=3)
@@ -279,11 +363,20 @@ class CspctlApp(App[int]):
             return True
         return False
 
+    def _refuse_stale(self, what: str) -> bool:
+        """True (and a message) when the rows on screen are not the API's latest answer."""
+        if self.api_error is None or self.snapshot is None:
+            return False
+        self.notify(f"{what} refused: the list is stale ({self._stale_words()}) and the API is "
+                    "not answering; refresh with ctrl+r first", title="stale data",
+                    severity="warning", timeout=6)
+        return True
+
     def open_shell(self, vm: SystemVm) -> None:
         if self.backend is None:
             self.notify("not connected yet", severity="warning")
             return
-        if self._shell_refused(vm):
+        if self._refuse_stale("shell") or self._shell_refused(vm):
             return
         tab_id = _tab_id("shell", vm.id or vm.name or "vm")
         existing = self._pane(tab_id, ShellPane)
@@ -313,7 +406,9 @@ class CspctlApp(App[int]):
 
     def action_diagnose_zone(self) -> None:
         """Diagnose every system VM of the selected zone."""
-        if self.snapshot is None:
+        if self.snapshot is None or self.overview.snapshot is None:
+            self.notify("no system VMs to act on: nothing has been loaded from this profile "
+                        "yet", severity="warning", timeout=4)
             return
         zone_id = self.overview.selected_zone()
         vms = self.snapshot.vms_in(zone_id)
@@ -323,6 +418,8 @@ class CspctlApp(App[int]):
     def open_diagnosis(self, vms: list[SystemVm], label: str) -> None:
         if self.backend is None or not vms:
             self.notify("nothing to diagnose", severity="warning")
+            return
+        if self._refuse_stale("diagnosis"):
             return
         tab_id = _tab_id("diag", "_".join(vm.id or "" for vm in vms)[:60])
         existing = self._pane(tab_id, DiagnosticsPane)
@@ -459,9 +556,12 @@ class CspctlApp(App[int]):
             return
         await self._close_panes()
         old, self.backend = self.backend, None
+        # the old cloud's rows go at once: nothing of it stays visible or selectable
+        self.snapshot = None
+        self.api_error = None
+        self.overview.clear(f"loading profile {name}…")
         if old is not None:
             await old.close()
-        self.snapshot = None
         await self._use_backend(backend)
         self.notify(f"switched to profile {name}", timeout=3)
 

@@ -94,6 +94,10 @@ class Backend:
         )
         return Snapshot(tuple(zones), tuple(vms), version, self.settings.clock())
 
+    def attempt(self) -> int:
+        """The attempt number of the API call still waiting for an answer (0: none)."""
+        return int(getattr(self.session.api, "attempt_in_flight", 0) or 0)
+
     # -- SSH ------------------------------------------------------------------------------
     def set_host_key_ask(self, ask: Callable[[HostKeyQuestion], Awaitable[bool]]) -> None:
         """Route host-key questions (policy "ask") to the UI."""

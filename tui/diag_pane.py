@@ -124,7 +124,10 @@ class DiagnosticsPane(Vertical):
         counts = self.steps.counts()
         parts = [f"{MARKERS[s][0]} {n} {MARKERS[s][1]}" for s, n in counts.items() if n]
         took = f" in {diagnosis.duration:.1f}s" if self.backend.settings.show_durations else ""
-        self._status(f"{self.label}: done{took} — " + "  ".join(parts)
+        unknown = diagnosis.could_not_run
+        note = (f" · ? {unknown} check{'s' if unknown != 1 else ''} could not run (API or SSH "
+                "failed): incomplete") if unknown else ""
+        self._status(f"{self.label}: done{took} — " + "  ".join(parts) + note
                      + " · ↑↓ evidence")
         if self.steps.cursor_row == 0:
             self._show_first_problem()

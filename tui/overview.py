@@ -40,6 +40,8 @@ class Overview(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.scrub = scrub
         self.snapshot: Snapshot | None = None
+        self.stale: str | None = None
+        """Why the rows shown are old (None: they are the latest answer)."""
         self.zone_id: str | None = None
         self.query_text = ""
 
@@ -97,7 +99,10 @@ class Overview(Vertical):
         title += f", {inventory.UNHEALTHY}{bad} unhealthy)" if bad else ")"
         if self.query_text:
             title += f" filter: {self.query_text}"
-        table.border_title = title
+        if self.stale:
+            title = f"{inventory.UNHEALTHY} STALE {title} — {self.stale}"
+        table.border_title = title  # ``stale`` holds only our own words (no server text)
+        table.set_class(self.stale is not None, "stale")
         if first and table.row_count:
             table.move_cursor(row=0)
         self._show_detail()
@@ -116,7 +121,31 @@ class Overview(Vertical):
 
     def show_error(self, message: str) -> None:
         """No data to show: say why, inline."""
-        self.query_one("#detail", Static).update(f"{inventory.UNHEALTHY} no data: {message}")
+        self.query_one("#detail", Static).update(
+            self.scrub(f"{inventory.UNHEALTHY} no data: {message}"))
+
+    def show_waiting(self, text: str) -> None:
+        """No data yet: how long we have been waiting, and which attempt ("loading… 12 s")."""
+        if self.snapshot is None:
+            self.query_one("#detail", Static).update(self.scrub(text))
+
+    def clear(self, text: str = "loading…") -> None:
+        """Forget every row (another cloud now): nothing old stays on screen or selectable."""
+        self.snapshot = None
+        self.stale = None
+        self.zone_id = None
+        self.query_one("#zones", OptionList).clear_options()
+        self.table.sync([])
+        self.table.border_title = "System VMs"
+        self.query_one("#detail", Static).update(self.scrub(text))
+
+    def set_stale(self, why: str | None) -> None:
+        """Mark the rows as old (``why``: our own words, e.g. "rows from 10:00:00, 42 s ago";
+        never server text: it lands in a border title) or current again (None)."""
+        if why == self.stale:
+            return
+        self.stale = why
+        self._sync_table()
 
     def selected_vm(self) -> SystemVm | None:
         if self.snapshot is None:
@@ -132,7 +161,11 @@ class Overview(Vertical):
         if vm is None:
             detail.update("no system VM selected" if self.snapshot else "loading…")
         else:
-            detail.update(self.scrub("\n".join(inventory.detail_lines(vm))))
+            lines = inventory.detail_lines(vm)
+            if self.stale:
+                lines = [f"{inventory.UNHEALTHY} STALE: {self.stale}, the API is not answering; "
+                         "d, s and D refuse to act until a refresh succeeds (ctrl+r)", *lines]
+            detail.update(self.scrub("\n".join(lines)))
         self.post_message(self.VmSelected(vm))
 
     # -- events ---------------------------------------------------------------------------

@@ -97,6 +97,24 @@ def _internal_error(exc: Exception) -> str:
     return f"cspctl: internal error: {text[:300]} (run with --debug for the traceback)"
 
 
+SIGPIPE_EXIT = 141
+"""128 + SIGPIPE: what a shell reports for ``yes | head -1``'s writer."""
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout went away (``| head -1``): end silently, like coreutils.
+
+    Later writes (and the interpreter's final flush) go to /dev/null instead of raising again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return SIGPIPE_EXIT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -106,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cspctl.cli.cmd_tui import run_tui
 
             return run_tui(args)
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit as "Exception ignored"
+        return status
     except CspctlError as exc:
         if args.debug:
             raise
@@ -115,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cspctl: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except Exception as exc:  # never a traceback for the operator (--debug shows it)
         if args.debug:
             raise

@@ -21,6 +21,7 @@ from cspctl.cloudstack.errors import (
     CloudStackError,
     JobFailed,
     JobTimeout,
+    PartialListing,
     TlsError,
     TransportError,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "JobTimeout",
     "ManagementServer",
     "Model",
+    "PartialListing",
     "Pod",
     "PollPolicy",
     "SystemVm",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import re
 import time
 from collections.abc import Mapping
@@ -17,9 +18,11 @@ import httpx
 from cspctl.cloudstack import envelope, signing
 from cspctl.cloudstack.errors import (
     ApiError,
+    ApiTimeout,
     AuthError,
     BadResponse,
     CloudStackError,
+    PartialListing,
 )
 from cspctl.cloudstack.jobs import PollPolicy, ProgressCallback, poll_job
 from cspctl.cloudstack.models import (
@@ -35,7 +38,7 @@ from cspctl.cloudstack.models import (
     SystemVm,
     Zone,
 )
-from cspctl.cloudstack.pagination import fetch_all
+from cspctl.cloudstack.pagination import ShortListing, fetch_all
 from cspctl.cloudstack.transport import (
     body_hint,
     from_httpx,
@@ -98,6 +101,7 @@ class CloudStackClient:
         page_size: int = 500,
         retries: int = 2,
         retry_backoff: float = 0.5,
+        call_deadline: float | None = None,
         poll: PollPolicy | None = None,
         job_timeout: float = 1800.0,
         expires_ttl: float = 600.0,
@@ -118,11 +122,15 @@ class CloudStackClient:
         self.page_size = page_size
         self.retries = retries
         self.retry_backoff = retry_backoff
+        self.call_deadline = call_deadline if call_deadline is not None else 2 * timeout
+        """Seconds a read may take in all, retries included (a write gets ``timeout``)."""
         self.poll = poll or PollPolicy()
         self.job_timeout = job_timeout
         self.expires_ttl = expires_ttl
         self.profile_name = profile_name or ""
         self.sessionkey: str | None = None
+        self._attempts: dict[int, int] = {}  # call in flight -> its attempt number
+        self._call_ids = itertools.count()
         self._login_lock = asyncio.Lock()
         self._capabilities: Capabilities | None = None
         self._scrub = journal.scrub if journal is not None else Scrubber()
@@ -173,6 +181,12 @@ class CloudStackClient:
         self._scrub.add(value)
         if self.journal is not None and self.journal.scrub is not self._scrub:
             self.journal.add_secret(value)
+
+    @property
+    def attempt_in_flight(self) -> int:
+        """The highest attempt number among calls still waiting for an answer (0: none), so a
+        UI can say "attempt 2" while it waits."""
+        return max(self._attempts.values(), default=0)
 
     @property
     def uses_keys(self) -> bool:
@@ -238,14 +252,20 @@ class CloudStackClient:
         method = "POST" if post or sensitive or long or command in POST_COMMANDS else "GET"
         attempts = 1 + (max(0, self.retries) if is_idempotent(command) else 0)
         start = time.monotonic()
+        # the whole call, retries and backoff included, ends by this deadline
+        deadline = start + (self.call_deadline if attempts > 1 else self.timeout)
         status: int | None = None
         done = 0
         relogged = False
+        token = next(self._call_ids)
         try:
             while True:
                 done += 1
+                self._attempts[token] = done
                 try:
-                    status, inner = await self._exchange(command, params, method, auth)
+                    status, inner = await self._bounded_exchange(
+                        command, params, method, auth, min(self.timeout,
+                                                           deadline - time.monotonic()))
                     break
                 except AuthError as exc:
                     # an expired session: log in again once, then repeat the call
@@ -257,18 +277,28 @@ class CloudStackClient:
                         continue
                     raise
                 except CloudStackError as exc:
-                    if done >= attempts or not is_retryable(exc):
+                    pause = self.retry_backoff * 2 ** (done - 1)
+                    # another try only when it can still have most of its time limit
+                    room = deadline - time.monotonic() - pause
+                    if (done >= attempts or not is_retryable(exc)
+                            or room < min(self.timeout, 1.0) / 2):
                         raise
-                    await asyncio.sleep(self.retry_backoff * 2 ** (done - 1))
+                    await asyncio.sleep(pause)
         except asyncio.CancelledError:
             self._record(command, params, method, status, start, "cancelled", done, None)
             raise
         except CloudStackError as exc:
+            if done > 1 or isinstance(exc, ApiTimeout):
+                took = time.monotonic() - start
+                exc.detail += (f" ({done} attempt{'s' if done != 1 else ''}, "
+                               f"{took:.1f} s in all)")
             self._scrub_exc(exc)
             status = getattr(exc, "http_status", None) or getattr(exc, "status", None) or status
             self._record(command, params, method, status, start, str(exc), done,
                          type(exc).__name__)
             raise
+        finally:
+            self._attempts.pop(token, None)
         self._record(command, params, method, status, start, "ok", done, None)
         return inner
 
@@ -283,6 +313,18 @@ class CloudStackClient:
         if self.sessionkey:
             full["sessionkey"] = self.sessionkey
         return full
+
+    async def _bounded_exchange(self, command: str, params: dict[str, str], method: str,
+                                auth: bool, limit: float) -> tuple[int, dict[str, Any]]:
+        """One round trip that ends within ``limit`` seconds, however the server trickles
+        (httpx's timeouts bound each read, not the whole answer)."""
+        try:
+            async with asyncio.timeout(max(limit, 0.0)):
+                return await self._exchange(command, params, method, auth)
+        except TimeoutError:
+            raise ApiTimeout(self.server, command, f"no answer within {self.timeout:.1f} s",
+                             hint="the management server is slow or hung: check it, or raise "
+                             "the profile's timeout") from None
 
     async def _exchange(self, command: str, params: dict[str, str], method: str, auth: bool
                         ) -> tuple[int, dict[str, Any]]:
@@ -363,23 +405,45 @@ class CloudStackClient:
         """
         clean = _clean(params)
         if "page" in clean or "pagesize" in clean:
-            return envelope.parse_list(await self._request(command, clean), model)
+            return self._rows(command, model, await self._request(command, clean))
 
         async def fetch(page: int, size: int) -> tuple[list[M], int | None]:
             inner = await self._request(command, {**clean, "page": str(page),
                                                   "pagesize": str(size)})
-            return envelope.parse_list(inner, model), envelope.list_count(inner)
+            return self._rows(command, model, inner), envelope.list_count(inner)
 
         try:
-            return await fetch_all(fetch, page_size=self.page_size,
-                                   concurrency=self.page_concurrency)
-        except ApiError as exc:
-            cap = _PAGE_CAP.search(exc.errortext or "")
-            if not cap or int(cap.group(1)) >= self.page_size or int(cap.group(1)) < 1:
-                raise
-            self.page_size = int(cap.group(1))  # the server's default.page.size is smaller
-            return await fetch_all(fetch, page_size=self.page_size,
-                                   concurrency=self.page_concurrency)
+            try:
+                return await fetch_all(fetch, page_size=self.page_size,
+                                       concurrency=self.page_concurrency)
+            except ApiError as exc:
+                cap = _PAGE_CAP.search(exc.errortext or "")
+                if not cap or int(cap.group(1)) >= self.page_size or int(cap.group(1)) < 1:
+                    raise
+                self.page_size = int(cap.group(1))  # the server's default.page.size is smaller
+                return await fetch_all(fetch, page_size=self.page_size,
+                                       concurrency=self.page_concurrency)
+        except ShortListing as short:
+            raise self._partial(command, f"incomplete listing: {short} (the pages do not add "
+                                "up to the server's count)", got=short.got,
+                                expected=short.expected) from None
+
+    def _rows(self, command: str, model: type[M], inner: dict[str, Any]) -> list[M]:
+        """The rows of one list page; a page of the wrong shape is an error, never []."""
+        problem = envelope.list_shape_problem(inner, model.object_name)
+        if problem is not None:
+            raise self._partial(command, f"malformed listing: {problem}")
+        return envelope.parse_list(inner, model)
+
+    def _partial(self, command: str, problem: str, *, got: int | None = None,
+                 expected: int | None = None) -> PartialListing:
+        """The error for a listing that cannot be complete, journalled."""
+        err = PartialListing(self.server, command, problem, got=got, expected=expected)
+        self._scrub_exc(err)
+        if self.journal is not None:
+            self.journal.record("api.partial_list", server=self.server, command=command,
+                                error=str(err))
+        return err
 
     async def list_zones(self, **params: Any) -> list[Zone]:
         return await self.list("listZones", Zone, **params)

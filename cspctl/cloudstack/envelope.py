@@ -115,6 +115,35 @@ def list_items(inner: dict[str, Any], entity: str) -> list[dict[str, Any]]:
     return [r for r in rows if isinstance(r, dict)]
 
 
+def list_shape_problem(inner: dict[str, Any], entity: str) -> str | None:
+    """Why a list response cannot be read as rows (``"systemvm": "oops"``), or None.
+
+    A missing entity key is fine (an empty page); a value that is neither an object nor a list
+    of objects, or a ``count`` that is not a number, is not: its rows would silently vanish.
+    """
+    key = entity if entity in inner else entity.lower()
+    rows = inner.get(key)
+    if rows is not None:
+        if not isinstance(rows, list | dict):
+            return f"'{key}' is {type(rows).__name__} {_preview(rows)}, not a list of objects"
+        if isinstance(rows, list):
+            odd = [r for r in rows if not isinstance(r, dict)]
+            if odd:
+                return (f"'{key}' holds {len(odd)} item{'s' if len(odd) != 1 else ''} that "
+                        f"{'are' if len(odd) != 1 else 'is'} not an object "
+                        f"(first: {_preview(odd[0])})")
+    count = inner.get("count")
+    if count is not None and (isinstance(count, bool) or _int(count) is None
+                              or _int(count) < 0):  # type: ignore[operator]
+        return f"'count' is {_preview(count)}, not a number of rows"
+    return None
+
+
+def _preview(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def list_count(inner: dict[str, Any]) -> int | None:
     """The ``count`` of a list response (total matches, not rows on the page)."""
     return _int(inner.get("count"))

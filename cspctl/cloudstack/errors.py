@@ -114,6 +114,19 @@ class BadResponse(TransportError):
         super().__init__(server, command, detail, hint=hint)
 
 
+class PartialListing(CloudStackError):
+    """A listing that cannot be complete: its pages fall short of the ``count`` the server
+    reported, or a page has the wrong shape (``"systemvm": "oops"``). Never passed off as the
+    whole list."""
+
+    def __init__(self, server: str, command: str | None, problem: str, *,
+                 got: int | None = None, expected: int | None = None) -> None:
+        self.got, self.expected = got, expected
+        super().__init__(server, command, problem, hint=(
+            "the server's answers do not add up (rows changing while paging, a proxy or a "
+            "broken server): retry, and check management-server.log"))
+
+
 class JobFailed(CloudStackError):
     """An async job ended with jobstatus 2 (failed) or 3 (cancelled)."""
 

@@ -17,6 +17,17 @@ PageFetcher = Callable[[int, int], Awaitable[tuple[list[T], int | None]]]
 """``fetch(page, pagesize) -> (rows, count)``; ``count`` None when the server sent none."""
 
 
+class ShortListing(Exception):
+    """The pages held fewer rows than every ``count`` the server reported: rows are missing.
+
+    The caller (the client) turns it into a typed, one-line error naming server and command.
+    """
+
+    def __init__(self, got: int, expected: int, pages: int) -> None:
+        super().__init__(f"{got} of {expected} rows in {pages} page{'s' if pages != 1 else ''}")
+        self.got, self.expected, self.pages = got, expected, pages
+
+
 async def _gather_or_cancel(aws: list[Awaitable[tuple[list[T], int | None]]]
                             ) -> list[tuple[list[T], int | None]]:
     """Like gather, but the first failure cancels the other pages (no stray requests)."""
@@ -36,8 +47,28 @@ async def fetch_all(fetch: PageFetcher[T], *, page_size: int = 500,
 
     Stops at the first empty page (a page past the end carries ``count`` but no rows) or once
     ``count`` rows were seen. If the server returned fewer rows than asked on a full page 1
-    (a smaller server cap), falls back to fetching one page after the other.
+    (a smaller server cap), falls back to fetching one page after the other. Raises
+    :class:`ShortListing` when the rows fall short of the smallest ``count`` any page
+    reported (a lying count, pages lost): a partial list is never passed off as complete.
     """
+    counts: list[int] = []
+    fetched = 0
+
+    async def page_of(page: int, size: int) -> tuple[list[T], int | None]:
+        nonlocal fetched
+        page_rows, page_count = await fetch(page, size)
+        fetched += 1
+        if page_count is not None:
+            counts.append(page_count)
+        return page_rows, page_count
+
+    out = await _fetch_pages(page_of, page_size, concurrency)
+    if counts and len(out) < min(counts):
+        raise ShortListing(len(out), min(counts), fetched)
+    return out
+
+
+async def _fetch_pages(fetch: PageFetcher[T], page_size: int, concurrency: int) -> list[T]:
     rows, count = await fetch(1, page_size)
     if not rows or (count is not None and len(rows) >= count):
         return rows

@@ -22,7 +22,7 @@ ASYNC_COMMANDS = frozenset(
     {"startSystemVm", "stopSystemVm", "rebootSystemVm", "destroySystemVm", "migrateSystemVm",
      "runDiagnostics", "getDiagnosticsData", "provisionCertificate"}
 )
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 def is_idempotent(command: str) -> bool:
@@ -31,13 +31,20 @@ def is_idempotent(command: str) -> bool:
 
 
 def is_retryable(exc: CloudStackError) -> bool:
-    """Transient failures worth another try (for idempotent reads only)."""
+    """Transient failures worth another try (for idempotent reads only).
+
+    Retried: refused/unreachable, timeouts, a connection reset or dropped mid-answer, 429,
+    HTTP 500/502/503/504 envelopes, and any 5xx page that is not CloudStack's JSON (a proxy's
+    or the servlet container's HTML 500, a CDN's 530). Not retried: TLS, credentials, bad
+    parameters, and CloudStack's own 530 envelope (an exception in the command: asking again
+    gives the same answer).
+    """
     if isinstance(exc, TlsError):
         return False
-    if isinstance(exc, ApiConnectError | ApiTimeout):
-        return True
     if isinstance(exc, BadResponse):
-        return exc.status in RETRY_STATUSES
+        return exc.status is not None and (exc.status in RETRY_STATUSES or exc.status >= 500)
+    if isinstance(exc, TransportError):
+        return True  # refused, timed out, reset or cut mid-answer
     if isinstance(exc, ApiError):
         return exc.http_status in RETRY_STATUSES
     return False
@@ -80,7 +87,7 @@ def from_httpx(exc: httpx.HTTPError, server: str, command: str, timeout: float
         return ApiTimeout(server, command, f"connect timed out after {timeout:g} s", hint=(
             "is the management server up and reachable from here? check the URL and firewalls"))
     if isinstance(exc, httpx.TimeoutException):
-        return ApiTimeout(server, command, f"no answer within {timeout:g} s", hint=(
+        return ApiTimeout(server, command, f"no answer within {timeout:.1f} s", hint=(
             "the management server is slow or hung: check it, or raise the profile's timeout"))
     if isinstance(exc, httpx.ConnectError):
         refused = any(isinstance(e, ConnectionRefusedError) for e in chain) or (
@@ -88,7 +95,8 @@ def from_httpx(exc: httpx.HTTPError, server: str, command: str, timeout: float
         what = "connection refused" if refused else f"cannot connect: {exc or 'unknown error'}"
         return ApiConnectError(server, command, what, hint=(
             "is the management server running and listening there? check the profile URL"))
-    return TransportError(server, command, f"HTTP exchange failed: {type(exc).__name__} {exc}",
+    return TransportError(server, command,
+                          f"HTTP exchange failed: {type(exc).__name__} {exc}".rstrip(),
                           hint="the connection broke mid-request; retry, check proxies")
 
 

@@ -29,6 +29,13 @@ def redact_output(text: str, scrub: Callable[[str], str] | None = None) -> str:
     return scrub(text) if scrub is not None else text
 
 
+def _retrieved(fut: asyncio.Future[Any]) -> None:
+    """Mark a shared future's failure as seen: the check that wanted it may have timed out
+    and gone, and its error is already that check's finding (no "never retrieved" noise)."""
+    if not fut.cancelled():
+        fut.exception()
+
+
 class RunCache:
     """Run-wide memo for API data (configurations, versions, hosts) shared by every VM.
 
@@ -43,6 +50,7 @@ class RunCache:
         fut = self._futures.get(key)
         if fut is None:
             fut = asyncio.ensure_future(loader())
+            fut.add_done_callback(_retrieved)
             self._futures[key] = fut
         return await asyncio.shield(fut)
 
@@ -198,6 +206,7 @@ class CheckContext:
                 return value, sub.evidence
 
             fut = asyncio.ensure_future(compute())
+            fut.add_done_callback(_retrieved)
             self.state.facts[key] = fut
         value, evidence = await asyncio.shield(fut)
         for ev in evidence:

@@ -60,7 +60,8 @@ def render_text(diagnosis: Diagnosis, *, verbose: bool = False) -> str:
     """The default report: per VM, each step in order with evidence on problems."""
     out: list[str] = []
     for report in diagnosis.reports:
-        out.append(f"{vm_heading(report)}: {marker(report.status).strip()}")
+        out.append(f"{vm_heading(report)}: {marker(report.status).strip()}"
+                   f"{could_not_run_note(report.could_not_run)}")
         for line in report.route:
             out.append(f"  route: {line}")
         for f in report.findings:
@@ -76,8 +77,17 @@ def summary_line(diagnosis: Diagnosis) -> str:
     counts = diagnosis.counts()
     parts = [f"{counts[s.value]} {s.word}" for s in Status if counts[s.value]]
     vms = len(diagnosis.reports)
-    return (f"{marker(diagnosis.status).strip()}: {vms} VM{'s' if vms != 1 else ''}, "
+    line = (f"{marker(diagnosis.status).strip()}: {vms} VM{'s' if vms != 1 else ''}, "
             f"{', '.join(parts) or 'no checks'} ({diagnosis.duration:.1f} s)")
+    return line + could_not_run_note(diagnosis.could_not_run)
+
+
+def could_not_run_note(n: int) -> str:
+    """``; 12 checks could not run (API or SSH failed): results are incomplete`` or ""."""
+    if not n:
+        return ""
+    return (f"; {n} check{'s' if n != 1 else ''} could not run (API or SSH failed, or timed "
+            "out): results are incomplete")
 
 
 def _md_escape(text: str) -> str:
@@ -88,7 +98,8 @@ def render_markdown(diagnosis: Diagnosis) -> str:
     """Markdown for tickets and wikis: a table per VM, then details of the problems."""
     out = ["# cspctl diagnosis", "", summary_line(diagnosis), ""]
     for report in diagnosis.reports:
-        out += [f"## {vm_heading(report)} — {report.status.word}", ""]
+        out += [f"## {vm_heading(report)} — {report.status.word}"
+                f"{could_not_run_note(report.could_not_run)}", ""]
         if report.route:
             out += ["Route: " + "; ".join(f"`{r}`" for r in report.route), ""]
         out += ["| | Step | Result | Playbook |", "|---|---|---|---|"]

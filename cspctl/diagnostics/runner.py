@@ -102,6 +102,11 @@ class VmReport:
     def finding(self, check_id: str) -> Finding | None:
         return next((f for f in self.findings if f.check_id == check_id), None)
 
+    @property
+    def could_not_run(self) -> int:
+        """Checks that could not run (status error: the API or SSH failed, a timeout)."""
+        return sum(1 for f in self.findings if f.status is Status.ERROR)
+
     def to_dict(self) -> dict[str, Any]:
         vm = self.vm
         return {
@@ -112,6 +117,7 @@ class VmReport:
             "host": vm.hostname,
             "state": vm.state,
             "status": self.status.value,
+            "could_not_run": self.could_not_run,
             "playbooks": self.playbooks,
             "route": self.route,
             "duration": round(self.duration, 3),
@@ -135,6 +141,11 @@ class Diagnosis:
     def exit_code(self) -> int:
         return exit_code(f.status for r in self.reports for f in r.findings)
 
+    @property
+    def could_not_run(self) -> int:
+        """Checks, over every VM, that could not run (status error)."""
+        return sum(r.could_not_run for r in self.reports)
+
     def counts(self) -> dict[str, int]:
         counts = {s.value: 0 for s in Status}
         for r in self.reports:
@@ -148,6 +159,7 @@ class Diagnosis:
             "status": self.status.value,
             "exit_code": self.exit_code,
             "counts": self.counts(),
+            "could_not_run": self.could_not_run,
             "duration": round(self.duration, 3),
             "vms": [r.to_dict() for r in self.reports],
         }
@@ -351,7 +363,11 @@ class DiagnosisRunner:
         started = time.monotonic()
         reason = self._unmet(check, state)
         if reason is not None:
-            finding = ctx.skip(reason)
+            ssh = state.findings.get(SSH_CHECK)
+            # SSH could not even be checked (API error, timeout, drop): this check could not
+            # run either, which is an error to count, not a deliberate skip
+            could_not = ssh is not None and ssh.status is Status.ERROR
+            finding = ctx.error(reason) if could_not else ctx.skip(reason)
         else:
             try:
                 finding = await asyncio.wait_for(check.run(ctx), self.timeout)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import errno
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,23 @@ def map_error(exc: BaseException, hop: Hop, route: Route, timeout: float | None 
             f"cannot load key {hop.key_summary()} for {where}: {_reason(exc)}", hop=hop.kind
         )
     return SshError(f"ssh to {where} failed: {_reason(exc)}", hop=hop.kind)
+
+
+_DEADLINE: contextvars.ContextVar[asyncio.Timeout | None] = contextvars.ContextVar(
+    "cspctl_ssh_deadline", default=None)
+"""The running command's whole-exchange deadline (see :meth:`SshPool.run`)."""
+
+
+async def _off_the_clock(question: Awaitable[bool]) -> bool:
+    """Wait for the operator without eating the command's deadline (it moves by the wait)."""
+    limit = _DEADLINE.get()
+    asked = time.monotonic()
+    try:
+        return await question
+    finally:
+        when = limit.when() if limit is not None else None
+        if limit is not None and when is not None and not limit.expired():
+            limit.reschedule(when + time.monotonic() - asked)
 
 
 class SshPool:
@@ -387,7 +405,7 @@ class SshPool:
         if self.ask is None:
             self._record("ssh.hostkey", action="refused", policy=self.policy, **fields)
             raise exc_type(f"{q.explain()}; not trusted: {advice}", hop="systemvm")
-        if not await self.ask(q):
+        if not await _off_the_clock(self.ask(q)):
             self._record("ssh.hostkey", action="refused", policy=self.policy, by="operator",
                          **fields)
             raise exc_type(f"{q.explain()}; refused by the operator", hop="systemvm")
@@ -506,9 +524,32 @@ class SshPool:
         slot = self._slots.setdefault(
             self._key(route, self._last_ssh_index(route)), asyncio.Semaphore(self.max_sessions)
         )
+        phase = ["waiting for a free session"]
         try:
-            async with slot:
-                result = await self._run(route, command, timeout, input, on_output)
+            # one deadline for the whole exchange: a free channel, every hop's connection,
+            # the command and its output (time spent on a host-key question is not counted)
+            async with asyncio.timeout(timeout) as limit:
+                token = _DEADLINE.set(limit)
+                try:
+                    async with slot:
+                        result = await self._run(route, command, timeout, input, on_output,
+                                                 phase)
+                finally:
+                    _DEADLINE.reset(token)
+        except TimeoutError:
+            if not limit.expired():
+                raise
+            took = time.monotonic() - started
+            exc = SshTimeout(
+                f"command {command!r} on {route.target.label()} did not finish within "
+                f"{timeout:g}s (stopped after {took:.1f} s, {phase[0]})",
+                hop=route.target.kind,
+            )
+            self._record(
+                "ssh.command", **base, exit_status=None, duration=round(took, 3),
+                outcome=f"error: {exc}",
+            )
+            raise exc from None
         except SshError as exc:
             self._record(
                 "ssh.command", **base, exit_status=None,
@@ -544,12 +585,15 @@ class SshPool:
         timeout: float | None,
         input: str | None,
         on_output: OutputCallback | None,
+        phase: list[str],
     ) -> CommandResult:
         hop = route.target
         for attempt in (0, 1):
+            phase[0] = f"connecting on the route {route.summary()}"
             conn = await self.connection(route)
             started = time.monotonic()
             line = await self._nested_command(route, command) if hop.remote_key else command
+            phase[0] = "opening a session"
             try:
                 proc = await conn.create_process(line, encoding="utf-8", errors="replace")
             except (asyncssh.ChannelOpenError, asyncssh.ConnectionLost,
@@ -558,18 +602,16 @@ class SshPool:
                 if attempt == 0 and await self._channel_failed(route, conn, exc):
                     continue
                 raise self._channel_error(exc, hop, route) from exc
+            phase[0] = "the command was running"
             try:
                 with contextlib.suppress(asyncssh.Error, OSError):
                     if input:
                         proc.stdin.write(input)
                     proc.stdin.write_eof()
-                stdout, stderr = await asyncio.wait_for(_collect(proc, on_output), timeout)
-            except TimeoutError:
-                proc.close()
-                raise SshTimeout(
-                    f"command {command!r} on {hop.label()} did not finish within {timeout:g}s",
-                    hop=hop.kind,
-                ) from None
+                stdout, stderr = await _collect(proc, on_output)
+            except asyncio.CancelledError:
+                proc.close()  # the deadline (or the caller) ended it: stop the remote side
+                raise
             except (asyncssh.ConnectionLost, asyncssh.DisconnectError, BrokenPipeError) as exc:
                 await self.drop(route)
                 raise SshConnectionLost(

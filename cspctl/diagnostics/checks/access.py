@@ -5,10 +5,16 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from cspctl.cloudstack.errors import CloudStackError
 from cspctl.diagnostics.checks.base import API, check
 from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
 from cspctl.errors import CspctlError
+from cspctl.ssh.errors import SshConnectionLost
+
+TRANSIENT = (CloudStackError, SshConnectionLost)
+"""Failures that say nothing about the VM (the API erred, an SSH connection dropped): the
+check could not run, which is ``error``, never ``fail``."""
 
 SSH_ADVICE = (
     "cspctl reaches a KVM/XenServer system VM through its hypervisor host (SSH to the host, "
@@ -47,6 +53,9 @@ async def ssh_access(ctx: CheckContext) -> Finding:
     except CspctlError as exc:
         state.vm_ssh_error = state.host_ssh_error = f"no SSH route to {ctx.vm.name}: {exc}"
         ctx.add_evidence("mgmt", "resolve route", str(exc), None, time.monotonic() - started)
+        if isinstance(exc, TRANSIENT):
+            return ctx.error(state.vm_ssh_error, "The route could not be worked out because "
+                             "the API failed; run the diagnosis again.")
         return ctx.fail(state.vm_ssh_error, SSH_ADVICE)
     state.route = route
     state.host_route = host_route_of(route)
@@ -58,6 +67,8 @@ async def ssh_access(ctx: CheckContext) -> Finding:
         except CspctlError as exc:
             state.host_ssh_error = str(exc)
             state.vm_ssh_error = str(exc)
+            if isinstance(exc, TRANSIENT):
+                return ctx.error(f"host hop: {exc}")
             return ctx.fail(f"host hop unreachable: {exc}", SSH_ADVICE)
     else:
         state.host_ssh_error = "no hypervisor-host hop on this route"
@@ -65,6 +76,8 @@ async def ssh_access(ctx: CheckContext) -> Finding:
         result = await ctx.vm_run("uptime")
     except CspctlError as exc:
         state.vm_ssh_error = str(exc)
+        if isinstance(exc, TRANSIENT):
+            return ctx.error(f"VM hop: {exc}")
         return ctx.fail(f"VM unreachable: {exc}", SSH_ADVICE)
     if result.exit_status != 0:
         state.vm_ssh_error = f"`uptime` failed in {ctx.vm.name} (exit {result.exit_status})"

@@ -124,6 +124,15 @@ async def agent_state(ctx: CheckContext) -> Finding:
             "cause is gone.",
             causes[0].playbook,
         )
+    unknown = [f for f in others if f.status is Status.ERROR]
+    if unknown:
+        n = len(unknown)
+        return ctx.fail(
+            f"{summary}; cause unknown: {n} check{'s' if n != 1 else ''} could not run "
+            f"({unknown[0].title}: {unknown[0].reason or unknown[0].summary})",
+            "The checks that would explain it could not run (the API or SSH failed, or they "
+            "timed out): run the diagnosis again once those work before choosing a repair.",
+        )
     if not ctx.vm_reachable:
         return ctx.fail(
             f"{summary}; could not look inside the VM ({ctx.state.vm_ssh_error})",
