@@ -116,8 +116,11 @@ def test_reboot_alone_does_not_fix() -> None:
     vm = cpvm(FAULT_EARLY_CONFIG_RERUN)
     vm.shutdown()
     assert vm.agent_connected is False
+    uptime_before = vm.boot_time
     vm.boot()
-    assert run(vm, "readlink /proc/2345/cwd") == "/usr/local/cloud/systemvm (deleted)\n"
+    assert vm.boot_time > uptime_before  # uptime starts again
+    assert run(vm, "pgrep java") == "3345\n"  # new process ids after a reboot
+    assert run(vm, "readlink /proc/3345/cwd") == "/usr/local/cloud/systemvm (deleted)\n"
     assert vm.agent_connected is False
 
 
@@ -127,7 +130,7 @@ def test_immutable_flags_survive_reboot_and_then_the_reboot_is_clean() -> None:
     vm.shutdown()
     vm.boot()
     assert run(vm, "lsattr -d /usr/local/cloud/systemvm/js").startswith("----i")
-    assert run(vm, "readlink /proc/2345/cwd") == "/usr/local/cloud/systemvm\n"
+    assert run(vm, "readlink /proc/3345/cwd") == "/usr/local/cloud/systemvm\n"
     assert asset_codes(vm) == ["200", "200", "200"]
     assert vm.agent_connected
 

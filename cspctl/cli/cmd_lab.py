@@ -88,6 +88,18 @@ def run_serve(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(args, scenario))
 
 
+def _step_names(item: str, raw: str) -> str:
+    """``fail_steps=chattr,reboot-job``: every name must be a known repair step."""
+    from cspctl.lab.faults import STEP_FAULTS
+
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in STEP_FAULTS]
+    if unknown:
+        raise UsageError(f"--fault {item!r}: unknown step {unknown[0]!r} (one of "
+                         + ", ".join(STEP_FAULTS) + ")")
+    return ",".join(names)
+
+
 def parse_faults(items: list[str]) -> Any:
     """``["api_latency=0.5", "job_hang=true"]`` -> a Faults (UsageError on a bad item)."""
     import dataclasses
@@ -110,6 +122,8 @@ def parse_faults(items: list[str]) -> Any:
                 value: Any = raw.lower() in ("true", "1", "yes")
             elif kind == "int":
                 value = int(raw)
+            elif kind == "str":
+                value = _step_names(item, raw)
             else:
                 value = float(raw)
         except ValueError:

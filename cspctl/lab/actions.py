@@ -11,6 +11,7 @@ import zlib
 from typing import Any
 
 from cspctl.lab import responses
+from cspctl.lab.faults import failing
 from cspctl.lab.jobs import JobFailure, JobManager
 from cspctl.lab.world import LabHost, LabSystemVm, World
 
@@ -24,10 +25,12 @@ MIGRATE_SECONDS = 15.0
 DIAGNOSTICS_SECONDS = 4.0
 DIAGNOSTICS_DATA_SECONDS = 8.0
 CERTIFICATE_SECONDS = 6.0
+PATCH_SECONDS = 20.0
 
 VERBS = {
     "START": "starting system vm", "STOP": "stopping system vm",
     "REBOOT": "rebooting system vm", "DESTROY": "destroying system vm",
+    "PATCH": "patching system vm",
 }
 
 
@@ -94,6 +97,11 @@ class Actions:
         w.add_event(etype, text, state="Started", vm=vm, parentid=parent)
         w.begin_reboot(vm)
         await _wait(w, REBOOT_SECONDS)
+        if failing(w.faults, "reboot-job"):  # the guest stays down, as a failed reboot leaves it
+            w.finish_stop(vm)
+            w.add_event(etype, f"Error while {text}", level="ERROR", vm=vm, parentid=parent)
+            raise JobFailure(f"Failed to reboot system vm {vm.name}: unable to start the VM "
+                             "on its host (libvirt: domain did not come up)")
         w.finish_reboot(vm)
         w.vm_alert(vm, "rebooted")
         w.add_event(etype, f"Successfully completed {text}", vm=vm, parentid=parent)
@@ -104,6 +112,10 @@ class Actions:
         w = self.world
         etype, text, parent = self._scheduled(vm, "DESTROY")
         w.add_event(etype, text, state="Started", vm=vm, parentid=parent)
+        if failing(w.faults, "destroy-job"):
+            await _wait(w, 2.0)
+            raise JobFailure(f"Failed to destroy system vm {vm.name}: unable to stop it on its "
+                             "host")
         w.begin_destroy(vm)
         await _wait(w, DESTROY_SECONDS)
         w.finish_destroy(vm)
@@ -168,6 +180,9 @@ class Actions:
         """Issue a fresh agent certificate: clears an expired-certificate fault for good."""
         w = self.world
         await _wait(w, CERTIFICATE_SECONDS)
+        if failing(w.faults, "cert-job"):
+            raise JobFailure(f"Failed to provision certificate for host {vm.name}: the agent "
+                             "did not answer the SetupKeyStoreCommand")
         if vm.state != "Running":
             raise JobFailure(f"Failed to provision certificate for host {vm.name}: "
                              f"the VM is not running")
@@ -177,6 +192,29 @@ class Actions:
             if callable(renew):
                 renew()
         vm.agent_state()
+        return {"success": True}
+
+
+    async def patch(self, vm: LabSystemVm, forced: bool) -> dict[str, Any]:
+        """patchSystemVm (4.17+): copy the current scripts and agent, restart the agent."""
+        w = self.world
+        etype, text, parent = self._scheduled(vm, "PATCH")
+        if vm.state != "Running":
+            raise JobFailure(f"Unable to patch {vm.name}: it is not Running")
+        if vm.version == w.version and not forced and "agent-old" not in vm.faults:
+            raise JobFailure(f"{vm.name} is already using the latest scripts; use forced=true "
+                             "to patch it anyway")
+        await _wait(w, PATCH_SECONDS)
+        if failing(w.faults, "patch-job"):
+            raise JobFailure(f"Failed to patch system VM {vm.name}: scp of the patch files "
+                             "failed")
+        vm.faults = vm.faults - {"agent-old"}
+        if vm.os_created:
+            vm.os.set_fault("agent-old", False)
+            vm.os.cloud_stop()
+            vm.os.cloud_start()
+        vm.agent_state()
+        w.add_event(etype, f"Successfully completed {text}", vm=vm, parentid=parent)
         return {"success": True}
 
 

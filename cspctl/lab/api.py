@@ -30,6 +30,7 @@ from aiohttp import web
 from cspctl.lab import responses
 from cspctl.lab.actions import Actions
 from cspctl.lab.auth import SessionStore, verify_signed_request
+from cspctl.lab.faults import failing
 from cspctl.lab.jobs import JobManager
 from cspctl.lab.world import CPVM, SSVM, LabSystemVm, World
 
@@ -557,6 +558,9 @@ def update_configuration(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str,
         except ValueError:
             raise ApiFailure(431, f"Please enter a valid value for the parameter {name}",
                              4350) from None
+    if failing(w.faults, "update-config"):
+        raise ApiFailure(530, f"Failed to update configuration value of {name}: database "
+                              "update failed", 9999)
     cfg.value = value
     w.add_event("CONFIGURATION.VALUE.EDIT", f"Successfully edited configuration value: {name}")
     return {"configuration": responses.configuration(w, cfg)}
@@ -702,6 +706,12 @@ def provision_certificate(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str
     return s.async_submit(cmd, lambda: s.actions.provision_certificate(vm), vm)
 
 
+def patch_system_vm(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str, Any]:
+    vm = s.vm_param(cmd, p, "id")
+    forced = bool(s.bool_param(cmd, p, "forced"))
+    return s.async_submit(cmd, lambda: s.actions.patch(vm, forced), vm)
+
+
 COMMANDS: dict[str, Command] = {
     "listZones": Command(list_zones),
     "listPods": Command(list_pods),
@@ -722,6 +732,7 @@ COMMANDS: dict[str, Command] = {
     "runDiagnostics": Command(run_diagnostics, since="4.12", is_async=True),
     "getDiagnosticsData": Command(get_diagnostics_data, since="4.14", is_async=True),
     "provisionCertificate": Command(provision_certificate, since="4.11", is_async=True),
+    "patchSystemVm": Command(patch_system_vm, since="4.17", is_async=True),
     "logout": Command(lambda s, c, p: {}),
 }
 

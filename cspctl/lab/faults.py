@@ -19,6 +19,11 @@ class Faults:
       ``ssh_connect_delay``: seconds before a host accepts an SSH connection.
       ``ssh_command_delay``: seconds added to every command run over SSH.
       ``ssh_drop_after_commands``: close the connection after N commands (0 = never).
+    Repair steps (named, comma-separated in ``fail_steps``; see :data:`STEP_FAULTS`):
+      ``chattr`` (chattr fails), ``cloud-start`` (starting the cloud service fails),
+      ``early-config`` (cloud-early-config fails), ``timezone`` (setting the zone fails),
+      ``update-config`` (updateConfiguration answers 530), ``reboot-job``, ``destroy-job``,
+      ``cert-job``, ``patch-job`` (that async job ends in failure).
     """
 
     api_latency: float = 0.0
@@ -29,3 +34,19 @@ class Faults:
     ssh_connect_delay: float = 0.0
     ssh_command_delay: float = 0.0
     ssh_drop_after_commands: int = 0
+    fail_steps: str = ""
+
+    def failing(self, step: str) -> bool:
+        """Whether the named repair step (see :data:`STEP_FAULTS`) must fail on purpose."""
+        return step in {s.strip() for s in self.fail_steps.split(",")}
+
+
+STEP_FAULTS = ("chattr", "cloud-start", "early-config", "timezone", "update-config",
+               "reboot-job", "destroy-job", "cert-job", "patch-job")
+"""Names ``fail_steps`` accepts."""
+
+
+def failing(faults: object, step: str) -> bool:
+    """``faults.failing(step)`` for a Faults, False for None (a model without a lab)."""
+    check = getattr(faults, "failing", None)
+    return bool(check(step)) if callable(check) else False

@@ -80,7 +80,7 @@ def system_vm(world: World, vm: LabSystemVm) -> dict[str, Any]:
         d["agentstate"] = vm.agent_state() if vm.state not in ("Destroyed", "Expunging") \
             else "Removed"
     if vm.is_cpvm:
-        d["activeviewersessions"] = 0
+        d["activeviewersessions"] = vm.viewer_sessions if vm.state == "Running" else 0
     if new:
         if vm.disconnected_at:
             d["disconnected"] = world.clock.api_date(vm.disconnected_at)

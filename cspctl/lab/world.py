@@ -199,6 +199,7 @@ class LabSystemVm:
     disconnected_at: float | None = None
     last_pinged: float = 0.0
     job_id: str | None = None         # set while an async job acts on the VM
+    viewer_sessions: int = 0          # console sessions open through a CPVM (activeviewersessions)
     removed: bool = False
     _host_key: asyncssh.SSHKey | None = field(default=None, repr=False)
     _os: Any = field(default=None, repr=False)
@@ -547,7 +548,9 @@ class World:
         """A SystemVmOS (vmos, owned by LAB-VM) for ``vm``; not booted yet."""
         from cspctl.lab import vmos
 
-        return vmos.SystemVmOS(_build(vmos.VmSpec, self.vm_spec_fields(vm)), self.clock)
+        machine = vmos.SystemVmOS(_build(vmos.VmSpec, self.vm_spec_fields(vm)), self.clock)
+        machine.lab_faults = self.faults
+        return machine
 
     def make_host_os(self, host: LabHost) -> Any:
         """A HostOS for ``host`` that can reach the running VMs on it over link-local."""
@@ -561,7 +564,9 @@ class World:
             return [(vm.linklocalip, vm.os) for vm in self.system_vms
                     if vm.host is host and not vm.removed and vm.state == "Running"]
 
-        return vmos.HostOS(spec, self.clock, vms)
+        machine = vmos.HostOS(spec, self.clock, vms)
+        machine.lab_faults = self.faults
+        return machine
 
     # ----- lookups ------------------------------------------------------------------------
     def host_by_ip(self, ip: str) -> LabHost | None:

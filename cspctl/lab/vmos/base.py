@@ -73,6 +73,8 @@ class SimOS:
         self.arch = "x86_64"
         self.memory_mb = 1024
         self.load = (0.0, 0.01, 0.05)
+        self.lab_faults: Any = None
+        """The lab's Faults (set by the world): named repair steps that must fail."""
 
     # --- time -------------------------------------------------------------------------------
     def now(self) -> float:

@@ -8,6 +8,7 @@ import math
 import posixpath
 import re
 
+from ..faults import failing
 from .fs import Dir, File, FsError, Node, Symlink, VirtualDir, mode_string, strerror
 from .shell import Command, Ctx
 
@@ -740,6 +741,9 @@ def cmd_chattr(ctx: Ctx, args: list[str]) -> int:
         return 1
     status = 0
     for path in operands:
+        if failing(ctx.os.lab_faults, "chattr"):
+            ctx.err(f"chattr: Operation not permitted while setting flags on {path}\n")
+            return 1
         try:
             node = ctx.os.fs.lookup(path, ctx.cwd)
         except FsError as exc:

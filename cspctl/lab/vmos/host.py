@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import coreutils, net, procps
+from . import coreutils, net, procps, tz
 from .base import SimOS
 from .shell import Ctx, Shell
 from .spec import HostSpec, LabClock
@@ -33,6 +33,7 @@ class HostOS(SimOS):
         self.commands.update(procps.COMMANDS)
         self.commands.update(net.COMMANDS)
         self.commands["virsh"] = self._virsh
+        self.commands.update(tz.commands(self, systemd=True))
         self.commands["ssh"] = self._ssh
         self._build()
         self.install_proc()
@@ -49,7 +50,7 @@ class HostOS(SimOS):
                      mtime=t)
         else:
             fs.write("/etc/redhat-release", "CentOS Linux release 7.9.2009 (Core)\n", mtime=t)
-        fs.write("/etc/localtime", "", mtime=t)
+        tz.install(self, t)
         fs.write(CLOUD_KEY, "-----BEGIN RSA PRIVATE KEY-----\n(lab)\n"
                  "-----END RSA PRIVATE KEY-----\n", mtime=t, mode=0o600)
         fs.write(CLOUD_KEY + ".pub", "ssh-rsa AAAA... root@" + self.spec.hostname + "\n", mtime=t)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from ..faults import failing
 from .shell import Command, Ctx
 
 if TYPE_CHECKING:
@@ -93,6 +94,9 @@ def _cloud_start(vm: SystemVmOS, ctx: Ctx) -> int:
         ctx.out(f"CloudStack cloud sevice is already running, PID = {' '.join(map(str, pids))}\n")
         return 0
     ctx.out(f"Starting CloudStack cloud service (type={_type(vm)}) ")
+    if failing(vm.lab_faults, "cloud-start"):
+        ctx.out("Failed\n\n")
+        return 1
     ok = vm.fs.exists(f"{SYSTEMVM}/run.sh") and vm.cloud_start()
     ctx.out("Success\n\n" if ok else "Failed\n\n")
     return 0
@@ -101,6 +105,9 @@ def _cloud_start(vm: SystemVmOS, ctx: Ctx) -> int:
 def _initd_early(vm: SystemVmOS, ctx: Ctx, args: list[str]) -> int:
     action = args[1] if len(args) > 1 else ""
     if action == "start":
+        if failing(vm.lab_faults, "early-config"):
+            ctx.err("cloud-early-config: failed to patch the system VM\n")
+            return 1
         out, err = vm.early_config()
         ctx.err(err)
         ctx.out(out)
@@ -277,6 +284,13 @@ def _systemctl(vm: SystemVmOS, ctx: Ctx, args: list[str]) -> int:
         elif verb == "status":
             status = status or _unit_status(vm, ctx, name)
         elif verb in ("start", "stop", "restart", "reload", "try-restart"):
+            fault = {"cloud": "cloud-start", "cloud-early-config": "early-config"}.get(name)
+            if fault and verb != "stop" and failing(vm.lab_faults, fault):
+                ctx.err(f"Job for {name}.service failed because the control process exited "
+                        f"with error code.\nSee \"systemctl status {name}.service\" and "
+                        "\"journalctl -xe\" for details.\n")
+                status = status or 1
+                continue
             _unit_action(vm, name, verb)
         else:
             ctx.err(f"Unknown operation {verb}.\n")

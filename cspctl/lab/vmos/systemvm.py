@@ -15,7 +15,7 @@ import posixpath
 import re
 from typing import Any
 
-from . import coreutils, net, procps, services, template
+from . import coreutils, net, procps, services, template, tz
 from .base import Proc, SimOS
 from .fs import Dir, File, FsError, Node
 from .shell import Ctx
@@ -66,10 +66,12 @@ class SystemVmOS(SimOS):
         self._problem: tuple[str | None, float] = (None, 0.0)
         self.agent_id = spec.vm_id + 3
         self.user_sessions = 0
+        self.boots = 0
         self.commands.update(coreutils.COMMANDS)
         self.commands.update(procps.COMMANDS)
         self.commands.update(net.COMMANDS)
         self.commands.update(services.commands(self))
+        self.commands.update(tz.commands(self, systemd=not self.sysv))
         self.commands["java"] = self._cmd_java
         self.commands["openssl"] = self._cmd_openssl
         self.scripts.update(services.scripts(self))
@@ -93,8 +95,7 @@ class SystemVmOS(SimOS):
         fs.write("/etc/os-release", f'PRETTY_NAME="{pretty}"\nNAME="Debian GNU/Linux"\n'
                  f'ID=debian\n', mtime=t)
         fs.write("/etc/cloudstack-release", template.release_line(s), mtime=t)
-        fs.write("/etc/timezone", ("Etc/UTC" if s.timezone == "UTC" else s.timezone) + "\n",
-                 mtime=t)
+        tz.install(self, t)
         fs.write("/etc/default/cloud", "ENABLED=1\n", mtime=t)
         fs.write("/etc/ssh/sshd_config", "Port 3922\nPermitRootLogin yes\n"
                  "PasswordAuthentication no\nUseDNS no\n", mtime=t)
@@ -157,7 +158,9 @@ class SystemVmOS(SimOS):
                 self.spawn(["/usr/sbin/apache2", "-k", "start"], pid=1853 + i, ppid=1850,
                            start=t0 + 10, user="www-data", vsz=297_000, rss=4_100,
                            comm="apache2")
-        self.next_pid = 2290
+        # a rebooted VM's agent gets other process ids than before, as on a real one
+        self.next_pid = 2290 + 1000 * self.boots
+        self.boots += 1
         self.cloud_start(t0 + 14)
         self._log(t0 + 16, self._boot_line("Boot up process done", t0 + 16))
         if FAULT_EARLY_CONFIG_RERUN in self.faults:
