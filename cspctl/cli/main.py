@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES = (
     "cspctl.cli.cmd_lab",
     "cspctl.cli.cmd_ssh",
     "cspctl.cli.cmd_diagnose",
+    "cspctl.cli.cmd_repair",
 )
 
 

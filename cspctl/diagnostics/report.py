@@ -39,7 +39,7 @@ def vm_heading(report: VmReport) -> str:
     return f"{vm.name} ({', '.join(parts)})"
 
 
-def finding_text(f: Finding, *, verbose: bool = False) -> list[str]:
+def finding_text(f: Finding, *, verbose: bool = False, vm: str | None = None) -> list[str]:
     """One step: marker, title, summary; evidence/advice/playbook when it matters."""
     lines = [f"  {marker(f.status)} {f.title}: {f.summary}"]
     commands = [e.command for e in f.evidence]
@@ -52,7 +52,8 @@ def finding_text(f: Finding, *, verbose: bool = False) -> list[str]:
     if f.advice and f.status in SHOW_EVIDENCE:
         lines.append(_indent(f"advice: {f.advice}", "          "))
     if f.playbook and f.status in SHOW_EVIDENCE:
-        lines.append(f"          playbook: {f.playbook}")
+        hint = f" (cspctl repair {f.playbook} {vm})" if vm else ""
+        lines.append(f"          playbook: {f.playbook}{hint}")
     return lines
 
 
@@ -65,9 +66,11 @@ def render_text(diagnosis: Diagnosis, *, verbose: bool = False) -> str:
         for line in report.route:
             out.append(f"  route: {line}")
         for f in report.findings:
-            out.extend(finding_text(f, verbose=verbose))
+            out.extend(finding_text(f, verbose=verbose, vm=report.vm.name))
         if report.playbooks:
-            out.append(f"  playbooks: {', '.join(report.playbooks)}")
+            out.append(f"  playbooks: {', '.join(report.playbooks)} (repair: cspctl repair "
+                       f"{report.playbooks[0]} {report.vm.name}; why: cspctl repair list "
+                       f"{report.vm.name})")
         out.append("")
     out.append(summary_line(diagnosis))
     return "\n".join(out) + "\n"

@@ -28,6 +28,7 @@ async def blast_radius(ctx: RepairContext) -> tuple[str, ...]:
         f"template and ISO downloads and uploads in zone {zone} stop until it is back",
         "volume and snapshot copies to or from secondary storage in the zone fail meanwhile",
     ]
-    lines.append(f"other Running SSVMs in the zone take over: {', '.join(safe_line(v.name) for v in others)}"
-                 if others else "no other SSVM in the zone takes over")
+    names = ", ".join(safe_line(v.name) for v in others)
+    lines.append(f"other Running SSVMs in the zone take over: {names}" if others
+                 else "no other SSVM in the zone takes over")
     return tuple(lines)

@@ -88,8 +88,8 @@ class Playbook:
     steps: tuple[Step, ...]
     verify: tuple[str, ...] = ()
     """Checks that must be OK afterwards (besides those that failed before)."""
-    wait_agent: bool = True
-    """Wait for the agent to be Up in the API before verifying."""
+    rerun_failed: bool = False
+    """Also judge every check that failed before (reboot, recreate: generic fixes)."""
     applies_to: tuple[str, ...] = ("consoleproxy", "secondarystoragevm")
     min_version: tuple[int, ...] = ()
     needs_ssh: bool = False

@@ -85,6 +85,7 @@ class RepairRun:
                                  mgmt_version=mgmt_version, poll=poll)
         self.states = [StepState(s.id, s.title, s.kind) for s in playbook.steps]
         self.before: VmReport | None = None
+        self.after: VmReport | None = None
 
     # ---- plumbing ------------------------------------------------------------------------
     def _emit(self, event: RepairEvent) -> None:
@@ -134,6 +135,11 @@ class RepairRun:
                 else:
                     message = "done and verified: " + ", ".join(
                         f"{f.check_id} {f.status.value}" for f in findings)
+                others = [f for f in verify.still_failing(self.after.findings if self.after
+                                                          else []) if f not in findings]
+                if others:
+                    message += ("; other checks still fail (another playbook's job): "
+                                + ", ".join(f.check_id for f in others))
         except Stop as stop:
             status, message = stop.status, str(stop)
         except CspctlError as exc:  # e.g. the API is down before or after the steps
@@ -251,10 +257,11 @@ class RepairRun:
             f.check_id for f in (self.before.findings if self.before else ())
             if f.status.value == "fail")], writes=self.gate.allows_writes())
         self._emit(VerifyStarted(ctx.name, tuple(c.id for c in checks)))
-        before = self.before if ctx.vm.id == ctx.original.id else None
         after = await verify.diagnose(self.session, ctx.vm, checks,
                                       writes=self.gate.allows_writes())
-        findings = verify.judged(after, self.playbook.verify, before or self.before)
+        self.after = after
+        findings = verify.judged(after, self.playbook.verify,
+                                 self.before if self.playbook.rerun_failed else None)
         self._record("repair.verify", checks=[c.id for c in checks],
                      verified=not verify.still_failing(findings),
                      findings=[{"check_id": f.check_id, "status": f.status.value,
@@ -269,7 +276,7 @@ class RepairRun:
         outcome = Outcome(self.run_id, pb.id, ctx.original.name or "?", status, message,
                           self.states, findings, elapsed=elapsed,
                           final_vm=ctx.name if ctx.vm.id != ctx.original.id else None)
-        source = findings if status is RunStatus.UNVERIFIED else (
+        source = self.after.findings if self.after is not None else (
             self.before.findings if self.before else [])
         outcome.suggestions = verify.suggestions(source, exclude=pb.id if status in (
             RunStatus.UNVERIFIED, RunStatus.VERIFIED) else None)

@@ -54,7 +54,8 @@ BAD = (Status.FAIL, Status.ERROR)
 
 
 def judged(after: VmReport, names: Iterable[str], before: VmReport | None) -> list[Finding]:
-    """Findings that decide the verdict: the named checks and those that failed before."""
+    """Findings that decide the verdict: the named checks (and those that failed
+    ``before``, when given)."""
     ids = set(names)
     if before is not None:
         ids |= {f.check_id for f in before.findings if f.status is Status.FAIL}

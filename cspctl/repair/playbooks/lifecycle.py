@@ -31,6 +31,7 @@ async def _reboot(ctx: RepairContext) -> StepResult:
 
 
 REBOOT = Playbook(
+    rerun_failed=True,
     id="reboot",
     title="Reboot the system VM through CloudStack",
     summary="rebootSystemVm, follow the job, wait for the agent, re-run the failed checks",
@@ -125,6 +126,7 @@ async def _follow(ctx: RepairContext) -> StepResult:
 
 
 RECREATE = Playbook(
+    rerun_failed=True,
     id="recreate",
     title="Destroy the system VM so CloudStack re-creates it",
     summary="destroySystemVm (type the VM's name), follow the re-created VM by type and zone "
