@@ -137,8 +137,9 @@ def make_answerer(*, terminal: bool, yes: bool, confirm_name: str | None,
         if q.kind == "type-name" and confirm_name is not None:
             return Answer(text=confirm_name)
         if yes and q.kind == "confirm":
-            printer.out("      confirmed by --yes")
-            return Answer(yes=True)
+            printer.out(f"      {'confirmed' if q.default or not q.optional else 'not chosen'}"
+                        " by --yes")
+            return Answer(yes=q.default if q.optional else True)
         if not terminal or (yes and q.kind == "choose"):
             return Answer()
         try:

@@ -24,6 +24,7 @@ PLAYBOOKS = (
     "provision-cert",
     "free-disk",
     "unprotect-assets",
+    "patch",
 )
 """Ids of the repair playbooks a finding may point to (implemented by cspctl.repair)."""
 

@@ -44,6 +44,10 @@ class RepairContext:
         self.scratch: dict[str, Any] = {}
         """Values steps hand to later steps (a host's zone, previous settings...)."""
         self._route: Route | None = None
+        self.gate: Any = None
+        """The run's Gate (a step's ``prepare`` asks only when ``gate.allows_writes()``)."""
+        self.asker: Any = None
+        """``await asker(Question)``: an extra question of a step, journalled like the rest."""
 
     # ---- facts ------------------------------------------------------------------------------
     @property

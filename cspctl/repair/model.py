@@ -131,6 +131,8 @@ class Question:
     expected: str | None = None
     choices: tuple[str, ...] = ()
     default: bool = False
+    optional: bool = False
+    """An option of a step rather than the step itself (``--yes`` answers ``default``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "playbook": self.playbook, "step": self.step_id,

@@ -83,6 +83,8 @@ class RepairRun:
         self.run_id = uuid.uuid4().hex[:8]
         self.ctx = RepairContext(session, vm, timeout=timeout, emit=self._emit,
                                  mgmt_version=mgmt_version, poll=poll)
+        self.ctx.gate = self.gate
+        self.ctx.asker = self.question
         self.states = [StepState(s.id, s.title, s.kind) for s in playbook.steps]
         self.before: VmReport | None = None
         self.after: VmReport | None = None

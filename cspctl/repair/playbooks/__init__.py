@@ -8,11 +8,13 @@ from cspctl.diagnostics import Finding, Status
 from cspctl.repair.model import Playbook
 from cspctl.repair.playbooks.agent import PROTECT_ASSETS, RESTART_CLOUD, UNPROTECT_ASSETS
 from cspctl.repair.playbooks.lifecycle import REBOOT, RECREATE
+from cspctl.repair.playbooks.platform import FREE_DISK, PATCH, PROVISION_CERT
 from cspctl.repair.playbooks.settings import FIX_TIMEZONE, SSL_OFF
 from cspctl.repair.verify import CAUSE_FIRST
 
 CATALOGUE: tuple[Playbook, ...] = (
     PROTECT_ASSETS, REBOOT, RECREATE, RESTART_CLOUD, UNPROTECT_ASSETS, FIX_TIMEZONE, SSL_OFF,
+    PROVISION_CERT, PATCH, FREE_DISK,
 )
 
 PLAYBOOKS: dict[str, Playbook] = {p.id: p for p in CATALOGUE}
