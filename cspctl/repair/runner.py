@@ -291,6 +291,9 @@ def next_step(outcome: Outcome, vm: str) -> str:
     undo = [s.undo for s in outcome.steps if s.status is StepStatus.DONE and s.undo]
     again = f"cspctl repair {outcome.playbook} {outcome.vm}"
     if outcome.status is RunStatus.VERIFIED:
+        if outcome.suggestions:
+            return (f"this playbook's checks pass; still to fix: cspctl repair "
+                    f"{outcome.suggestions[0]} {vm}")
         return "nothing: the checks prove the fix"
     if outcome.status is RunStatus.DRY_RUN:
         return f"run it for real: {again}"
