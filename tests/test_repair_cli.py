@@ -238,3 +238,9 @@ async def test_usage_errors() -> None:
     assert (await repair("nope", "v-2-VM")).returncode == 2
     assert (await repair("reboot", "x; rm -rf /")).returncode == 2
     assert (await repair("reboot", "v-2-VM", "--timeout", "0")).returncode == 2
+
+
+async def test_lab_serve_refuses_an_unknown_step_fault() -> None:
+    bad = await run_cli("lab", "serve", "--fault", "fail_steps=chattr,nope")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("cspctl: --fault 'fail_steps=chattr,nope': unknown step 'nope'")
