@@ -138,3 +138,38 @@ async def test_suggest_ranks_the_seed_playbooks() -> None:
     assert ranked[0][0].id == "protect-assets"
     assert {f.check_id for f in ranked[0][1]} >= {"java-cwd", "static-assets"}
     assert "fix-timezone" in [p.id for p, _ in ranked]
+
+
+async def test_recreate_explains_and_trusts_only_the_new_vms_key() -> None:
+    async with Lab("seed", time_scale=TIME_SCALE, trust_host_keys=False) as lab:
+        asked: list[Any] = []
+
+        async def operator_trusts(question: Any) -> bool:
+            asked.append(question)
+            return True
+
+        session = Session.open(profile=lab.profile())
+        session.host_key_ask = operator_trusts
+        async with session:
+            outcome = await run_playbook(session, "recreate", "s-1-VM", ask=Operator(),
+                                         timeout=5, poll=0.2)
+            events = list(session.journal.events())
+    # the operator was asked about the old VM only (first contact, before the repair)
+    assert {q.vm_name for q in asked} == {"s-1-VM"}
+    trusted = [e for e in events if e["event"] == "repair.hostkey"]
+    assert [(e["vm"], e["action"]) for e in trusted] == [(outcome.final_vm, "accepted")]
+    assert "re-created by this repair" in trusted[0]["why"]
+    ssh = next(f for f in outcome.findings if f.check_id == "vm-state")
+    assert ssh.status.value == "ok"
+    assert outcome.final_vm and outcome.final_vm != "s-1-VM"
+
+
+async def test_patch_asks_forced_on_its_own_and_brings_the_agent_version() -> None:
+    async with lab_session("template-mismatch") as (_lab, session):
+        operator = Operator(yes=True)
+        outcome = await run_playbook(session, "patch", "v-2-VM", ask=operator, timeout=5,
+                                     poll=0.2)
+    assert [(q.step_id, q.optional) for q in operator.asked] == [("patch", True),
+                                                                  ("patch", False)]
+    assert "forced=true" in operator.asked[1].preview
+    assert outcome.status is RunStatus.VERIFIED, outcome.message

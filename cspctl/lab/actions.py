@@ -209,6 +209,7 @@ class Actions:
             raise JobFailure(f"Failed to patch system VM {vm.name}: scp of the patch files "
                              "failed")
         vm.faults = vm.faults - {"agent-old"}
+        vm.agent_version = w.version
         if vm.os_created:
             vm.os.set_fault("agent-old", False)
             vm.os.cloud_stop()

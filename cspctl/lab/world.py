@@ -199,6 +199,7 @@ class LabSystemVm:
     disconnected_at: float | None = None
     last_pinged: float = 0.0
     job_id: str | None = None         # set while an async job acts on the VM
+    agent_version: str | None = None  # set by patchSystemVm (4.17+: agent of the mgmt server)
     viewer_sessions: int = 0          # console sessions open through a CPVM (activeviewersessions)
     removed: bool = False
     _host_key: asyncssh.SSHKey | None = field(default=None, repr=False)
@@ -216,7 +217,8 @@ class LabSystemVm:
 
     @property
     def version(self) -> str:
-        return self.template.version
+        """The agent's version: the template's, or what patchSystemVm brought."""
+        return self.agent_version or self.template.version
 
     @property
     def host_key(self) -> asyncssh.SSHKey:

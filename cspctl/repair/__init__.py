@@ -125,14 +125,23 @@ async def stream(session: Session, playbook_id: str, vm: str | SystemVm, *,
     queue: asyncio.Queue[RepairEvent | BaseException] = asyncio.Queue()
     task = asyncio.ensure_future(run_playbook(session, playbook_id, vm, ask=ask,
                                               on_event=queue.put_nowait, **kw))
-    task.add_done_callback(lambda t: queue.put_nowait(t.exception()) if t.exception() else None)
-    while True:
-        item = await queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-        if isinstance(item, RunFinished):
-            return
+
+    def failed(t: asyncio.Future[Outcome]) -> None:
+        if not t.cancelled() and t.exception() is not None:
+            queue.put_nowait(t.exception())  # type: ignore[arg-type]
+
+    task.add_done_callback(failed)
+    try:
+        while True:
+            item = await queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if isinstance(item, RunFinished):
+                return
+    finally:
+        if not task.done():
+            task.cancel()
 
 
 __all__ = [

@@ -229,9 +229,13 @@ class RepairRun:
         try:
             self.gate.authorize(state.preview, confirmed=confirmed)
         except NotConfirmed:
-            why = ("declined" if question.kind == "confirm" else
-                   f"the typed name {safe_line(answer.text or '', 80)!r} is not "
-                   f"{question.expected}")
+            if question.kind == "confirm":
+                why = "declined"
+            elif answer.text is None:
+                why = f"no name typed (type {question.expected}, or give --confirm-name)"
+            else:
+                why = (f"the typed name {safe_line(answer.text, 80)!r} is not "
+                       f"{question.expected}")
             self._finish(state, StepStatus.DECLINED, f"not confirmed ({why}): nothing done",
                          began)
             raise Stop(RunStatus.DECLINED, f"step {step.id} not confirmed ({why})") from None
