@@ -68,10 +68,12 @@ async def test_patch_viewer_sessions_and_the_snapshot() -> None:
 
 
 async def test_reboot_job_fault_leaves_the_vm_stopped() -> None:
-    async with Lab("healthy", time_scale=0.01, faults=Faults(fail_steps="reboot-job")) as lab:
-        async with Session.open(profile=lab.profile()) as session:
-            vm = (await session.api.list_system_vms(name="v-2-VM"))[0]
-            with pytest.raises(JobFailed, match="Failed to reboot"):
-                await session.api.reboot_system_vm(vm.id, deadline=10)
-            vm = (await session.api.list_system_vms(name="v-2-VM"))[0]
-            assert vm.state == "Stopped"
+    faults = Faults(fail_steps="reboot-job")
+    async with Lab("healthy", time_scale=0.01, faults=faults) as lab, \
+            Session.open(profile=lab.profile()) as session:
+        vm = (await session.api.list_system_vms(name="v-2-VM"))[0]
+        assert vm.id is not None
+        with pytest.raises(JobFailed, match="Failed to reboot"):
+            await session.api.reboot_system_vm(vm.id, deadline=10)
+        vm = (await session.api.list_system_vms(name="v-2-VM"))[0]
+        assert vm.state == "Stopped"

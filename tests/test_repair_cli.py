@@ -126,7 +126,7 @@ async def _cs_sees_agent_up(running: Lab) -> None:
 
 async def test_reboot_does_not_fix_the_seed_and_names_protect_assets() -> None:
     async with lab() as running:
-        vm, machine = cpvm_os(running)
+        _vm, machine = cpvm_os(running)
         boots, old_pid = machine.boots, java_cwd(machine)[0]
         result = await repair("reboot", "v-2-VM", "--yes", "--timeout", "3")
         assert result.returncode == 1, result.output
@@ -200,7 +200,7 @@ async def test_declined_on_the_terminal_changes_nothing() -> None:
 
 async def test_a_step_failing_midway_stops_and_the_journal_says_what_ran() -> None:
     async with lab(faults=Faults(fail_steps="cloud-start")) as running:
-        vm, machine = cpvm_os(running)
+        _vm, machine = cpvm_os(running)
         result = await repair("protect-assets", "v-2-VM", "--yes", "--json")
         assert result.returncode == 3, result.output
         outcome = json.loads(result.stdout)

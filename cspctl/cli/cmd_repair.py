@@ -76,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
 
 def has_terminal() -> bool:
     """A terminal to ask on: stdin is a TTY and /dev/tty opens."""
-    if not os.isatty(sys.stdin.fileno()):
+    try:
+        if not os.isatty(sys.stdin.fileno()):
+            return False
+    except (OSError, ValueError):  # stdin closed
         return False
     try:
         with open("/dev/tty", "w"):

@@ -8,6 +8,7 @@ a "no" (or a wrongly typed name) stops the playbook. The journal gets ``repair.s
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -41,12 +42,14 @@ from cspctl.repair.model import (
     StepStatus,
 )
 from cspctl.repair.outcome import Outcome, RunStatus
-from cspctl.text import safe_line
+from cspctl.text import safe_line, truncate
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.models import SystemVm
     from cspctl.session import Session
 
+MAX_OUTPUT = 16 * 1024
+"""Most characters of a step's output kept (journal, outcome); cut with a visible marker."""
 DEFAULT_TIMEOUT = 300.0
 """Seconds to wait for each async job and for the agent to come Up (real clouds)."""
 
@@ -79,7 +82,9 @@ class RepairRun:
         self.playbook = playbook
         self.ask = ask
         self.on_event = on_event
-        self.gate = Gate(read_only=bool(session.read_only), dry_run=dry_run)
+        session_gate = getattr(session, "gate", None)  # the session's own, once it has one
+        read_only = bool(session.read_only or getattr(session_gate, "read_only", False))
+        self.gate = Gate(read_only=read_only, dry_run=dry_run)
         self.run_id = uuid.uuid4().hex[:8]
         self.ctx = RepairContext(session, vm, timeout=timeout, emit=self._emit,
                                  mgmt_version=mgmt_version, poll=poll)
@@ -100,6 +105,11 @@ class RepairRun:
     def _record(self, event: str, **fields: Any) -> None:
         self.session.journal.record(event, run_id=self.run_id, playbook=self.playbook.id,
                                     vm=self.ctx.name, vm_id=self.ctx.vm.id, **fields)
+
+    def preview(self) -> list[StepState]:
+        """Every step with its preview rendered from what is known now (before running)."""
+        self._refresh_previews()
+        return list(self.states)
 
     def _refresh_previews(self) -> None:
         for step, state in zip(self.playbook.steps, self.states, strict=True):
@@ -146,6 +156,13 @@ class RepairRun:
             status, message = stop.status, str(stop)
         except CspctlError as exc:  # e.g. the API is down before or after the steps
             status, message = RunStatus.ERROR, f"could not run: {exc}"
+        except asyncio.CancelledError:  # Ctrl+C, a closed console tab: say where it stopped
+            self._record("repair.end", status="interrupted", exit_code=130,
+                         ran=[s.id for s in self.states if s.status in (
+                             StepStatus.DONE, StepStatus.FAILED)],
+                         running=[s.id for s in self.states if s.status is StepStatus.RUNNING],
+                         elapsed=round(time.monotonic() - started, 3))
+            raise
         for state in self.states:
             if state.status is StepStatus.PENDING:
                 state.status = StepStatus.NOT_RUN
@@ -191,7 +208,8 @@ class RepairRun:
 
     def _finish(self, state: StepState, status: StepStatus, summary: str, began: float,
                 output: str = "") -> None:
-        state.status, state.summary, state.output = status, summary, output
+        state.status, state.summary = status, summary
+        state.output = truncate(output, MAX_OUTPUT)
         state.elapsed = time.monotonic() - began
         self._record("repair.step", step=state.id, title=state.title,
                      destructive=state.destructive, preview=state.preview, undo=state.undo,
