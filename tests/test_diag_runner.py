@@ -30,7 +30,10 @@ def test_catalogue_is_runnable_and_complete() -> None:
         assert required in ids
     for c in CATALOGUE:
         assert c.title and c.description, c.id
-    assert len(PLAYBOOKS) == 9
+    assert len(PLAYBOOKS) == 10
+    from cspctl.repair import PLAYBOOKS as IMPLEMENTED
+
+    assert set(IMPLEMENTED) == set(PLAYBOOKS)  # every playbook a finding names exists
 
 
 def test_cycles_and_duplicates_are_refused() -> None:

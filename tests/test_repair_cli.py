@@ -244,3 +244,34 @@ async def test_lab_serve_refuses_an_unknown_step_fault() -> None:
     bad = await run_cli("lab", "serve", "--fault", "fail_steps=chattr,nope")
     assert bad.returncode == 2
     assert bad.stderr.startswith("cspctl: --fault 'fail_steps=chattr,nope': unknown step 'nope'")
+
+
+async def test_recreate_asks_for_the_name_on_the_terminal() -> None:
+    async with lab() as running:
+        old = running.world.vm_by_name("s-1-VM")
+        assert old is not None
+        master, slave = pty.openpty()
+
+        def controlling_tty() -> None:
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cspctl", "--profile", "lab", "repair", "recreate", "s-1-VM",
+            "--timeout", "5",
+            stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=controlling_tty)
+        os.close(slave)
+        term = PtyReader(master)
+        await term.read_until(b"to confirm: ")
+        assert b"destroySystemVm id=" in term.seen and b"undo: not possible" in term.seen
+        assert b"no other SSVM in the zone takes over" in term.seen
+        os.write(master, b"s-1-VM\n")
+        rc = await asyncio.wait_for(proc.wait(), 90)
+        await term.read_until(b"next:")
+        os.close(master)
+        assert rc == 1, term.seen  # re-created, but the seed fault came back with it
+        assert old.removed or old.state in ("Destroyed", "Expunging")
+        assert b"the VM is now s-3-VM" in term.seen
+        assert b"cspctl repair protect-assets s-3-VM" in term.seen
+    answer = repair_events("repair.answer")[0]
+    assert (answer["kind"], answer["typed"]) == ("type-name", "s-1-VM")
