@@ -229,6 +229,9 @@ async def test_repair_list_explains_suggestions() -> None:
             assert pid in all_.stdout
         for_vm = await repair("list", "v-2-VM", "--json")
         assert for_vm.returncode == 0, for_vm.output
+        unknown = await repair("reboot", "v-9-VM", "--yes")
+        assert unknown.returncode == 3
+        assert unknown.stderr.startswith("cspctl: no system VM named 'v-9-VM' in profile lab")
         suggested = json.loads(for_vm.stdout)["suggested"]
         assert suggested[0]["id"] == "protect-assets"
         assert any(f["check_id"] == "java-cwd" for f in suggested[0]["findings"])

@@ -56,10 +56,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    from cspctl.ssh.quote import is_uuid, validate_vm_name
+    from cspctl.names import check_vm_argument
 
-    if args.vm is not None and not is_uuid(args.vm):
-        validate_vm_name(args.vm)
+    if args.vm is not None:
+        check_vm_argument(args.vm)
     if args.playbook == "list":
         return asyncio.run(_list(args))
     from cspctl.repair import DEFAULT_TIMEOUT, playbook
@@ -91,6 +91,7 @@ def has_terminal() -> bool:
 async def _repair(args: argparse.Namespace) -> int:
     from cspctl.cli.cmd_ssh import make_tty_ask
     from cspctl.cli.repair_ui import RepairPrinter, make_answerer
+    from cspctl.names import NotFound
     from cspctl.repair import CannotRepair, prepare
     from cspctl.session import Session
 
@@ -114,7 +115,7 @@ async def _repair(args: argparse.Namespace) -> int:
             run = await prepare(session, args.playbook, args.vm, ask=ask,
                                 on_event=printer.on_event, dry_run=args.dry_run,
                                 timeout=args.timeout)
-        except (CannotRepair, UsageError):
+        except (CannotRepair, UsageError, NotFound):
             raise
         except CspctlError as exc:
             print(f"cspctl: could not run {args.playbook} on {args.vm}: {exc}", file=sys.stderr)

@@ -76,18 +76,13 @@ def playbook(playbook_id: str) -> Playbook:
 
 
 async def find_vm(session: Session, name: str) -> SystemVm:
-    """The live system VM called ``name`` (or with that id)."""
-    from cspctl.ssh.quote import is_uuid, validate_vm_name
+    """The live system VM called ``name`` (or with that id); the one "not found" (exit 3)."""
+    from cspctl.names import find_system_vms, vm_not_found
 
-    if not is_uuid(name):
-        validate_vm_name(name)
-    rows = await session.api.list_system_vms(**({"id": name} if is_uuid(name) else
-                                                 {"name": name}))
-    rows = [v for v in rows if (v.name == name or v.id == name)
-            and v.state not in ("Destroyed", "Expunging")]
+    rows = [v for v in await find_system_vms(session.api, name)
+            if v.state not in ("Destroyed", "Expunging")]
     if not rows:
-        raise CannotRepair(f"no system VM {name} in profile {session.profile.name} (see "
-                           "`cspctl list systemvms`)")
+        raise vm_not_found(name, session.api)
     return rows[0]
 
 
