@@ -173,3 +173,24 @@ async def test_patch_asks_forced_on_its_own_and_brings_the_agent_version() -> No
                                                                   ("patch", False)]
     assert "forced=true" in operator.asked[1].preview
     assert outcome.status is RunStatus.VERIFIED, outcome.message
+
+
+async def test_systemd_era_uses_units_and_the_undo_playbook_reverses_it() -> None:
+    async with lab_session("healthy") as (lab, session):
+        vm = lab.world.vm_by_name("v-2-VM")
+        assert vm is not None
+        protect = await run_playbook(session, "protect-assets", "v-2-VM", ask=Operator(),
+                                     timeout=5, poll=0.2)
+        assert vm.os.fs.lookup("/usr/local/cloud/systemvm/css").immutable
+        restart = await run_playbook(session, "restart-cloud", "v-2-VM", ask=Operator(),
+                                     timeout=5, poll=0.2)
+        unprotect = await run_playbook(session, "unprotect-assets", "v-2-VM", ask=Operator(),
+                                       timeout=5, poll=0.2)
+        assert not vm.os.fs.lookup("/usr/local/cloud/systemvm/css").immutable
+    previews = {s.id: s.preview for s in protect.steps}
+    assert previews["start-cloud"].endswith(": systemctl start cloud")
+    assert previews["early-config"].endswith(": systemctl restart cloud-early-config")
+    assert restart.steps[0].preview.endswith(": systemctl restart cloud")
+    for outcome in (protect, restart, unprotect):
+        assert outcome.status is RunStatus.VERIFIED, outcome.message
+    assert unprotect.steps[0].undo is not None and "chattr +i" in unprotect.steps[0].undo

@@ -65,7 +65,8 @@ class RepairPrinter:
             self.out(f"      answer: {_answer_text(event.question, event.answer)}")
         elif isinstance(event, StepFinished):
             s = event.step
-            self.out(f"  {MARK.get(s.status, '?')} {s.status.value}: {safe_line(s.summary)}")
+            mark = "!" if s.attention else MARK.get(s.status, "?")
+            self.out(f"  {mark} {s.status.value}: {safe_line(s.summary)}")
             failed_or_long = s.status is StepStatus.FAILED or (
                 "\n" in s.output and s.kind == "wait")
             if s.output and failed_or_long:

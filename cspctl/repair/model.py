@@ -40,6 +40,8 @@ class StepResult:
 
     summary: str
     output: str = ""
+    attention: bool = False
+    """Done, but not as hoped (the agent not Up in time): the verification will say why."""
 
 
 Render = Callable[["RepairContext"], str]
@@ -166,6 +168,7 @@ class StepState:
     summary: str = ""
     output: str = ""
     elapsed: float = 0.0
+    attention: bool = False
 
     @property
     def destructive(self) -> bool:
@@ -175,4 +178,4 @@ class StepState:
         return {"id": self.id, "title": self.title, "kind": self.kind,
                 "destructive": self.destructive, "preview": self.preview, "undo": self.undo,
                 "status": self.status.value, "summary": self.summary, "output": self.output,
-                "elapsed": round(self.elapsed, 3)}
+                "attention": self.attention, "elapsed": round(self.elapsed, 3)}

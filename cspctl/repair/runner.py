@@ -203,6 +203,7 @@ class RepairRun:
         except Exception as exc:  # a broken step stops the playbook, never half-silently
             self._fail(state, f"internal error: {type(exc).__name__}: {exc}", "", began)
         else:
+            state.attention = result.attention
             self._finish(state, StepStatus.DONE, result.summary, began, result.output)
             self._refresh_previews()
 

@@ -56,7 +56,7 @@ def wait_agent_step(title: str = "Wait for the agent to be Up in the API") -> St
         try:
             vm = await ctx.wait_agent_up()
         except StepFailed as exc:
-            return StepResult(f"{exc}; the verification shows why")
+            return StepResult(f"{exc}; the verification shows why", attention=True)
         return StepResult(f"{vm.name} Running, agent Up")
 
     return Step("wait-agent", title, "wait", preview, action)

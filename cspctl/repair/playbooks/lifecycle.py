@@ -120,9 +120,10 @@ async def _follow(ctx: RepairContext) -> StepResult:
         "it has a new SSH host key (a new VM, a new key): cspctl trusts it for this new VM "
         "id only; a changed key of a known VM would still be refused",
     ]
-    if not (new.state == "Running" and new.agentstate == "Up"):
+    late = not (new.state == "Running" and new.agentstate == "Up")
+    if late:
         lines.append(f"not Up after {ctx.timeout:g} s; the verification shows why")
-    return StepResult(lines[0], "\n".join(lines))
+    return StepResult(lines[0], "\n".join(lines), attention=late)
 
 
 RECREATE = Playbook(
