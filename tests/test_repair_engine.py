@@ -194,3 +194,19 @@ async def test_systemd_era_uses_units_and_the_undo_playbook_reverses_it() -> Non
     for outcome in (protect, restart, unprotect):
         assert outcome.status is RunStatus.VERIFIED, outcome.message
     assert unprotect.steps[0].undo is not None and "chattr +i" in unprotect.steps[0].undo
+
+
+async def test_a_failed_reboot_job_stops_the_playbook_with_the_servers_reason() -> None:
+    from cspctl.lab import Faults
+
+    async with Lab("healthy", time_scale=TIME_SCALE,
+                   faults=Faults(fail_steps="reboot-job")) as lab:
+        async with Session.open(profile=lab.profile()) as session:
+            outcome = await run_playbook(session, "reboot", "s-1-VM", ask=Operator(),
+                                         timeout=5, poll=0.2)
+            events = list(session.journal.events())
+    assert outcome.status is RunStatus.FAILED and outcome.exit_code == 3
+    assert [s.status for s in outcome.steps] == [StepStatus.FAILED, StepStatus.NOT_RUN]
+    assert "Failed to reboot system vm s-1-VM" in outcome.steps[0].summary
+    end = [e for e in events if e["event"] == "repair.end"][-1]
+    assert (end["ran"], end["not_run"]) == (["reboot"], ["wait-agent"])
