@@ -16,8 +16,9 @@ TIME_SCALE = 0.01
 
 
 @contextlib.asynccontextmanager
-async def lab_session(scenario: str = "seed", **kw: Any) -> AsyncIterator[tuple[Lab, Session]]:
-    async with Lab(scenario, time_scale=TIME_SCALE) as lab:
+async def lab_session(scenario: str = "seed", *, faults: Any = None,
+                      **kw: Any) -> AsyncIterator[tuple[Lab, Session]]:
+    async with Lab(scenario, time_scale=TIME_SCALE, faults=faults) as lab:
         session = Session.open(profile=lab.profile(), **kw)
         async with session:
             yield lab, session
@@ -199,12 +200,11 @@ async def test_systemd_era_uses_units_and_the_undo_playbook_reverses_it() -> Non
 async def test_a_failed_reboot_job_stops_the_playbook_with_the_servers_reason() -> None:
     from cspctl.lab import Faults
 
-    async with Lab("healthy", time_scale=TIME_SCALE,
-                   faults=Faults(fail_steps="reboot-job")) as lab:
-        async with Session.open(profile=lab.profile()) as session:
-            outcome = await run_playbook(session, "reboot", "s-1-VM", ask=Operator(),
-                                         timeout=5, poll=0.2)
-            events = list(session.journal.events())
+    async with lab_session("healthy", faults=Faults(fail_steps="reboot-job")) as (_lab,
+                                                                                   session):
+        outcome = await run_playbook(session, "reboot", "s-1-VM", ask=Operator(), timeout=5,
+                                     poll=0.2)
+        events = list(session.journal.events())
     assert outcome.status is RunStatus.FAILED and outcome.exit_code == 3
     assert [s.status for s in outcome.steps] == [StepStatus.FAILED, StepStatus.NOT_RUN]
     assert "Failed to reboot system vm s-1-VM" in outcome.steps[0].summary
