@@ -124,7 +124,9 @@ def test_seed_exit_2_text_json_and_markdown(tmp_path: Path) -> None:
     assert text.returncode == 2, text.stdout + text.stderr
     assert "✘ FAIL" in text.stdout and "! WARN" in text.stdout
     assert "(deleted)" in text.stdout
-    assert "playbook: protect-assets" in text.stdout
+    assert "playbook: protect-assets (cspctl repair protect-assets v-2-VM)" in text.stdout
+    assert "(repair: cspctl repair protect-assets v-2-VM; why: cspctl repair list v-2-VM)" \
+        in text.stdout
     assert "advice:" in text.stdout
     assert js.returncode == 2
     data = json.loads(js.stdout)

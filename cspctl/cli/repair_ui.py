@@ -51,6 +51,7 @@ class RepairPrinter:
             self.out(f"repair {event.playbook} on {safe_line(event.vm)}: {event.title}{mode}")
             for note in event.notes:
                 self.out(f"  note: {note}")
+            self.out(f"  first: a diagnosis of {safe_line(event.vm)} (what fails before)")
         elif isinstance(event, StepStarted):
             s = event.step
             kind = {"change": "changes", "read": "reads", "wait": "waits"}[s.kind]

@@ -69,11 +69,24 @@ def render_text(diagnosis: Diagnosis, *, verbose: bool = False) -> str:
             out.extend(finding_text(f, verbose=verbose, vm=report.vm.name))
         if report.playbooks:
             out.append(f"  playbooks: {', '.join(report.playbooks)} (repair: cspctl repair "
-                       f"{report.playbooks[0]} {report.vm.name}; why: cspctl repair list "
+                       f"{best_playbook(report)} {report.vm.name}; why: cspctl repair list "
                        f"{report.vm.name})")
         out.append("")
     out.append(summary_line(diagnosis))
     return "\n".join(out) + "\n"
+
+
+def best_playbook(report: VmReport) -> str | None:
+    """The playbook to run first: one a failure names before one a warning names, then the
+    likeliest cause first (the agent-state verdict's order)."""
+    from cspctl.diagnostics.checks.state import CAUSE_ORDER
+
+    def rank(playbook: str) -> tuple[int, int]:
+        fails = any(f.playbook == playbook and f.status is Status.FAIL for f in report.findings)
+        order = CAUSE_ORDER.index(playbook) if playbook in CAUSE_ORDER else len(CAUSE_ORDER)
+        return (0 if fails else 1, order)
+
+    return min(report.playbooks, key=rank) if report.playbooks else None
 
 
 def summary_line(diagnosis: Diagnosis) -> str:

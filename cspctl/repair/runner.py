@@ -251,7 +251,7 @@ class RepairRun:
             if question.kind == "confirm":
                 why = "declined"
             elif answer.text is None:
-                why = f"no name typed (type {question.expected}, or give --confirm-name)"
+                why = f"no name typed; type {question.expected}, or give --confirm-name"
             else:
                 why = (f"the typed name {safe_line(answer.text, 80)!r} is not "
                        f"{question.expected}")
