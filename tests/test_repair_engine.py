@@ -210,3 +210,22 @@ async def test_a_failed_reboot_job_stops_the_playbook_with_the_servers_reason() 
     assert "Failed to reboot system vm s-1-VM" in outcome.steps[0].summary
     end = [e for e in events if e["event"] == "repair.end"][-1]
     assert (end["ran"], end["not_run"]) == (["reboot"], ["wait-agent"])
+
+
+async def test_once_protected_the_seed_vm_survives_a_reboot() -> None:
+    from cspctl.repair import prepare
+
+    async with lab_session() as (lab, session):
+        fixed = await run_playbook(session, "protect-assets", "v-2-VM", ask=Operator(),
+                                   timeout=5, poll=0.2)
+        run = await prepare(session, "reboot", "v-2-VM", ask=Operator(), timeout=5, poll=0.2)
+        shown = run.preview()  # what a front end lists before anything runs
+        rebooted = await run.run()
+        vm = lab.world.vm_by_name("v-2-VM")
+        assert vm is not None
+        java = vm.os.java_proc
+        assert java is not None and not java.cwd.deleted and vm.os.boots == 2
+    assert fixed.status is RunStatus.VERIFIED, fixed.message
+    assert [s.id for s in shown] == ["reboot", "wait-agent"]
+    assert shown[0].preview.startswith("API rebootSystemVm id=")
+    assert rebooted.status is RunStatus.VERIFIED, rebooted.message
