@@ -100,18 +100,10 @@ async def _repair(args: argparse.Namespace) -> int:
         terminal = has_terminal()
         if terminal:
             session.host_key_ask = make_tty_ask()
-        needs_answers = not (args.dry_run or session.read_only)
-        if needs_answers and not terminal and not args.yes:
-            session.journal.record("repair.refused", playbook=args.playbook, vm=args.vm,
-                                   reason="no terminal and no --yes")
-            print(f"cspctl: no terminal to confirm the steps of {args.playbook}: nothing was "
-                  "done; run it in a terminal, or with --yes (and --confirm-name VM for "
-                  "recreate), or --dry-run to see the steps", file=sys.stderr)
-            return EXIT_REFUSED
         printer = RepairPrinter(quiet=args.json)
         ask = make_answerer(terminal=terminal, yes=args.yes, confirm_name=args.confirm_name,
                             printer=printer)
-        try:
+        try:  # lookups only: an unknown VM is "not found" whatever the terminal
             run = await prepare(session, args.playbook, args.vm, ask=ask,
                                 on_event=printer.on_event, dry_run=args.dry_run,
                                 timeout=args.timeout)
@@ -120,6 +112,14 @@ async def _repair(args: argparse.Namespace) -> int:
         except CspctlError as exc:
             print(f"cspctl: could not run {args.playbook} on {args.vm}: {exc}", file=sys.stderr)
             return EXIT_CANNOT
+        needs_answers = not (args.dry_run or session.read_only)
+        if needs_answers and not terminal and not args.yes:
+            session.journal.record("repair.refused", playbook=args.playbook, vm=args.vm,
+                                   reason="no terminal and no --yes")
+            print(f"cspctl: no terminal to confirm the steps of {args.playbook}: nothing was "
+                  "done; run it in a terminal, or with --yes (and --confirm-name VM for "
+                  "recreate), or --dry-run to see the steps", file=sys.stderr)
+            return EXIT_REFUSED
         outcome = await run.run()
         if args.json:
             print(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False, default=str))
