@@ -173,6 +173,9 @@ async def test_dry_run_read_only_and_no_terminal_change_nothing() -> None:
 
 async def test_declined_on_the_terminal_changes_nothing() -> None:
     async with lab() as running:
+        cp = running.world.vm_by_name("v-2-VM")
+        assert cp is not None
+        cp.viewer_sessions = 2
         before = state(running.world)
         master, slave = pty.openpty()
 
@@ -186,7 +189,9 @@ async def test_declined_on_the_terminal_changes_nothing() -> None:
         os.close(slave)
         term = PtyReader(master)
         await term.read_until(b"[y/N]")
-        assert b"rebootSystemVm id=" in term.seen and b"activeviewersessions" in term.seen
+        assert b"rebootSystemVm id=" in term.seen
+        assert b"blast radius: 2 console session(s) through v-2-VM (activeviewersessions) " \
+            b"will drop" in term.seen
         os.write(master, b"n\n")
         rc = await asyncio.wait_for(proc.wait(), 60)
         await term.read_until(b"next:")
