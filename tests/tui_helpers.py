@@ -74,9 +74,9 @@ def _row_line_shown(app: App[object]) -> bool:
     table = app.overview.table  # type: ignore[attr-defined]
     if table.row_count == 0:
         return True
-    keys = [str(col.key.value) for col in table.ordered_columns]
+    keys = table.shown_columns
     row = table.get_row_at(0)
-    wanted = [str(getattr(cell, "plain", cell)) for key, cell in zip(keys, row, strict=False)
+    wanted = [cell for key, cell in zip(keys, row, strict=False)
               if key in ("name", "type", "state", "agent")]
     return any(all(w in line for w in wanted) for line in screen_text(app).splitlines())
 

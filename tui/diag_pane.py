@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
@@ -174,10 +174,9 @@ class DiagnosticsPane(Vertical):
         elif isinstance(event, RunFinished):
             pass
 
-    @on(DataTable.RowHighlighted, "#steps")
-    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self._show(event.row_key.value)
+    @on(StepList.RowHighlighted, "#steps")
+    def _highlighted(self, event: StepList.RowHighlighted) -> None:
+        self._show(event.row_key)
 
     def _show(self, key: str) -> None:
         text = self.query_one("#step-text", Static)

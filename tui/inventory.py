@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from cspctl.cloudstack.models import SystemVm, Zone
 
@@ -40,16 +41,29 @@ class Snapshot:
     taken_at: datetime
     errors: tuple[str, ...] = field(default=())
 
+    @cached_property
+    def _by_zone(self) -> dict[str | None, list[SystemVm]]:
+        """VMs grouped by zone id once per snapshot (None: every VM)."""
+        groups: dict[str | None, list[SystemVm]] = {None: list(self.vms)}
+        for vm in self.vms:
+            if vm.zoneid is not None:
+                groups.setdefault(vm.zoneid, []).append(vm)
+        return groups
+
+    @cached_property
+    def _by_id(self) -> dict[str, SystemVm]:
+        return {vm.id: vm for vm in reversed(self.vms) if vm.id is not None}
+
     def vms_in(self, zone_id: str | None) -> list[SystemVm]:
-        return [vm for vm in self.vms if zone_id is None or vm.zoneid == zone_id]
+        return list(self._by_zone.get(zone_id, ()))
 
     def zone_health(self, zone_id: str | None) -> tuple[int, int]:
         """(unhealthy, total) system VMs in a zone."""
-        vms = self.vms_in(zone_id)
+        vms = self._by_zone.get(zone_id, ())
         return sum(1 for vm in vms if not vm.healthy), len(vms)
 
     def vm(self, vm_id: str | None) -> SystemVm | None:
-        return next((vm for vm in self.vms if vm.id == vm_id), None)
+        return None if vm_id is None else self._by_id.get(vm_id)
 
 
 def problem(vm: SystemVm) -> str | None:
@@ -77,15 +91,20 @@ def vm_cells(vm: SystemVm) -> tuple[str, ...]:
     )
 
 
+def haystack(vm: SystemVm) -> str:
+    """What the filter searches: name, type, states, host, IPs and id, lower case."""
+    return " ".join(
+        v for v in (vm.name, vm.short_type, vm.state, vm.agentstate, vm.hostname, vm.publicip,
+                    vm.privateip, vm.linklocalip, vm.id) if v
+    ).lower()
+
+
 def matches(vm: SystemVm, query: str) -> bool:
     """Filter: every word of ``query`` appears in the name, type, states or an IP."""
     words = query.lower().split()
     if not words:
         return True
-    hay = " ".join(
-        v for v in (vm.name, vm.short_type, vm.state, vm.agentstate, vm.hostname, vm.publicip,
-                    vm.privateip, vm.linklocalip, vm.id) if v
-    ).lower()
+    hay = haystack(vm)
     return all(w in hay for w in words)
 
 

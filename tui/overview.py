@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +15,7 @@ from textual.widgets.option_list import Option
 from cspctl.cloudstack.models import SystemVm
 from tui import inventory
 from tui.inventory import Snapshot
-from widgets.systemvms import Column, SyncTable
+from widgets.systemvms import Cell, Column, SyncTable
 
 ALL_ZONES = "*"
 
@@ -44,6 +43,8 @@ class Overview(Vertical):
         """Why the rows shown are old (None: they are the latest answer)."""
         self.zone_id: str | None = None
         self.query_text = ""
+        self._shown: dict[str, SystemVm] = {}  # row key -> VM, the selected zone's
+        self._haystacks: dict[str, str] = {}  # row key -> what the filter searches
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="overview-body"):
@@ -86,16 +87,46 @@ class Overview(Vertical):
         self._sync_table()
 
     def _sync_table(self) -> None:
+        """The selected zone's VMs into the table's row model (changed rows only)."""
         if self.snapshot is None:
             return
-        vms = inventory.visible(self.snapshot.vms_in(self.zone_id), self.query_text)
+        vms = inventory.sort_vms(self.snapshot.vms_in(self.zone_id))
+        self._shown = shown = {self._key(vm): vm for vm in vms}
+        self._haystacks = {}
         table = self.table
         first = table.row_count == 0
-        table.sync(
-            (vm.id or vm.name or "?", self._cells(vm)) for vm in inventory.sort_vms(vms)
-        )
-        bad = sum(1 for vm in vms if not vm.healthy)
-        title = f"System VMs ({len(vms)}"
+        table.set_filter(self._matcher(), recompute=False)
+        table.sync((key, self._cells(vm)) for key, vm in shown.items())
+        if first and table.row_count:
+            table.move_cursor(row=0)
+        self._after_change()
+
+    def _apply_filter(self) -> None:
+        """A new query: the table recomputes which rows it shows (no row is rebuilt)."""
+        self.table.set_filter(self._matcher())
+        self._after_change()
+
+    def _matcher(self) -> Callable[[str], bool] | None:
+        words = self.query_text.lower().split()
+        if not words:
+            return None
+        hay = self._haystacks
+        shown = self._shown
+
+        def match(key: str) -> bool:
+            text = hay.get(key)
+            if text is None:
+                vm = shown.get(key)
+                text = hay[key] = inventory.haystack(vm) if vm is not None else ""
+            return all(w in text for w in words)
+
+        return match
+
+    def _after_change(self) -> None:
+        table = self.table
+        keys = table.row_keys
+        bad = sum(1 for key in keys if not self._shown[key].healthy)
+        title = f"System VMs ({len(keys)}"
         title += f", {inventory.UNHEALTHY}{bad} unhealthy)" if bad else ")"
         if self.query_text:
             title += f" filter: {self.query_text}"
@@ -103,20 +134,24 @@ class Overview(Vertical):
             title = f"{inventory.UNHEALTHY} STALE {title} — {self.stale}"
         table.border_title = title  # ``stale`` holds only our own words (no server text)
         table.set_class(self.stale is not None, "stale")
-        if first and table.row_count:
-            table.move_cursor(row=0)
         self._show_detail()
 
     @staticmethod
-    def _cells(vm: SystemVm) -> tuple[str | Text, ...]:
-        cells: list[str | Text] = list(inventory.vm_cells(vm))
-        if not vm.healthy:
-            cells[0] = Text(cells[0], style="bold red")
-            cells[4] = Text(str(cells[4]), style="bold red" if vm.agentstate != "Up" else "")
-            if vm.state != "Running":
-                cells[3] = Text(str(cells[3]), style="bold red")
+    def _key(vm: SystemVm) -> str:
+        return vm.id or vm.name or "?"
+
+    @staticmethod
+    def _cells(vm: SystemVm) -> tuple[str | Cell, ...]:
+        """Plain text cells; the marker, state and agent carry a tone when unhealthy."""
+        cells: list[str | Cell] = list(inventory.vm_cells(vm))
+        if vm.healthy:
+            cells[0] = Cell(str(cells[0]), "good")
         else:
-            cells[0] = Text(cells[0], style="green")
+            cells[0] = Cell(str(cells[0]), "bad")
+            if vm.agentstate != "Up":
+                cells[4] = Cell(str(cells[4]), "bad")
+            if vm.state != "Running":
+                cells[3] = Cell(str(cells[3]), "bad")
         return tuple(cells)
 
     def show_error(self, message: str) -> None:
@@ -150,7 +185,8 @@ class Overview(Vertical):
     def selected_vm(self) -> SystemVm | None:
         if self.snapshot is None:
             return None
-        return self.snapshot.vm(self.table.selected_key)
+        key = self.table.selected_key
+        return None if key is None else self._shown.get(key)
 
     def selected_zone(self) -> str | None:
         return self.zone_id
@@ -184,7 +220,7 @@ class Overview(Vertical):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.query_text = event.value.strip()
-        self._sync_table()
+        self._apply_filter()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
@@ -206,7 +242,7 @@ class Overview(Vertical):
             box.value = ""
             box.display = False
             self.query_text = ""
-            self._sync_table()
+            self._apply_filter()
             self.table.focus()
 
     def action_focus_zones(self) -> None:

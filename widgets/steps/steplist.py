@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from rich.text import Text
 from textual.timer import Timer
 
-from widgets.systemvms.table import Column, SyncTable
+from widgets.systemvms.table import Cell, Column, SyncTable
 
 MARKERS: dict[str, tuple[str, str, str]] = {
     # status: (marker, word, style)
@@ -22,6 +21,11 @@ MARKERS: dict[str, tuple[str, str, str]] = {
     "fail": ("✘", "FAIL", "bold red"),
     "error": ("?", "ERROR", "bold magenta"),
     "skipped": ("-", "SKIP", "dim"),
+}
+TONES: dict[str, str] = {
+    # status: the list's colour for it (a component class of the table's stylesheet)
+    "pending": "dim", "running": "warn", "ok": "good", "warn": "warn", "fail": "bad",
+    "error": "error", "skipped": "dim",
 }
 
 
@@ -61,9 +65,9 @@ class StepList(SyncTable):
         self._ticker = self.set_interval(0.5, self._tick, name="steps-elapsed")
 
     def put(self, step: StepState) -> None:
-        """Add or replace a step and redraw its row."""
+        """Add or replace a step and redraw its row (only that row)."""
         self.steps[step.key] = step
-        self._render_rows()
+        self.put_row(step.key, self._cells(step))
 
     def update_step(self, key: str, **changes: object) -> StepState | None:
         step = self.steps.get(key)
@@ -73,8 +77,9 @@ class StepList(SyncTable):
         self.put(step)
         return step
 
-    def _cells(self, step: StepState) -> tuple[str | Text, ...]:
-        marker, word, style = MARKERS.get(step.status, ("?", step.status, ""))
+    def _cells(self, step: StepState) -> tuple[str | Cell, ...]:
+        marker, word, _ = MARKERS.get(step.status, ("?", step.status, ""))
+        tone = TONES.get(step.status, "")
         if not self.show_durations:
             elapsed = ""
         elif step.status == "running" and step.started is not None:
@@ -83,18 +88,16 @@ class StepList(SyncTable):
             elapsed = f"{step.duration:4.1f}s"
         else:
             elapsed = ""
-        cells: list[str | Text] = [Text(marker, style=style), Text(word, style=style)]
+        cells: list[str | Cell] = [Cell(marker, tone), Cell(word, tone)]
         if self.show_target:
             cells.append(step.target)
         cells += [step.title, step.summary, elapsed]
         return tuple(cells)
 
-    def _render_rows(self) -> None:
-        self.sync((key, self._cells(step)) for key, step in self.steps.items())
-
     def _tick(self) -> None:
-        if any(s.status == "running" for s in self.steps.values()):
-            self._render_rows()
+        for step in self.steps.values():
+            if step.status == "running":
+                self.put_row(step.key, self._cells(step))
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -1,5 +1,5 @@
 """System VM listing widgets."""
 
-from widgets.systemvms.table import Column, SyncTable
+from widgets.systemvms.table import TONES, Cell, Column, SyncTable
 
-__all__ = ["Column", "SyncTable"]
+__all__ = ["TONES", "Cell", "Column", "SyncTable"]

@@ -1,28 +1,47 @@
-"""A DataTable of system VMs kept in sync in place: changed cells are updated, rows are keyed.
+"""A table of keyed rows that draws only what is on screen, whatever the row count.
 
-Refreshing thousands of rows never clears the table: :meth:`SyncTable.sync` diffs the new
-rows against what is shown (by row key) and only touches cells that changed, adds new rows
-and removes vanished ones, then re-applies the current sort.
+Line API (``ScrollView`` + :meth:`SyncTable.render_line` → ``Strip``): each visible line is
+built from the row model on demand and kept in a line cache keyed by the row's version, so a
+repaint after scrolling, a filter or a sort touches only the lines in view.
+
+The row model (:meth:`SyncTable.sync`, :meth:`SyncTable.put_row`) keeps every row by key.
+Filter and sort are index operations over it: they compute the list of visible keys and
+repaint; no row is ever added to or removed from a widget. A refresh that changes one row's
+cells repaints that row's line only (when it is in view). The cursor follows its row's key
+through refresh, filter and sort.
+
+Column widths come from the model: each column keeps a count of its cells' widths, updated
+for the rows that were added, changed or removed (never by measuring every cell again), so
+the natural width of a column is known at once.
 
 The table fits its width instead of scrolling sideways: columns are shown in priority order
 while they fit (the rest are hidden until the table is wider), and a ``flex`` column takes
-the remaining width, its cells ending with ``…`` when cut. Only a change of the shown
-columns (a resize) rebuilds the rows.
+the remaining width, its cells ending with ``…`` when cut.
+
+Cells are plain text (:class:`Cell`: text and a tone). The text is shown as text, never as
+markup, with control characters made visible (:func:`cspctl.text.safe_line`); colours come
+from the tone's component class (``synctable--bad`` …) in the stylesheet.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
 
-from rich.cells import cell_len
-from rich.text import Text
-from textual.binding import Binding
-from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist, RowKey
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region, Size, Spacing
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-Cell = str | Text
+from cspctl.text import MAX_FIELD, safe_line
 
 
 @dataclass(frozen=True)
@@ -39,92 +58,384 @@ class Column:
     gets its full width back when the table is wide."""
 
 
+class Cell(NamedTuple):
+    """One cell: plain text (never markup) and a tone naming its colour in the stylesheet."""
+
+    text: str
+    tone: str = ""
+    """"" (plain) or one of :data:`TONES`: drawn with the ``synctable--<tone>`` component."""
+
+
+TONES = ("good", "bad", "warn", "error", "dim")
+CellLike = str | Cell
+RowFilter = Callable[[str], bool]
+
 FLEX_MIN = 10
 FLEX_COMFORT = 50  # a flex column this wide lends the rest to columns cut to max_width
+HEADER = 1  # header height in lines
 
 
-def _fit(cell: Cell, width: int) -> Cell:
-    """A cell cut to ``width`` cells, ending with an ellipsis when it was longer."""
-    text = cell if isinstance(cell, Text) else Text(cell)
-    if cell_len(text.plain) <= width:
-        return cell
-    text = text.copy()
-    text.truncate(width, overflow="ellipsis")
-    return text
+def _width(text: str) -> int:
+    return len(text) if text.isascii() else cell_len(text)
 
 
-def _sort_key(value: object) -> tuple[int, str]:
-    text = value.plain if isinstance(value, Text) else str(value)
+def _clean(cell: CellLike) -> Cell:
+    """A cell whose text is one safe line."""
+    if isinstance(cell, Cell):
+        text, tone = cell
+    else:
+        text, tone = str(cell), ""
+    if not (text.isascii() and text.isprintable() and len(text) <= MAX_FIELD):
+        text = safe_line(text)
+    return Cell(text, tone if tone in TONES else "")
+
+
+def _cut(text: str, width: int) -> str:
+    """``text`` in ``width`` cells, ending with an ellipsis when it was longer."""
+    if width <= 0:
+        return ""
+    if _width(text) <= width:
+        return text
+    if text.isascii():
+        return text[: width - 1] + "…"
+    return set_cell_size(text, width - 1) + "…"
+
+
+def _sort_key(text: str) -> tuple[int, str]:
     return (0 if text.strip() else 1, text.lower())
 
 
-def _plain(cells: Iterable[object]) -> tuple[str, ...]:
-    return tuple(c.plain if isinstance(c, Text) else str(c) for c in cells)
+class _Row:
+    __slots__ = ("cells", "version", "widths")
+
+    def __init__(self, cells: tuple[Cell, ...], version: int) -> None:
+        self.cells = cells
+        self.widths = tuple(_width(c.text) for c in cells)
+        self.version = version
 
 
-class SyncTable(DataTable[Cell]):
-    """A row-cursor DataTable whose rows are replaced by diffing, never by clearing."""
+class SyncTable(ScrollView, can_focus=True):
+    """A row-cursor table of keyed rows, updated in place, drawn line by line."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "cycle_sort", "Sort", show=False, id="table.sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, id="table.sort_reverse"),
+        Binding("enter", "select_cursor", "Select", show=False, id="table.select"),
+        Binding("up", "cursor_up", "Cursor up", show=False, id="table.up"),
+        Binding("down", "cursor_down", "Cursor down", show=False, id="table.down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="table.page_down"),
+        Binding("home,ctrl+home", "first_row", "First row", show=False, id="table.first"),
+        Binding("end,ctrl+end", "last_row", "Last row", show=False, id="table.last"),
     ]
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "synctable--header",
+        "synctable--cursor",
+        "synctable--hover",
+        *(f"synctable--{tone}" for tone in TONES),
+    }
+
+    DEFAULT_CSS = """
+    SyncTable {
+        background: $surface;
+        color: $foreground;
+        height: auto;
+        max-height: 100%;
+
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .synctable--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .synctable--header {
+                background-tint: $foreground 5%;
+            }
+        }
+        & > .synctable--header {
+            text-style: bold;
+            background: $panel;
+            color: $foreground;
+        }
+        &:ansi > .synctable--header {
+            background: ansi_bright_blue;
+            color: ansi_default;
+        }
+        & > .synctable--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        & > .synctable--hover {
+            background: $block-hover-background;
+        }
+        & > .synctable--good { color: ansi_green; }
+        & > .synctable--bad { color: ansi_red; text-style: bold; }
+        & > .synctable--warn { color: ansi_yellow; text-style: bold; }
+        & > .synctable--error { color: ansi_magenta; text-style: bold; }
+        & > .synctable--dim { text-style: dim; }
+    }
+    """
+
+    class RowHighlighted(Message):
+        """The cursor moved to another row (or the row under it changed key)."""
+
+        def __init__(self, table: SyncTable, cursor_row: int, row_key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.cursor_row = cursor_row
+            self.row_key = row_key
+
+        @property
+        def control(self) -> SyncTable:
+            return self.table
+
+    class RowSelected(Message):
+        """Enter (or a click) on a row."""
+
+        def __init__(self, table: SyncTable, cursor_row: int, row_key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.cursor_row = cursor_row
+            self.row_key = row_key
+
+        @property
+        def control(self) -> SyncTable:
+            return self.table
+
     def __init__(self, columns: Sequence[Column], **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)  # type: ignore[arg-type]
         self._columns_spec = list(columns)
         self._index = {col.key: i for i, col in enumerate(self._columns_spec)}
         self._active: list[Column] = list(self._columns_spec)
         self._flex_width: int | None = None
         self._cuts: dict[str, int] = {}
+        self._render_widths: list[int] = []  # content width of each shown column
+        self.cell_padding = 1
+        self.show_header = True
+        self.show_cursor = True
         self.sort_column: str | None = None
         self.sort_reverse = False
-        self._shown: dict[str, tuple[Cell, ...]] = {}
+        # the row model
+        self._rows: dict[str, _Row] = {}
+        self._widths: list[Counter[int]] = [Counter() for _ in self._columns_spec]
+        self._filter: RowFilter | None = None
+        self._filter_pending = False
+        self._order: list[str] | None = None  # all keys, sorted (None: recompute)
+        self._view: list[str] = []  # visible keys, in order
+        self._positions: dict[str, int] | None = None
+        self._version = 0
+        self._layout_gen = 0
+        # the cursor
+        self.cursor_row = 0
+        self._highlighted: tuple[int, str] | None = None
+        self._hover_row: int | None = None
+        self._line_cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self._render_widths = [max(cell_len(c.label), FLEX_MIN) if c.flex else self._natural(c)
+                               for c in self._active]
 
-    def on_mount(self) -> None:
-        self._add_columns()
-
-    def _add_columns(self) -> None:
-        for col in self._active:
-            width = self._flex_width if col.flex and self._flex_width else col.width
-            self.add_column(col.label, key=col.key, width=width)
-
+    # -- what is shown --------------------------------------------------------------------
     @property
     def shown_columns(self) -> list[str]:
         """Keys of the columns currently shown (the others did not fit)."""
         return [col.key for col in self._active]
 
-    def _view(self, cells: Sequence[Cell]) -> tuple[Cell, ...]:
-        """A row's cells for the shown columns (the flex one cut to its width)."""
-        out = []
-        for col in self._active:
-            cell = cells[self._index[col.key]]
-            cut = self._flex_width if col.flex else self._cuts.get(col.key)
-            if cut:
-                cell = _fit(cell, cut)
-            out.append(cell)
-        return tuple(out)
+    @property
+    def row_count(self) -> int:
+        """Rows shown (after the filter)."""
+        return len(self._view)
+
+    @property
+    def total_row_count(self) -> int:
+        """Rows in the model (before the filter)."""
+        return len(self._rows)
+
+    @property
+    def row_keys(self) -> list[str]:
+        """Keys of the rows shown, top to bottom."""
+        return list(self._view)
+
+    def get_row(self, key: str) -> tuple[str, ...]:
+        """Every cell's text of a row (all columns, shown or not)."""
+        return tuple(cell.text for cell in self._rows[key].cells)
+
+    def get_row_at(self, index: int) -> tuple[str, ...]:
+        """The text of the shown columns of the row at ``index`` in the view."""
+        row = self._rows[self._view[index]]
+        return tuple(row.cells[self._index[col.key]].text for col in self._active)
+
+    def get_cell(self, key: str, column: str) -> str:
+        return self._rows[key].cells[self._index[column]].text
+
+    def get_cell_tone(self, key: str, column: str) -> str:
+        return self._rows[key].cells[self._index[column]].tone
+
+    # -- data -----------------------------------------------------------------------------
+    def sync(self, rows: Iterable[tuple[str, Sequence[CellLike]]]) -> tuple[int, int, int]:
+        """Hold exactly ``rows`` (key, cells) in this order; returns (added, updated cells,
+        removed). Only the changed rows are re-measured and repainted."""
+        wanted: dict[str, tuple[Cell, ...]] = {
+            key: tuple(_clean(c) for c in cells) for key, cells in rows}
+        added = updated = removed = 0
+        changed: set[str] = set()
+        for key in [k for k in self._rows if k not in wanted]:
+            self._forget(key)
+            removed += 1
+        old_rows = self._rows
+        new_rows: dict[str, _Row] = {}
+        for key, cells in wanted.items():
+            old = old_rows.get(key)
+            if old is None:
+                new_rows[key] = self._new_row(cells)
+                added += 1
+                changed.add(key)
+            elif old.cells != cells:
+                updated += sum(a != b for a, b in zip(old.cells, cells, strict=True))
+                new_rows[key] = self._replace_row(old, cells)
+                changed.add(key)
+            else:
+                new_rows[key] = old
+        order_same = list(old_rows) == list(wanted) if not (added or removed) else False
+        self._rows = new_rows
+        if added or removed or not order_same or self._filter_pending:
+            self._order = None
+            self._recompute_view()
+        elif changed:
+            self._rows_changed(changed)
+        return added, updated, removed
+
+    def put_row(self, key: str, cells: Sequence[CellLike]) -> None:
+        """Add a row at the end, or replace the cells of an existing row in place."""
+        clean = tuple(_clean(c) for c in cells)
+        old = self._rows.get(key)
+        if old is None:
+            self._rows[key] = self._new_row(clean)
+            if self._order is not None and self.sort_column is None:
+                self._order.append(key)
+                if self._filter is None or self._filter(key):
+                    self._set_view([*self._view, key], appended=True)
+                return
+            self._order = None
+            self._recompute_view()
+        elif old.cells != clean:
+            self._rows[key] = self._replace_row(old, clean)
+            self._rows_changed({key})
+
+    def set_filter(self, match: RowFilter | None, *, recompute: bool = True) -> None:
+        """Show only the rows whose key ``match`` accepts (None: every row). With
+        ``recompute=False`` the next :meth:`sync` applies it (one pass, not two)."""
+        self._filter = match
+        self._filter_pending = not recompute
+        if recompute:
+            self._recompute_view()
+
+    def _new_row(self, cells: tuple[Cell, ...]) -> _Row:
+        self._version += 1
+        row = _Row(cells, self._version)
+        for counter, width in zip(self._widths, row.widths, strict=True):
+            counter[width] += 1
+        return row
+
+    def _replace_row(self, old: _Row, cells: tuple[Cell, ...]) -> _Row:
+        self._drop_widths(old)
+        return self._new_row(cells)
+
+    def _drop_widths(self, row: _Row) -> None:
+        for counter, width in zip(self._widths, row.widths, strict=True):
+            counter[width] -= 1
+            if not counter[width]:
+                del counter[width]
+
+    def _forget(self, key: str) -> None:
+        row = self._rows.get(key)
+        if row is not None:
+            self._drop_widths(row)
+
+    def _rows_changed(self, changed: set[str]) -> None:
+        """Cells changed, no row added or removed: repaint those rows only, unless the
+        change moves rows (sorted by a changed column, or in/out of the filter)."""
+        if self.sort_column is not None:
+            self._order = None
+            self._recompute_view()
+            return
+        if self._filter is not None:
+            positions = self._view_positions()
+            if any((key in positions) != self._filter(key) for key in changed):
+                self._recompute_view()
+                return
+        if self.fit_columns():
+            return
+        positions = self._view_positions()
+        top = int(self.scroll_y)
+        height = self.size.height
+        for key in changed:
+            index = positions.get(key)
+            if index is not None and top <= index < top + height:
+                self.refresh(Region(0, HEADER + index - top, self.size.width, 1))
+        self._check_highlight()
+
+    # -- view: order and filter as index operations -----------------------------------------
+    def _sorted_order(self) -> list[str]:
+        if self._order is None:
+            keys = list(self._rows)
+            if self.sort_column is not None and self.sort_column in self._index:
+                column = self._index[self.sort_column]
+                rows = self._rows
+                keys.sort(key=lambda k: _sort_key(rows[k].cells[column].text),
+                          reverse=self.sort_reverse)
+            self._order = keys
+        return self._order
+
+    def _recompute_view(self) -> None:
+        order = self._sorted_order()
+        match = self._filter
+        self._filter_pending = False
+        self._set_view(order[:] if match is None else [k for k in order if match(k)])
+
+    def _view_positions(self) -> dict[str, int]:
+        if self._positions is None:
+            self._positions = {key: i for i, key in enumerate(self._view)}
+        return self._positions
+
+    def _set_view(self, view: list[str], appended: bool = False) -> None:
+        selected = self.selected_key
+        self._view = view
+        self._positions = None
+        if selected is not None and not appended:
+            index = self._view_positions().get(selected)
+            if index is not None:
+                self.cursor_row = index
+        self.cursor_row = max(0, min(self.cursor_row, len(view) - 1))
+        self._update_virtual_size()
+        if not self.fit_columns():
+            self.refresh()
+        self._check_highlight(scroll=True)
+
+    def _update_virtual_size(self) -> None:
+        pad = 2 * self.cell_padding
+        width = sum(w + pad for w in self._render_widths)
+        self.virtual_size = Size(width, len(self._view) + (HEADER if self.show_header else 0))
 
     # -- fitting the width ------------------------------------------------------------------
     def _natural(self, col: Column, capped: bool = True) -> int:
         if col.width is not None:
             return col.width
-        i = self._index[col.key]
-        widest = max((cell_len(_plain((cells[i],))[0]) for cells in self._shown.values()),
-                     default=0)
-        natural = max(cell_len(col.label), widest)
+        widths = self._widths[self._index[col.key]]
+        natural = max(cell_len(col.label), max(widths, default=0))
         return min(natural, col.max_width) if col.max_width and capped else natural
 
     def _available(self) -> int:
         width = self.content_region.width
-        rows_room = self.content_region.height - (self.header_height if self.show_header else 0)
+        rows_room = self.content_region.height - (HEADER if self.show_header else 0)
         if self.row_count > rows_room:
             width -= self.styles.scrollbar_size_vertical
         return width
 
     def fit_columns(self) -> bool:
         """Choose the shown columns (and the flex width) for the current width; True when
-        the table had to be rebuilt."""
+        the layout changed (every line is repainted)."""
         avail = self._available()
         if avail <= 0 or not self.is_mounted:
             return False
@@ -152,121 +463,246 @@ class SyncTable(DataTable[Cell]):
                     lend = min(self._natural(col, capped=False) - cut, flex_width - FLEX_COMFORT)
                     cut, flex_width = cut + lend, flex_width - lend
                 cuts[col.key] = cut
-        if [c.key for c in active] == [c.key for c in self._active] \
-                and flex_width == self._flex_width and cuts == self._cuts:
+        widths = [flex_width if col.flex and flex_width is not None
+                  else cuts.get(col.key, self._natural(col)) for col in active]
+        if widths == self._render_widths and [c.key for c in active] == self.shown_columns:
             return False
         self._active, self._flex_width, self._cuts = active, flex_width, cuts
-        self._rebuild()
+        self._render_widths = widths
+        if self.sort_column is not None and self.sort_column not in self.shown_columns:
+            self.sort_column = None
+            self._order = None
+            self._recompute_view()
+        self._layout_changed()
         return True
 
-    def _rebuild(self) -> None:
-        selected = self.selected_key
-        self.clear(columns=True)
-        self._add_columns()
-        for key, cells in self._shown.items():
-            self.add_row(*self._view(cells), key=key)
-        if self.sort_column is None:
-            self._keep_order(self._shown)
-        elif self.sort_column not in self.shown_columns:
-            self.sort_column = None
-        self._apply_sort()
-        self.check_idle()
-        if selected is not None:
-            self.select_key(selected)
+    def _layout_changed(self) -> None:
+        self._layout_gen += 1
+        self._line_cache.clear()
+        self._update_virtual_size()
+        self.refresh()
 
     def on_resize(self) -> None:
         self.call_after_refresh(self.fit_columns)
 
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        """After DataTable measured new rows (on idle), drop its render caches.
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.fit_columns)
 
-        Workaround for a race in Textual's DataTable: rows drawn between ``add_row`` and the
-        idle-time measurement are cached under the same update count, so under load they
-        stayed drawn at the header widths (``v-2-  CPVM  Runni  Disco``) until the next
-        change. ``notify_style_update`` clears those caches and repaints.
-        """
-        super()._update_dimensions(new_rows)
-        self.notify_style_update()
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._line_cache.clear()
 
-    # -- data -----------------------------------------------------------------------------
-    def sync(self, rows: Iterable[tuple[str, Sequence[Cell]]]) -> tuple[int, int, int]:
-        """Show exactly ``rows`` (key, cells); returns (added, updated cells, removed)."""
-        wanted: dict[str, tuple[Cell, ...]] = {k: tuple(cells) for k, cells in rows}
-        added = updated = removed = 0
-        selected = self.selected_key
-        for key in [k for k in self._shown if k not in wanted]:
-            with contextlib.suppress(RowDoesNotExist):
-                self.remove_row(key)
-            del self._shown[key]
-            removed += 1
-        for key, cells in wanted.items():
-            old = self._shown.get(key)
-            if old is None:
-                self.add_row(*self._view(cells), key=key)
-                added += 1
-            elif old != cells:
-                for col, before, after in zip(self.shown_columns, self._view(old),
-                                              self._view(cells), strict=True):
-                    if before != after:
-                        try:
-                            # Widen when needed; never re-measure a whole column to shrink it.
-                            width = self.columns[ColumnKey(col)].content_width
-                            wider = cell_len(after.plain if isinstance(after, Text) else after)
-                            self.update_cell(key, col, after, update_width=wider > width)
-                        except CellDoesNotExist:
-                            continue
-                        updated += 1
-            self._shown[key] = cells
-        if (added or updated) and not self.fit_columns():
-            if self.sort_column is None:
-                self._keep_order(wanted)
-            self._apply_sort()
-            # DataTable measures new rows when its pump goes idle: make sure it does now.
-            self.check_idle()
-        if selected is not None and selected in self._shown:
-            self.select_key(selected)
-        return added, updated, removed
+    # -- drawing --------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        scroll_x, scroll_y = self.scroll_offset
+        base = self.rich_style
+        if self.show_header:
+            if y < HEADER:
+                key: tuple[object, ...] = ("header", self._layout_gen, width, scroll_x,
+                                           self.has_focus)
+                strip = self._line_cache.get(key)
+                if strip is None:
+                    strip = self._header_strip(width, scroll_x, base)
+                    self._line_cache[key] = strip
+                return strip
+            y -= HEADER
+        index = y + scroll_y
+        if index >= len(self._view):
+            return Strip.blank(width, base)
+        row_key = self._view[index]
+        row = self._rows[row_key]
+        cursor = self.show_cursor and index == self.cursor_row
+        hover = index == self._hover_row
+        key = (row_key, row.version, self._layout_gen, cursor, hover, width, scroll_x,
+               self.has_focus)
+        strip = self._line_cache.get(key)
+        if strip is None:
+            strip = self._row_strip(row, cursor, hover, width, scroll_x, base)
+            self._line_cache[key] = strip
+        return strip
 
+    def _finish(self, segments: list[Segment], width: int, scroll_x: int,
+                base: Style) -> Strip:
+        strip = Strip(segments)
+        if scroll_x:
+            strip = strip.crop(scroll_x, scroll_x + width)
+        return strip.adjust_cell_length(width, base).simplify()
+
+    def _extend(self, width: int, style: Style) -> Segment:
+        pad = 2 * self.cell_padding
+        used = sum(w + pad for w in self._render_widths)
+        return Segment(" " * max(0, width - used), style + Style.from_meta({"out_of_bounds": True}))
+
+    def _header_strip(self, width: int, scroll_x: int, base: Style) -> Strip:
+        header = self.get_component_styles("synctable--header").rich_style
+        pad = " " * self.cell_padding
+        segments = []
+        for ci, (col, w) in enumerate(zip(self._active, self._render_widths, strict=True)):
+            label = _cut(col.label, w)
+            style = header + Style.from_meta({"column": ci})
+            segments.append(Segment(pad + label + " " * (w - _width(label)) + pad, style))
+        segments.append(self._extend(width, header))
+        return self._finish(segments, width, scroll_x, base)
+
+    def _row_strip(self, row: _Row, cursor: bool, hover: bool, width: int, scroll_x: int,
+                   base: Style) -> Strip:
+        component = Style()
+        if hover:
+            component += self.get_component_rich_style("synctable--hover")
+        if cursor:
+            component += self.get_component_rich_style("synctable--cursor")
+        post = Style.from_color(color=component.color) if component.color else None
+        pad = " " * self.cell_padding
+        segments = []
+        for ci, (col, w) in enumerate(zip(self._active, self._render_widths, strict=True)):
+            text, tone = row.cells[self._index[col.key]]
+            text = _cut(text, w)
+            fill = " " * (w - _width(text))
+            plain = base + Style.from_meta({"column": ci}) + component
+            if post is not None:
+                plain += post
+            if tone and text:
+                toned = base + Style.from_meta({"column": ci}) + component
+                toned += self.get_component_rich_style(f"synctable--{tone}", partial=True)
+                if post is not None:
+                    toned += post
+                segments += [Segment(pad, plain), Segment(text, toned),
+                             Segment(fill + pad, plain)]
+            else:
+                segments.append(Segment(pad + text + fill + pad, plain))
+        segments.append(self._extend(width, base + component))
+        return self._finish(segments, width, scroll_x, base)
+
+    # -- cursor and selection -----------------------------------------------------------------
     @property
     def selected_key(self) -> str | None:
         """Row key under the cursor (None when empty)."""
-        if not self.row_count:
+        if not self._view:
             return None
-        try:
-            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except CellDoesNotExist:
-            return None
+        return self._view[min(self.cursor_row, len(self._view) - 1)]
 
     def select_key(self, key: str) -> None:
         """Move the cursor to the row with this key (if shown)."""
-        try:
-            index = self.get_row_index(key)
-        except RowDoesNotExist:
-            return
-        if index != self.cursor_row:
+        index = self._view_positions().get(key)
+        if index is not None and index != self.cursor_row:
             self.move_cursor(row=index)
 
+    def move_cursor(self, *, row: int | None = None, animate: bool = False,
+                    scroll: bool = True) -> None:
+        """Put the cursor on view row ``row`` (clamped)."""
+        if row is None:
+            return
+        old = self.cursor_row
+        self.cursor_row = max(0, min(row, len(self._view) - 1))
+        if old != self.cursor_row:
+            self._refresh_row(old)
+            self._refresh_row(self.cursor_row)
+        self._check_highlight(scroll=scroll, animate=animate)
+
+    def _refresh_row(self, index: int) -> None:
+        top = int(self.scroll_y)
+        if top <= index < top + self.size.height:
+            self.refresh(Region(0, HEADER + index - top, self.size.width, 1))
+
+    def _check_highlight(self, scroll: bool = False, animate: bool = False) -> None:
+        key = self.selected_key
+        now = None if key is None else (self.cursor_row, key)
+        if now != self._highlighted:
+            self._highlighted = now
+            if now is not None:
+                self.post_message(self.RowHighlighted(self, *now))
+            scroll = True
+        if scroll and now is not None:
+            self._scroll_cursor_into_view(animate)
+
+    def _scroll_cursor_into_view(self, animate: bool = False) -> None:
+        if not self.size.height:
+            self.call_after_refresh(self._scroll_cursor_into_view)
+            return
+        top = HEADER if self.show_header else 0
+        region = Region(int(self.scroll_x), self.cursor_row + top, self.size.width, 1)
+        self.scroll_to_region(region, animate=animate, spacing=Spacing(top, 0, 0, 0),
+                              force=True, immediate=True)
+
+    def _clear_hover(self) -> None:
+        if self._hover_row is not None:
+            old, self._hover_row = self._hover_row, None
+            self._refresh_row(old)
+
+    def _page(self) -> int:
+        return max(1, self.size.height - (HEADER if self.show_header else 0))
+
+    def action_cursor_up(self) -> None:
+        self._clear_hover()
+        self.move_cursor(row=self.cursor_row - 1)
+
+    def action_cursor_down(self) -> None:
+        self._clear_hover()
+        self.move_cursor(row=self.cursor_row + 1)
+
+    def action_page_up(self) -> None:
+        self._clear_hover()
+        self.move_cursor(row=self.cursor_row - self._page())
+
+    def action_page_down(self) -> None:
+        self._clear_hover()
+        self.move_cursor(row=self.cursor_row + self._page())
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=len(self._view) - 1)
+
+    def action_select_cursor(self) -> None:
+        key = self.selected_key
+        if key is not None:
+            self.post_message(self.RowSelected(self, self.cursor_row, key))
+
+    # -- mouse ----------------------------------------------------------------------------
+    def _row_at(self, event: events.MouseEvent) -> int | None:
+        """View index under the mouse (-1: the header; None: nothing)."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return None
+        if self.show_header and offset.y < HEADER:
+            return -1
+        index = offset.y - (HEADER if self.show_header else 0) + int(self.scroll_y)
+        return index if 0 <= index < len(self._view) else None
+
+    def on_click(self, event: events.Click) -> None:
+        index = self._row_at(event)
+        if index is None:
+            return
+        if index == -1:
+            column = event.style.meta.get("column")
+            if isinstance(column, int) and 0 <= column < len(self._active):
+                self.sort_by(self._active[column].key)
+            return
+        self.move_cursor(row=index)
+        self.action_select_cursor()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        index = self._row_at(event)
+        index = None if index == -1 else index
+        if index != self._hover_row:
+            old, self._hover_row = self._hover_row, index
+            for row in (old, index):
+                if row is not None:
+                    self._refresh_row(row)
+
+    def on_leave(self) -> None:
+        self._clear_hover()
+
     # -- sorting --------------------------------------------------------------------------
-    def _keep_order(self, wanted: dict[str, tuple[Cell, ...]]) -> None:
-        """No column chosen: rows appear in the order the caller gave them."""
-        order = {_plain(self._view(cells)): index
-                 for index, cells in enumerate(wanted.values())}
-        if self.row_count > 1:
-            self.sort(key=lambda values: order.get(_plain(values), len(order)))
-
-    def _apply_sort(self) -> None:
-        if self.sort_column in self.shown_columns and self.row_count:
-            self.sort(self.sort_column, key=_sort_key, reverse=self.sort_reverse)
-
     def sort_by(self, column: str, reverse: bool | None = None) -> None:
         """Sort by a column key, keeping the selected row selected."""
-        selected = self.selected_key
         if reverse is None:
             reverse = (not self.sort_reverse) if column == self.sort_column else False
         self.sort_column, self.sort_reverse = column, reverse
-        self._apply_sort()
-        if selected is not None:
-            self.select_key(selected)
+        self._order = None
+        self._recompute_view()
 
     def action_cycle_sort(self) -> None:
         """Sort by the next column."""
@@ -274,13 +710,8 @@ class SyncTable(DataTable[Cell]):
         index = (keys.index(self.sort_column) + 1) % len(keys) if self.sort_column in keys else 0
         self.sort_by(keys[index], reverse=False)
         label = self._columns_spec[self._index[keys[index]]].label
-        self.notify(f"sorted by {label.strip() or 'health'}",
-                    timeout=2)
+        self.notify(f"sorted by {label.strip() or 'health'}", timeout=2)
 
     def action_reverse_sort(self) -> None:
         """Reverse the current sort order."""
         self.sort_by(self.sort_column or self.shown_columns[0], reverse=not self.sort_reverse)
-
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        event.stop()
-        self.sort_by(str(event.column_key.value))
