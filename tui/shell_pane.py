@@ -79,6 +79,9 @@ class ShellPane(Vertical):
                 data = await self.session.read()
                 if not data:
                     break
+                # A full backlog holds the reader: the channel is not read meanwhile, and
+                # SSH flow control slows the sender instead of the console queueing it all.
+                await term.wait_for_room(len(data))
                 term.feed(data)
         except CspctlError as exc:
             self.notify(str(exc), title=f"shell {self.vm.name}", severity="error")

@@ -1,7 +1,11 @@
 """Bytes in, styled lines out: the terminal's model layer (pyte, no Textual).
 
-``feed`` only queues bytes; ``process`` parses them within a time budget, so a caller on a
-UI thread can spread a multi-megabyte burst over many frames and stay responsive.
+``feed`` only queues bytes; ``process`` parses them (within a time budget or a byte limit),
+so a caller can spread a multi-megabyte burst over many steps, on the UI thread or on a
+worker thread holding a lock (see :class:`widgets.terminal.pump.ParsePump`).
+
+A sequence pyte cannot handle (it raises on some malformed input) is dropped and counted in
+``errors``; the remote side never brings the console down.
 """
 
 from __future__ import annotations
@@ -10,13 +14,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-import pyte
 from pyte.screens import Char
 from rich.segment import Segment
 from rich.style import Style
 
 from widgets.terminal.colors import char_style
 from widgets.terminal.screen import Line, TerminalScreen
+from widgets.terminal.stream import FastByteStream
 
 CHUNK = 2048
 
@@ -29,10 +33,12 @@ class Emulator:
         self._on_reply = on_reply
         self.screen = TerminalScreen(columns, lines, scrollback=scrollback,
                                      on_reply=self._reply)
-        self.stream = pyte.ByteStream(self.screen)
+        self.stream = FastByteStream(self.screen)
         self._pending: deque[bytes] = deque()
         self.pending_bytes = 0
+        self.max_pending = 0
         self.fed_bytes = 0
+        self.errors = 0
 
     def _reply(self, text: str) -> None:
         if self._on_reply is not None:
@@ -44,9 +50,11 @@ class Emulator:
         if data:
             self._pending.append(data)
             self.pending_bytes += len(data)
+            self.max_pending = max(self.max_pending, self.pending_bytes)
 
-    def process(self, budget: float | None = None) -> int:
-        """Parse queued bytes, stopping after ``budget`` seconds (None: everything).
+    def process(self, budget: float | None = None, limit: int | None = None) -> int:
+        """Parse queued bytes, stopping after ``budget`` seconds or about ``limit`` bytes
+        (None: everything).
 
         Returns how many bytes were parsed. A UTF-8 character split across chunks survives
         (pyte's ByteStream decodes incrementally).
@@ -58,13 +66,23 @@ class Emulator:
             if len(data) > CHUNK:
                 self._pending.appendleft(data[CHUNK:])
                 data = data[:CHUNK]
-            self.stream.feed(data)
+            try:
+                self.stream.feed(data)
+            except Exception:  # a safety net: the stream already drops bad sequences alone
+                self.errors += 1
             done += len(data)
             self.pending_bytes -= len(data)
             if deadline is not None and time.perf_counter() >= deadline:
                 break
+            if limit is not None and done >= limit:
+                break
         self.fed_bytes += done
         return done
+
+    @property
+    def malformed(self) -> int:
+        """Sequences dropped because pyte could not handle them."""
+        return self.errors + self.stream.errors
 
     # -- geometry -------------------------------------------------------------------------
     @property

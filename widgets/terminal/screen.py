@@ -9,17 +9,23 @@ main screen. Nothing here imports Textual.
 from __future__ import annotations
 
 import copy
+import re
 from collections import defaultdict, deque
 from collections.abc import Callable
 
 import pyte
+from pyte import charsets, modes
 from pyte.screens import Char, Margins
+from wcwidth import wcwidth
 
 ALT_MODES = frozenset({47, 1047, 1049})
 BRACKETED_PASTE = 2004 << 5
 APP_CURSOR_KEYS = 1 << 5
 
 Line = dict[int, Char]
+_ASCII_RUNS = re.compile(r"([\x20-\x7e]+)")
+_CHAR_TABLES_MAX = 256  # attribute sets whose cells are kept ready
+_TABLE_MAX = 4096  # characters kept ready per attribute set
 
 
 class TerminalScreen(pyte.Screen):
@@ -38,7 +44,70 @@ class TerminalScreen(pyte.Screen):
         self._main_cursor: pyte.screens.Cursor | None = None
         self._main_margins: Margins | None = None
         self.history_version = 0
+        self._char_tables: dict[Char, dict[str, Char]] = {}
         super().__init__(columns, lines)
+
+    # -- drawing ------------------------------------------------------------------------
+    def draw(self, data: str) -> None:
+        """pyte's ``draw``, with a fast path for what most output is: narrow printable
+        characters in the default character set, replace mode. Cells are shared immutable
+        ``Char`` objects from a per-attribute table, written a line's worth at a time (each
+        character's width is looked up once per table, not per cell); anything else (wide,
+        combining, line drawing, insert mode) goes to pyte's own path."""
+        if self.charset or self.g0_charset is not charsets.LAT1_MAP or modes.IRM in self.mode:
+            super().draw(data)
+            return
+        table = self._cells(self.cursor.attrs)
+        if (data.isascii() and data.isprintable()) or self._narrow(table, data):
+            self._draw_cells(data, table)
+            return
+        for run in _ASCII_RUNS.split(data):  # ASCII runs fast, the rest the pyte way
+            if run.isascii() and run.isprintable():
+                self._draw_cells(run, table)
+            elif run:
+                super().draw(run)
+
+    def _cells(self, attrs: Char) -> dict[str, Char]:
+        table = self._char_tables.get(attrs)
+        if table is None:
+            if len(self._char_tables) >= _CHAR_TABLES_MAX:
+                self._char_tables.clear()
+            table = self._char_tables[attrs] = {
+                chr(c): attrs._replace(data=chr(c)) for c in range(0x20, 0x7F)}
+        return table
+
+    def _narrow(self, table: dict[str, Char], data: str) -> bool:
+        """True when every character of ``data`` takes one cell (learnt into ``table``)."""
+        new = set(data).difference(table)
+        if any(wcwidth(ch) != 1 for ch in new) or len(table) + len(new) > _TABLE_MAX:
+            return False
+        attrs = self.cursor.attrs
+        for ch in new:
+            table[ch] = attrs._replace(data=ch)
+        return True
+
+    def _draw_cells(self, data: str, table: dict[str, Char]) -> None:
+        cursor = self.cursor
+        cell = table.__getitem__
+        columns = self.columns
+        wrap = modes.DECAWM in self.mode
+        start, end = 0, len(data)
+        while start < end:
+            if cursor.x >= columns:
+                if wrap:
+                    self.dirty.add(cursor.y)
+                    self.carriage_return()
+                    self.linefeed()
+                else:  # no wrap: every further character lands on the last column
+                    self.buffer[cursor.y][columns - 1] = cell(data[end - 1])
+                    break
+            x = cursor.x
+            take = min(columns - x, end - start)
+            self.buffer[cursor.y].update(zip(range(x, x + take),
+                                             map(cell, data[start:start + take]), strict=True))
+            start += take
+            cursor.x = x + take
+        self.dirty.add(cursor.y)
 
     # -- scrollback ---------------------------------------------------------------------
     def index(self) -> None:

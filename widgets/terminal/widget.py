@@ -1,9 +1,12 @@
 """The terminal widget: a pyte emulator rendered through Textual's line API.
 
 Data flows one way: the data source calls :meth:`Terminal.feed` with raw bytes (from an SSH
-PTY); a ~30 Hz timer parses queued bytes within a time budget and repaints only the rows
-pyte marked dirty (each row's Strip is cached). Keys typed into the focused widget become the
-bytes an xterm would send, handed to ``writer`` and posted as :class:`Terminal.Input`.
+PTY) after :meth:`Terminal.wait_for_room` (the backlog is bounded: a reader that waits stops
+reading its channel, and SSH flow control then slows the sender). A worker thread parses the
+backlog (:class:`~widgets.terminal.pump.ParsePump`); once per frame (~30 Hz) the UI thread
+renders the rows pyte marked dirty into cached Strips, under the pump's lock, and repaints
+only those. Keys typed into the focused widget become the bytes an xterm would send, handed
+to ``writer`` and posted as :class:`Terminal.Input`.
 
 Keys kept by the pane (everything else goes to the remote program):
 ``ctrl+]`` leaves the pane (focus moves on; the session stays open),
@@ -12,6 +15,8 @@ Keys kept by the pane (everything else goes to the remote program):
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import Callable
 
@@ -25,11 +30,12 @@ from textual.widget import Widget
 
 from widgets.terminal.emulator import Emulator
 from widgets.terminal.keys import key_to_bytes, paste_bytes
+from widgets.terminal.pump import ParsePump
 
 FRAME = 1 / 30
-PARSE_BUDGET = 0.012  # seconds of parsing per frame: a burst never starves the UI
-BACKLOG_BUDGET = 0.020  # with a big backlog, parse more per frame (still < 2/3 of a frame)
-BACKLOG = 256 * 1024
+BACKLOG_LIMIT = 256 * 1024
+"""Most bytes queued and not parsed yet: :meth:`Terminal.wait_for_room` holds the reader."""
+ROOM_POLL = 0.005
 
 
 class Terminal(Widget, can_focus=True):
@@ -86,7 +92,10 @@ class Terminal(Widget, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.writer = writer
         self.on_resize_cb = on_resize
-        self.emulator = Emulator(80, 24, scrollback=scrollback, on_reply=self._send)
+        self.emulator = Emulator(80, 24, scrollback=scrollback, on_reply=self._reply)
+        self.pump = ParsePump(self.emulator)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ui_thread = threading.get_ident()
         self.scroll_back = 0
         self.closed_message: str | None = None
         self._cache: dict[int, Strip] = {}
@@ -97,24 +106,44 @@ class Terminal(Widget, can_focus=True):
 
     # -- data source side -----------------------------------------------------------------
     def feed(self, data: bytes) -> None:
-        """Queue output from the remote side; it is drawn on the next frame."""
-        self.emulator.feed(data)
+        """Queue output from the remote side; it is parsed off the UI thread and drawn on
+        the next frame. A reader should ``await wait_for_room(len(data))`` first."""
+        self.pump.feed(data)
+
+    async def wait_for_room(self, size: int) -> None:
+        """Wait until ``size`` more bytes fit in the backlog (:data:`BACKLOG_LIMIT`)."""
+        while self.pump.pending and self.pump.pending + size > BACKLOG_LIMIT:
+            await asyncio.sleep(ROOM_POLL)
+
+    @property
+    def backlog(self) -> int:
+        """Bytes received and not parsed yet."""
+        return self.pump.pending
 
     def flush(self) -> None:
         """Parse everything queued now and repaint (tests, and before a snapshot)."""
-        self.emulator.process(None)
+        self.pump.drain()
         self._repaint()
 
     def set_closed(self, message: str) -> None:
         """Show that the remote side went away; keys are no longer sent."""
         self.closed_message = message
-        self.emulator.feed(f"\r\n\x1b[7m {message} \x1b[0m\r\n".encode())
+        self.pump.feed(f"\r\n\x1b[7m {message} \x1b[0m\r\n".encode())
         self.post_message(self.Closed(self, message))
 
     @property
     def display_lines(self) -> list[str]:
         """The visible screen as plain text (for tests and copy)."""
-        return self.emulator.display()
+        with self.pump.lock:
+            return self.emulator.display()
+
+    def _reply(self, data: bytes) -> None:
+        """The emulator answers the remote side (DSR/DA): from the parse thread, hop to
+        the UI's loop first."""
+        if threading.get_ident() == self._ui_thread or self._loop is None:
+            self._send(data)
+        else:
+            self._loop.call_soon_threadsafe(self._send, data)
 
     def _send(self, data: bytes) -> None:
         if self.closed_message is not None or not data:
@@ -125,12 +154,15 @@ class Terminal(Widget, can_focus=True):
 
     # -- lifecycle ------------------------------------------------------------------------
     def on_mount(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._ui_thread = threading.get_ident()
+        self.pump.start()
         self.set_interval(FRAME, self._tick, name="terminal-frame")
 
+    def on_unmount(self) -> None:
+        self.pump.stop()
+
     def _tick(self) -> None:
-        pending = self.emulator.pending_bytes
-        if pending:
-            self.emulator.process(BACKLOG_BUDGET if pending > BACKLOG else PARSE_BUDGET)
         if self.emulator.screen.dirty or self._cursor_moved():
             self._repaint()
 
@@ -139,31 +171,38 @@ class Terminal(Widget, can_focus=True):
         return self._cursor_row != (None if cursor.hidden else cursor.y)
 
     def _repaint(self) -> None:
-        screen = self.emulator.screen
-        dirty = set(screen.dirty)
-        screen.dirty.clear()
-        if self._cursor_row is not None:
-            dirty.add(self._cursor_row)
-        dirty.add(screen.cursor.y)
-        if self.scroll_back:
-            if self._history_version != screen.history_version:
-                # New lines scrolled into history while reading it: keep the view still.
-                grown = screen.history_version - self._history_version
-                self.scroll_back = min(self.scroll_back + grown, len(screen.history))
-            dirty = set(range(screen.lines))
-        self._history_version = screen.history_version
-        for y in dirty:
-            self._cache.pop(y, None)
-        self._cursor_row = None if screen.cursor.hidden else screen.cursor.y
+        """Once per frame: render the dirty rows (under the parse lock) and repaint them."""
         width = self.size.width
-        for y in sorted(dirty):
-            if 0 <= y < screen.lines:
-                self.refresh(Region(0, y, width, 1))
+        with self.pump.lock:
+            screen = self.emulator.screen
+            dirty = set(screen.dirty)
+            screen.dirty.clear()
+            if self._cursor_row is not None:
+                dirty.add(self._cursor_row)
+            dirty.add(screen.cursor.y)
+            if self.scroll_back:
+                if self._history_version != screen.history_version:
+                    # New lines scrolled into history while reading it: keep the view still.
+                    grown = screen.history_version - self._history_version
+                    self.scroll_back = min(self.scroll_back + grown, len(screen.history))
+                dirty = set(range(screen.lines))
+            self._history_version = screen.history_version
+            self._cursor_row = None if screen.cursor.hidden else screen.cursor.y
+            rows = [y for y in sorted(dirty) if 0 <= y < screen.lines]
+            for y in dirty:
+                self._cache.pop(y, None)
+            if width and not self.scroll_back:
+                for y in rows:
+                    self._cache[y] = self._render_row(y, width)
+        for y in rows:
+            self.refresh(Region(0, y, width, 1))
         self.frames += 1
 
     def on_resize(self, event: events.Resize) -> None:
         size: Size = event.size
-        if self.emulator.resize(size.width, size.height):
+        with self.pump.lock:
+            resized = self.emulator.resize(size.width, size.height)
+        if resized:
             self._cache.clear()
             self.scroll_back = 0
             if self.on_resize_cb is not None:
@@ -181,8 +220,19 @@ class Terminal(Widget, can_focus=True):
         if y >= self.emulator.lines:
             return Strip.blank(width, base)
         cached = self._cache.get(y)
-        if cached is not None and not self.scroll_back:
+        if cached is not None and not self.scroll_back and cached.cell_length == width:
             return cached
+        with self.pump.lock:
+            if y >= self.emulator.lines:
+                return Strip.blank(width, base)
+            strip = self._render_row(y, width)
+        if not self.scroll_back:
+            self._cache[y] = strip
+        return strip
+
+    def _render_row(self, y: int, width: int) -> Strip:
+        """Row ``y`` of the view as a Strip (the caller holds the parse lock)."""
+        base = self.rich_style
         screen = self.emulator.screen
         line = self.emulator.line_at(y, self.scroll_back)
         show_cursor = (not self.scroll_back and not screen.cursor.hidden
@@ -190,10 +240,7 @@ class Terminal(Widget, can_focus=True):
         segments: list[Segment] = self.emulator.segments(
             line, base, screen.cursor.x if show_cursor else None
         )
-        strip = Strip(segments).adjust_cell_length(width, base)
-        if not self.scroll_back:
-            self._cache[y] = strip
-        return strip
+        return Strip(segments).adjust_cell_length(width, base)
 
     def on_focus(self) -> None:
         self._invalidate_cursor()
@@ -245,8 +292,9 @@ class Terminal(Widget, can_focus=True):
     @property
     def idle(self) -> bool:
         """Nothing queued (all fed bytes are parsed)."""
-        return not self.emulator.pending_bytes
+        return not self.pump.pending
 
     def stats(self) -> dict[str, float]:
         """Counters for benchmarks."""
-        return {"frames": self.frames, "fed": self.emulator.fed_bytes, "t": time.monotonic()}
+        return {"frames": self.frames, "fed": self.emulator.fed_bytes, "t": time.monotonic(),
+                "max_backlog": self.emulator.max_pending}

@@ -1,0 +1,70 @@
+"""Parsing off the UI thread: a worker thread drains an :class:`Emulator`'s queue.
+
+The UI thread queues bytes (:meth:`ParsePump.feed`) and, once per frame, reads the screen
+under :attr:`ParsePump.lock`; the worker parses in small slices, taking the lock for each, so
+a frame never waits for more than one slice. Replies the terminal owes the remote side
+(device status reports) are handed to ``on_reply`` on the worker thread: pass a callable
+that is safe there (e.g. ``loop.call_soon_threadsafe``).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from widgets.terminal.emulator import Emulator
+
+SLICE = 8 * 1024  # bytes parsed per lock hold (~1-3 ms)
+
+
+class ParsePump:
+    """One daemon thread per terminal; :meth:`stop` ends it."""
+
+    def __init__(self, emulator: Emulator, *, slice_bytes: int = SLICE) -> None:
+        self.emulator = emulator
+        self.lock = threading.Lock()
+        self.slice_bytes = slice_bytes
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="terminal-parse",
+                                            daemon=True)
+            self._thread.start()
+
+    def feed(self, data: bytes) -> None:
+        """Queue bytes for the worker (any thread)."""
+        if not data:
+            return
+        with self.lock:
+            self.emulator.feed(data)
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        """Bytes queued and not parsed yet (the backlog)."""
+        return self.emulator.pending_bytes
+
+    def drain(self) -> None:
+        """Parse everything queued now, on the calling thread (tests, snapshots)."""
+        with self.lock:
+            self.emulator.process(None)
+
+    def _run(self) -> None:
+        emulator, lock, wake = self.emulator, self.lock, self._wake
+        while not self._stopped:
+            wake.wait()
+            wake.clear()
+            while not self._stopped:
+                with lock:
+                    if not emulator.pending_bytes:
+                        break
+                    emulator.process(None, limit=self.slice_bytes)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=1.0)
