@@ -45,6 +45,7 @@ class Overview(Vertical):
         self.query_text = ""
         self._shown: dict[str, SystemVm] = {}  # row key -> VM, the selected zone's
         self._haystacks: dict[str, str] = {}  # row key -> what the filter searches
+        self._unhealthy: set[str] = set()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="overview-body"):
@@ -92,6 +93,7 @@ class Overview(Vertical):
             return
         vms = inventory.sort_vms(self.snapshot.vms_in(self.zone_id))
         self._shown = shown = {self._key(vm): vm for vm in vms}
+        self._unhealthy = {key for key, vm in shown.items() if not vm.healthy}
         self._haystacks = {}
         table = self.table
         first = table.row_count == 0
@@ -106,27 +108,28 @@ class Overview(Vertical):
         self.table.set_filter(self._matcher())
         self._after_change()
 
-    def _matcher(self) -> Callable[[str], bool] | None:
+    def _matcher(self) -> set[str] | None:
+        """The keys of the rows the query matches (None: no query, every row)."""
         words = self.query_text.lower().split()
         if not words:
             return None
         hay = self._haystacks
-        shown = self._shown
-
-        def match(key: str) -> bool:
-            text = hay.get(key)
-            if text is None:
-                vm = shown.get(key)
-                text = hay[key] = inventory.haystack(vm) if vm is not None else ""
-            return all(w in text for w in words)
-
-        return match
+        if len(hay) != len(self._shown):  # once per data change, on the first query
+            hay.update((key, inventory.haystack(vm)) for key, vm in self._shown.items()
+                       if key not in hay)
+        if len(words) == 1:
+            word = words[0]
+            return {key for key, text in hay.items() if word in text}
+        return {key for key, text in hay.items() if all(w in text for w in words)}
 
     def _after_change(self) -> None:
         table = self.table
-        keys = table.row_keys
-        bad = sum(1 for key in keys if not self._shown[key].healthy)
-        title = f"System VMs ({len(keys)}"
+        count = table.row_count
+        if self.query_text:
+            bad = len(self._unhealthy.intersection(table.row_keys))
+        else:
+            bad = len(self._unhealthy)
+        title = f"System VMs ({count}"
         title += f", {inventory.UNHEALTHY}{bad} unhealthy)" if bad else ")"
         if self.query_text:
             title += f" filter: {self.query_text}"

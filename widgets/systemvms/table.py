@@ -25,8 +25,10 @@ from the tone's component class (``synctable--bad`` …) in the stylesheet.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
@@ -68,7 +70,8 @@ class Cell(NamedTuple):
 
 TONES = ("good", "bad", "warn", "error", "dim")
 CellLike = str | Cell
-RowFilter = Callable[[str], bool]
+RowFilter = Callable[[str], bool] | AbstractSet[str]
+"""Which rows to show: a predicate on the row key, or the set of keys to show."""
 
 FLEX_MIN = 10
 FLEX_COMFORT = 50  # a flex column this wide lends the rest to columns cut to max_width
@@ -314,7 +317,7 @@ class SyncTable(ScrollView, can_focus=True):
             self._rows[key] = self._new_row(clean)
             if self._order is not None and self.sort_column is None:
                 self._order.append(key)
-                if self._filter is None or self._filter(key):
+                if self._accepts(key):
                     self._set_view([*self._view, key], appended=True)
                 return
             self._order = None
@@ -324,8 +327,9 @@ class SyncTable(ScrollView, can_focus=True):
             self._rows_changed({key})
 
     def set_filter(self, match: RowFilter | None, *, recompute: bool = True) -> None:
-        """Show only the rows whose key ``match`` accepts (None: every row). With
-        ``recompute=False`` the next :meth:`sync` applies it (one pass, not two)."""
+        """Show only the rows whose key ``match`` accepts, or whose key is in the set
+        ``match`` (None: every row). With ``recompute=False`` the next :meth:`sync` applies
+        it (one pass, not two)."""
         self._filter = match
         self._filter_pending = not recompute
         if recompute:
@@ -362,7 +366,7 @@ class SyncTable(ScrollView, can_focus=True):
             return
         if self._filter is not None:
             positions = self._view_positions()
-            if any((key in positions) != self._filter(key) for key in changed):
+            if any((key in positions) != self._accepts(key) for key in changed):
                 self._recompute_view()
                 return
         if self.fit_columns():
@@ -388,11 +392,23 @@ class SyncTable(ScrollView, can_focus=True):
             self._order = keys
         return self._order
 
+    def _accepts(self, key: str) -> bool:
+        match = self._filter
+        if match is None:
+            return True
+        return key in match if isinstance(match, AbstractSet) else match(key)
+
     def _recompute_view(self) -> None:
         order = self._sorted_order()
         match = self._filter
         self._filter_pending = False
-        self._set_view(order[:] if match is None else [k for k in order if match(k)])
+        if match is None:
+            view = order[:]
+        elif isinstance(match, AbstractSet):
+            view = [k for k in order if k in match]
+        else:
+            view = [k for k in order if match(k)]
+        self._set_view(view)
 
     def _view_positions(self) -> dict[str, int]:
         if self._positions is None:
@@ -404,9 +420,8 @@ class SyncTable(ScrollView, can_focus=True):
         self._view = view
         self._positions = None
         if selected is not None and not appended:
-            index = self._view_positions().get(selected)
-            if index is not None:
-                self.cursor_row = index
+            with contextlib.suppress(ValueError):
+                self.cursor_row = view.index(selected)
         self.cursor_row = max(0, min(self.cursor_row, len(view) - 1))
         self._update_virtual_size()
         if not self.fit_columns():
