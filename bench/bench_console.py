@@ -121,7 +121,7 @@ async def launch_plain(info: dict[str, Any]) -> float:
 
 async def filter_console(info: dict[str, Any], reps: int, key: str,
                          peer: Callable[[], Awaitable[float]], peer_series: Series,
-                         series: Series) -> None:
+                         series: Series, cpu: Series) -> None:
     """One console, all zones; each rep: Esc, then ``/`` + ``key`` timed to the repaint.
     The peer runs between reps (interleaved)."""
     from tests.tui_helpers import loaded, until
@@ -139,10 +139,11 @@ async def filter_console(info: dict[str, Any], reps: int, key: str,
             await pilot.pause()
             await pilot.press("slash")
             await pilot.pause()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             await pilot.press(key)
             await pilot.pause()  # the repaint that follows the key
             series.add(time.perf_counter() - t0)
+            cpu.add(time.process_time() - c0)
             assert 0 < table.row_count < 5000
             peer_series.add(await peer())
 
@@ -203,19 +204,20 @@ async def main(reps: int) -> None:
             for name, s in launch.items():
                 print(f"launch -> first VM row  {name:5s}  {s}")
             row("launch → first VM row, `large` vs `seed` (headless)", launch["large"],
-                launch["seed"], peer_label="seed", goal_ratio=1.2,
+                launch["seed"], peer_label="seed", goal_ratio=1.2, key="launch",
                 note=f"plain DataTable app (first zone of large): {launch['peer'].text()}")
 
             peer_run, peer_ctx = await datatable_filter_factory()
             try:
-                ours, peer = Series(), Series()
-                await filter_console(large, reps, "7", peer_run, peer, ours)
+                ours, peer, cpu = Series(), Series(), Series()
+                await filter_console(large, reps, "7", peer_run, peer, ours, cpu)
             finally:
                 await peer_ctx.__aexit__(None, None, None)
             print(f"/ + one key, 5,000 rows  console {ours}")
             print(f"clear + re-add, 5,000    DataTable {peer}")
             row("`/` + one key at 5,000 rows (console, headless)", ours, peer,
-                peer_label="DataTable clear + re-add", goal_abs=0.050)
+                peer_label="DataTable clear + re-add", goal_abs=0.050, key="console_filter",
+                note=f"CPU per keystroke: {cpu}")
         finally:
             for proc in procs:
                 proc.send_signal(signal.SIGINT)

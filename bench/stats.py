@@ -44,12 +44,14 @@ def fmt(value: float, unit: str = "s") -> str:
     return f"{value:.2f} {unit}"
 
 
-def row(figure: str, ours: Series, peer: Series, *, peer_label: str,
+def row(figure: str, ours: Series, peer: Series, *, peer_label: str, key: str = "",
         goal_ratio: float | None = None, goal_abs: float | None = None,
-        higher_is_better: bool = False, goal_text: str = "", note: str = "") -> dict[str, object]:
-    """Print (and return) one table row: our median vs the peer's, the ratio, the goal."""
+        higher_is_better: bool = False, goal_text: str = "", note: str = "",
+        also: bool = True) -> dict[str, object]:
+    """Print (and return) one table row: our median vs the peer's, the ratio, the goal.
+    ``key`` names the issue's row it measures (see ``bench/run``)."""
     ratio = ours.median / peer.median if peer.median else float("inf")
-    met = True
+    met = also  # goals the ratio does not express (e.g. a frame delay), checked by the caller
     goals = []
     if goal_ratio is not None:
         goals.append(f"{'≥' if higher_is_better else '≤'} {goal_ratio:g}x {peer_label}")
@@ -57,7 +59,8 @@ def row(figure: str, ours: Series, peer: Series, *, peer_label: str,
     if goal_abs is not None:
         goals.append(f"{'≥' if higher_is_better else '<'} {fmt(goal_abs, ours.unit)}")
         met &= ours.median >= goal_abs if higher_is_better else ours.median < goal_abs
-    data = {"figure": figure, "ours": ours.text(), "peer": f"{peer_label}: {peer.text()}",
+    data = {"key": key, "figure": figure, "ours": ours.text(),
+            "peer": f"{peer_label}: {peer.text()}",
             "ratio": f"{ratio:.2f}x", "goal": goal_text or "; ".join(goals), "met": met,
             "note": note}
     print("ROW " + json.dumps(data, ensure_ascii=False), flush=True)

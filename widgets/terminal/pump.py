@@ -10,10 +10,11 @@ that is safe there (e.g. ``loop.call_soon_threadsafe``).
 from __future__ import annotations
 
 import threading
+import time
 
 from widgets.terminal.emulator import Emulator
 
-SLICE = 8 * 1024  # bytes parsed per lock hold (~1-3 ms)
+SLICE = 2 * 1024  # bytes parsed per lock hold (well under a millisecond to a few ms)
 
 
 class ParsePump:
@@ -61,6 +62,7 @@ class ParsePump:
                     if not emulator.pending_bytes:
                         break
                     emulator.process(None, limit=self.slice_bytes)
+                time.sleep(0)  # let a waiting UI thread take the GIL (and the lock) now
 
     def stop(self) -> None:
         self._stopped = True

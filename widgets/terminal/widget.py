@@ -173,7 +173,9 @@ class Terminal(Widget, can_focus=True):
     def _repaint(self) -> None:
         """Once per frame: render the dirty rows (under the parse lock) and repaint them."""
         width = self.size.width
-        with self.pump.lock:
+        if not self.pump.lock.acquire(timeout=FRAME / 4):
+            return  # the parser holds the screen: draw on the next frame, never stall this one
+        try:
             screen = self.emulator.screen
             dirty = set(screen.dirty)
             screen.dirty.clear()
@@ -194,6 +196,8 @@ class Terminal(Widget, can_focus=True):
             if width and not self.scroll_back:
                 for y in rows:
                     self._cache[y] = self._render_row(y, width)
+        finally:
+            self.pump.lock.release()
         for y in rows:
             self.refresh(Region(0, y, width, 1))
         self.frames += 1
