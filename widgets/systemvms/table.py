@@ -82,15 +82,17 @@ def _width(text: str) -> int:
     return len(text) if text.isascii() else cell_len(text)
 
 
-def _clean(cell: CellLike) -> Cell:
-    """A cell whose text is one safe line."""
-    if isinstance(cell, Cell):
-        text, tone = cell
+def _clean(cell: CellLike) -> tuple[str, str]:
+    """A cell as (text, tone) whose text is one safe line."""
+    if isinstance(cell, str):
+        text, tone = cell, ""
     else:
-        text, tone = str(cell), ""
+        text, tone = cell
+        text = str(text)
+        tone = tone if tone in TONES else ""
     if not (text.isascii() and text.isprintable() and len(text) <= MAX_FIELD):
         text = safe_line(text)
-    return Cell(text, tone if tone in TONES else "")
+    return (text, tone)
 
 
 def _cut(text: str, width: int) -> str:
@@ -109,11 +111,12 @@ def _sort_key(text: str) -> tuple[int, str]:
 
 
 class _Row:
-    __slots__ = ("cells", "version", "widths")
+    __slots__ = ("cells", "raw", "version", "widths")
 
-    def __init__(self, cells: tuple[Cell, ...], version: int) -> None:
-        self.cells = cells
-        self.widths = tuple(_width(c.text) for c in cells)
+    def __init__(self, raw: tuple[CellLike, ...], version: int) -> None:
+        self.raw = raw  # as given: an unchanged row is recognised without cleaning it again
+        self.cells = tuple(_clean(c) for c in raw)
+        self.widths = tuple(_width(text) for text, _ in self.cells)
         self.version = version
 
 
@@ -262,25 +265,24 @@ class SyncTable(ScrollView, can_focus=True):
 
     def get_row(self, key: str) -> tuple[str, ...]:
         """Every cell's text of a row (all columns, shown or not)."""
-        return tuple(cell.text for cell in self._rows[key].cells)
+        return tuple(text for text, _ in self._rows[key].cells)
 
     def get_row_at(self, index: int) -> tuple[str, ...]:
         """The text of the shown columns of the row at ``index`` in the view."""
         row = self._rows[self._view[index]]
-        return tuple(row.cells[self._index[col.key]].text for col in self._active)
+        return tuple(row.cells[self._index[col.key]][0] for col in self._active)
 
     def get_cell(self, key: str, column: str) -> str:
-        return self._rows[key].cells[self._index[column]].text
+        return self._rows[key].cells[self._index[column]][0]
 
     def get_cell_tone(self, key: str, column: str) -> str:
-        return self._rows[key].cells[self._index[column]].tone
+        return self._rows[key].cells[self._index[column]][1]
 
     # -- data -----------------------------------------------------------------------------
     def sync(self, rows: Iterable[tuple[str, Sequence[CellLike]]]) -> tuple[int, int, int]:
         """Hold exactly ``rows`` (key, cells) in this order; returns (added, updated cells,
         removed). Only the changed rows are re-measured and repainted."""
-        wanted: dict[str, tuple[Cell, ...]] = {
-            key: tuple(_clean(c) for c in cells) for key, cells in rows}
+        wanted: dict[str, tuple[CellLike, ...]] = {key: tuple(cells) for key, cells in rows}
         added = updated = removed = 0
         changed: set[str] = set()
         for key in [k for k in self._rows if k not in wanted]:
@@ -288,15 +290,20 @@ class SyncTable(ScrollView, can_focus=True):
             removed += 1
         old_rows = self._rows
         new_rows: dict[str, _Row] = {}
-        for key, cells in wanted.items():
+        for key, raw in wanted.items():
             old = old_rows.get(key)
             if old is None:
-                new_rows[key] = self._new_row(cells)
+                new_rows[key] = self._new_row(raw)
                 added += 1
                 changed.add(key)
-            elif old.cells != cells:
-                updated += sum(a != b for a, b in zip(old.cells, cells, strict=True))
-                new_rows[key] = self._replace_row(old, cells)
+            elif old.raw != raw:
+                row = self._replace_row(old, raw)
+                if row.cells == old.cells:
+                    old.raw = raw
+                    new_rows[key] = old
+                    continue
+                updated += sum(a != b for a, b in zip(old.cells, row.cells, strict=True))
+                new_rows[key] = row
                 changed.add(key)
             else:
                 new_rows[key] = old
@@ -311,10 +318,10 @@ class SyncTable(ScrollView, can_focus=True):
 
     def put_row(self, key: str, cells: Sequence[CellLike]) -> None:
         """Add a row at the end, or replace the cells of an existing row in place."""
-        clean = tuple(_clean(c) for c in cells)
+        raw = tuple(cells)
         old = self._rows.get(key)
         if old is None:
-            self._rows[key] = self._new_row(clean)
+            self._rows[key] = self._new_row(raw)
             if self._order is not None and self.sort_column is None:
                 self._order.append(key)
                 if self._accepts(key):
@@ -322,8 +329,12 @@ class SyncTable(ScrollView, can_focus=True):
                 return
             self._order = None
             self._recompute_view()
-        elif old.cells != clean:
-            self._rows[key] = self._replace_row(old, clean)
+        elif old.raw != raw:
+            row = self._replace_row(old, raw)
+            if row.cells == old.cells:
+                old.raw = raw
+                return
+            self._rows[key] = row
             self._rows_changed({key})
 
     def set_filter(self, match: RowFilter | None, *, recompute: bool = True) -> None:
@@ -335,16 +346,22 @@ class SyncTable(ScrollView, can_focus=True):
         if recompute:
             self._recompute_view()
 
-    def _new_row(self, cells: tuple[Cell, ...]) -> _Row:
+    def _new_row(self, raw: tuple[CellLike, ...]) -> _Row:
         self._version += 1
-        row = _Row(cells, self._version)
+        row = _Row(raw, self._version)
         for counter, width in zip(self._widths, row.widths, strict=True):
             counter[width] += 1
         return row
 
-    def _replace_row(self, old: _Row, cells: tuple[Cell, ...]) -> _Row:
+    def _replace_row(self, old: _Row, raw: tuple[CellLike, ...]) -> _Row:
+        row = _Row(raw, self._version + 1)
+        if row.cells == old.cells:
+            return row  # same text and tones: nothing to measure or repaint
         self._drop_widths(old)
-        return self._new_row(cells)
+        self._version += 1
+        for counter, width in zip(self._widths, row.widths, strict=True):
+            counter[width] += 1
+        return row
 
     def _drop_widths(self, row: _Row) -> None:
         for counter, width in zip(self._widths, row.widths, strict=True):
@@ -387,7 +404,7 @@ class SyncTable(ScrollView, can_focus=True):
             if self.sort_column is not None and self.sort_column in self._index:
                 column = self._index[self.sort_column]
                 rows = self._rows
-                keys.sort(key=lambda k: _sort_key(rows[k].cells[column].text),
+                keys.sort(key=lambda k: _sort_key(rows[k].cells[column][0]),
                           reverse=self.sort_reverse)
             self._order = keys
         return self._order
@@ -426,7 +443,7 @@ class SyncTable(ScrollView, can_focus=True):
         self._update_virtual_size()
         if not self.fit_columns():
             self.refresh()
-        self._check_highlight(scroll=True)
+        self._check_highlight()  # scrolls to the cursor only when its row moved
 
     def _update_virtual_size(self) -> None:
         pad = 2 * self.cell_padding
