@@ -173,6 +173,7 @@ class Overview(Vertical):
         self.stale = None
         self.zone_id = None
         self.query_one("#zones", OptionList).clear_options()
+        self._shown, self._unhealthy, self._haystacks = {}, set(), {}
         self.table.sync([])
         self.table.border_title = "System VMs"
         self.query_one("#detail", Static).update(self.scrub(text))
@@ -183,7 +184,8 @@ class Overview(Vertical):
         if why == self.stale:
             return
         self.stale = why
-        self._sync_table()
+        if self.snapshot is not None:
+            self._after_change()  # title and detail; the rows themselves did not change
 
     def selected_vm(self) -> SystemVm | None:
         if self.snapshot is None:
