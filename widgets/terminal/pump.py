@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from widgets.terminal.emulator import Emulator
 
@@ -26,6 +27,7 @@ class ParsePump:
         self.slice_bytes = slice_bytes
         self._wake = threading.Event()
         self._stopped = False
+        self._watch: tuple[int, Callable[[], None]] | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -47,10 +49,26 @@ class ParsePump:
         """Bytes queued and not parsed yet (the backlog)."""
         return self.emulator.pending_bytes
 
+    def notify_below(self, level: int, callback: Callable[[], None]) -> bool:
+        """Call ``callback`` (from the worker thread) once the backlog is at most ``level``
+        bytes; False (and no call) when it already is. One watch at a time."""
+        with self.lock:
+            if self.emulator.pending_bytes <= level:
+                return False
+            self._watch = (level, callback)
+            return True
+
+    def _check_watch(self) -> None:
+        watch = self._watch
+        if watch is not None and self.emulator.pending_bytes <= watch[0]:
+            self._watch = None
+            watch[1]()
+
     def drain(self) -> None:
         """Parse everything queued now, on the calling thread (tests, snapshots)."""
         with self.lock:
             self.emulator.process(None)
+            self._check_watch()
 
     def _run(self) -> None:
         emulator, lock, wake = self.emulator, self.lock, self._wake
@@ -62,6 +80,7 @@ class ParsePump:
                     if not emulator.pending_bytes:
                         break
                     emulator.process(None, limit=self.slice_bytes)
+                    self._check_watch()
                 time.sleep(0)  # let a waiting UI thread take the GIL (and the lock) now
 
     def stop(self) -> None:

@@ -16,6 +16,7 @@ Keys kept by the pane (everything else goes to the remote program):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from widgets.terminal.pump import ParsePump
 FRAME = 1 / 30
 BACKLOG_LIMIT = 256 * 1024
 """Most bytes queued and not parsed yet: :meth:`Terminal.wait_for_room` holds the reader."""
-ROOM_POLL = 0.005
+ROOM_WAKE = 0.5  # longest wait for the parse thread's wake-up before checking again
 
 
 class Terminal(Widget, can_focus=True):
@@ -111,9 +112,16 @@ class Terminal(Widget, can_focus=True):
         self.pump.feed(data)
 
     async def wait_for_room(self, size: int) -> None:
-        """Wait until ``size`` more bytes fit in the backlog (:data:`BACKLOG_LIMIT`)."""
-        while self.pump.pending and self.pump.pending + size > BACKLOG_LIMIT:
-            await asyncio.sleep(ROOM_POLL)
+        """Wait until ``size`` more bytes fit in the backlog (:data:`BACKLOG_LIMIT`): the
+        parse thread wakes this coroutine once the backlog has drained that far."""
+        level = max(0, BACKLOG_LIMIT - size)
+        loop = asyncio.get_running_loop()
+        while self.pump.pending > level:
+            room = asyncio.Event()
+            if not self.pump.notify_below(level, lambda e=room: loop.call_soon_threadsafe(e.set)):
+                return
+            with contextlib.suppress(TimeoutError):  # a safety net: check again
+                await asyncio.wait_for(room.wait(), ROOM_WAKE)
 
     @property
     def backlog(self) -> int:
