@@ -55,6 +55,11 @@ class Scrubber:
         if secret and len(secret) >= 4:
             self._secrets.add(secret)
 
+    @property
+    def secrets(self) -> frozenset[str]:
+        """The known secret values (for maskers that work on a stream, like recordings)."""
+        return frozenset(self._secrets)
+
     def __call__(self, text: str) -> str:
         text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}={MASK}", text)
         for s in sorted(self._secrets, key=len, reverse=True):

@@ -1,28 +1,35 @@
 """Interactive PTY sessions on a system VM, recorded as asciicast v2 files.
 
 Only what the VM *sends* is recorded (``"o"`` events, plus ``"r"`` resizes); keystrokes are
-never written, so passwords typed at a prompt never land on disk.
+never written, so passwords typed at a prompt never land on disk. What the VM sends back (the
+echo of typed characters, one or a few at a time) is masked on the joined stream
+(:class:`~cspctl.ssh.mask.StreamMasker`): a short tail that could still become a secret is held
+back until the next output, a flush timer or the end of the session. The live terminal gets
+every byte at once; only the recording waits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import contextlib
 import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncssh
 
-from cspctl.ssh.mask import mask_secrets
+from cspctl.ssh.mask import StreamMasker, mask_secrets
 from cspctl.ssh.route import Route
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+FLUSH_DELAY = 0.25
+"""Seconds of silence after which a held tail that reveals nothing is written anyway."""
 
 
 class CastWriter:
@@ -36,10 +43,12 @@ class CastWriter:
         rows: int,
         term: str,
         title: str | None,
-        scrub: Callable[[str], str] | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.path = path
-        self._scrub = scrub
+        self._masker = StreamMasker(secrets)
+        self._last_t = 0.0
+        self._held_t: float | None = None  # when the text held back by the masker arrived
         path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(path, "w", encoding="utf-8")  # noqa: SIM115
         os.chmod(path, 0o600)
@@ -65,18 +74,39 @@ class CastWriter:
     def _t(self) -> float:
         return round(time.monotonic() - self._start, 6)
 
+    def _event(self, t: float, kind: str, data: str) -> None:
+        self._last_t = max(self._last_t, t)  # events stay in time order
+        self._write([self._last_t, kind, data])
+
+    @property
+    def holding(self) -> bool:
+        """True while output is held back (it could still become a secret)."""
+        return self._masker.holding
+
     def output(self, data: bytes) -> None:
-        text = self._decoder.decode(data)
+        now = self._t()
+        text = self._masker.feed(self._decoder.decode(data))
         if text:
-            self._write([self._t(), "o", self._scrub(text) if self._scrub else text])
+            self._event(now, "o", text)
+        self._held_t = (self._held_t or now) if self._masker.holding else None
+
+    def flush_held(self) -> None:
+        """Write the held tail if it reveals nothing (called after :data:`FLUSH_DELAY`)."""
+        text = self._masker.flush()
+        if text:
+            self._event(self._held_t if self._held_t is not None else self._t(), "o", text)
+        if not self._masker.holding:
+            self._held_t = None
 
     def resize(self, cols: int, rows: int) -> None:
-        self._write([self._t(), "r", f"{cols}x{rows}"])
+        self._event(self._t(), "r", f"{cols}x{rows}")
 
     def close(self) -> None:
-        tail = self._decoder.decode(b"", final=True)
+        if self._fh is None:
+            return
+        tail = self._masker.feed(self._decoder.decode(b"", final=True)) + self._masker.close()
         if tail:
-            self._write([self._t(), "o", tail])
+            self._event(self._held_t if self._held_t is not None else self._t(), "o", tail)
         if self._fh is not None:
             self._fh.close()
             self._fh = None
@@ -105,6 +135,7 @@ class ShellSession:
         self._cast: CastWriter | None = None
         self._ended = False
         self._started = time.monotonic()
+        self._flush_timer: asyncio.TimerHandle | None = None
         if journal is not None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             name = _SAFE.sub("_", route.vm_name or route.target.host)
@@ -115,7 +146,7 @@ class ShellSession:
                 self.cast_path = self.cast_path.with_name(f"{stamp}-{name}-{n}.cast")
             self._cast = CastWriter(
                 self.cast_path, cols=cols, rows=rows, term=term, title=route.vm_name,
-                scrub=_scrubber(journal),
+                secrets=_known_secrets(journal),
             )
             journal.record(
                 "ssh.shell", action="start", vm=route.vm_name, vm_id=route.vm_id,
@@ -137,6 +168,7 @@ class ShellSession:
         if data:
             if self._cast is not None:
                 self._cast.output(data)
+                self._schedule_flush()
             return data
         await self._finish()
         return b""
@@ -162,6 +194,16 @@ class ShellSession:
         if self._cast is not None:
             self._cast.resize(cols, rows)
 
+    def _schedule_flush(self) -> None:
+        """After a quiet moment, write what the recording holds back (if it reveals nothing)."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if self._cast is not None and self._cast.holding:
+            self._flush_timer = asyncio.get_running_loop().call_later(
+                FLUSH_DELAY, self._cast.flush_held
+            )
+
     @property
     def ended(self) -> bool:
         return self._ended
@@ -176,6 +218,9 @@ class ShellSession:
         if (status is None or status < 0) and self._proc.exit_signal:
             status = 128 + _signum(self._proc.exit_signal[0])
         self.exit_status = status if status is not None and status >= 0 else None
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
         if self._cast is not None:
             self._cast.close()
         if self.journal is not None:
@@ -192,16 +237,10 @@ class ShellSession:
         await self._finish()
 
 
-def _scrubber(journal: Any) -> Callable[[str], str]:
-    """Best effort for recordings: the journal's known secrets and ``vmpassword=`` values
-    (a secret split across two output chunks can escape the pattern)."""
+def _known_secrets(journal: Any) -> frozenset[str]:
+    """The secret values the journal knows (the profile's keys and passwords)."""
     scrub = getattr(journal, "scrub", None)
-
-    def apply(text: str) -> str:
-        text = mask_secrets(text)
-        return scrub(text) if callable(scrub) else text
-
-    return apply
+    return frozenset(getattr(scrub, "secrets", ()) or ())
 
 
 def _signum(name: str) -> int:
