@@ -212,3 +212,61 @@ async def test_first_contact_question_on_the_terminal(cloud):
     assert rc == 0, term.seen
     events = [e for e in journal_events() if e["event"] == "ssh.hostkey"]
     assert [e["action"] for e in events] == ["accepted", "trusted"]
+
+
+def _pty(cols: int = 200, rows: int = 50) -> tuple[int, int]:
+    """A pty wide enough that typed lines never wrap (a wrap splits the echo)."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    return master, slave
+
+
+async def type_slowly(master: int, term: PtyReader, text: str) -> None:
+    """Type one character at a time, each after the previous one's echo came back."""
+    loop = asyncio.get_running_loop()
+    for ch in text:
+        before = len(term.seen)
+        os.write(master, ch.encode())
+        while len(term.seen) == before:
+            chunk = await asyncio.wait_for(loop.run_in_executor(None, os.read, master, 4096), 20)
+            if not chunk:
+                raise AssertionError(f"terminal closed while typing: {term.seen[-300:]!r}")
+            term.seen += chunk
+
+
+def cast_output(cast: Path) -> str:
+    events = [json.loads(line) for line in cast.read_text().splitlines()[1:]]
+    assert [e[0] for e in events] == sorted(e[0] for e in events)
+    return "".join(e[2] for e in events if e[1] == "o")
+
+
+async def test_typed_secrets_never_reach_the_recording(cloud):
+    """Finding 4: bash on a real sshd echoes each typed character; the recording is masked on
+    the joined stream (the live terminal still shows everything)."""
+    master, slave = _pty()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", "--profile", "t", "ssh", "v-1-VM",
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, start_new_session=True,
+    )
+    os.close(slave)
+    term = PtyReader(master)
+    await term.read_until(b"#")  # root prompt
+    typed_password = "Hunter2-Typed-9XQ"
+    await type_slowly(master, term, f"echo {APIKEY}\r")
+    await type_slowly(master, term, f"echo {SECRETKEY}\r")
+    await type_slowly(master, term, f"export password={typed_password}\r")
+    os.write(master, b"exit 0\r")
+    rc = await asyncio.wait_for(proc.wait(), 30)
+    await term.read_until(b"\x00never")  # drain to EOF
+    os.close(master)
+    assert rc == 0, term.seen
+    assert APIKEY.encode() in term.seen and typed_password.encode() in term.seen  # live: all
+    shells = [e for e in journal_events() if e["event"] == "ssh.shell"]
+    recorded = cast_output(Path(shells[0]["cast"]))
+    assert "echo ***" in recorded and "export password=***" in recorded, recorded
+    for secret in (APIKEY, SECRETKEY, typed_password):
+        assert secret not in recorded

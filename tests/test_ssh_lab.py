@@ -134,3 +134,32 @@ async def test_recreated_cpvm_on_a_reused_address_is_named_not_called_an_attack(
         async with SshPool(s.profile, hostkeys=store, accept_new=True) as pool:
             assert (await pool.run(new_route, "hostname")).stdout.strip() == new.name
         assert [e["vm_id"] for e in store.entries()] == [new.id]
+
+
+async def test_typed_secrets_never_reach_the_recording_on_the_lab(lab_serve):
+    """Finding 4 on the lab's shell (asyncssh's line editor echoes each typed key)."""
+    from cspctl.config import load_profile
+    from tests.test_ssh_cli import PtyReader, _pty, cast_output, journal_events, type_slowly
+
+    profile = load_profile("lab")
+    master, slave = _pty()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", "--profile", "lab", "ssh", "v-2-VM",
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, start_new_session=True,
+    )
+    os.close(slave)
+    term = PtyReader(master)
+    await term.read_until(b"# ")
+    await type_slowly(master, term, f"echo {profile.apikey}\r")
+    await type_slowly(master, term, f"echo {profile.secretkey}\r")
+    await type_slowly(master, term, "echo password=Lab-Typed-7QZ\r")
+    os.write(master, b"exit\r")
+    rc = await asyncio.wait_for(proc.wait(), 30)
+    os.close(master)
+    assert rc == 0, term.seen
+    assert profile.apikey.encode() in term.seen
+    shells = [e for e in journal_events() if e["event"] == "ssh.shell"]
+    recorded = cast_output(Path(shells[0]["cast"]))
+    assert "password=***" in recorded, recorded
+    for secret in (profile.apikey, profile.secretkey, "Lab-Typed-7QZ"):
+        assert secret not in recorded
