@@ -127,6 +127,11 @@ class Session:
         }
         if errors:
             fields["errors"] = errors
+        from cspctl.signals import received_name
+
+        ended_by = received_name()
+        if ended_by is not None:  # SIGTERM, SIGHUP, SIGINT: the session was stopped
+            fields["signal"] = ended_by
         self.journal.record("session.end", **fields)
         self.journal.close()
 

@@ -10,6 +10,7 @@ import asyncio
 import sys
 from typing import Any
 
+from cspctl import signals
 from cspctl.errors import CspctlError, UsageError
 from cspctl.gate import Refused
 
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     validate_names(args.vms)
     try:
-        return asyncio.run(_diagnose(args))
+        return signals.run(_diagnose(args))
     except (UsageError, Refused):
         raise
     except CspctlError as exc:

@@ -7,12 +7,12 @@ objects exactly as CloudStack returned them, every field kept.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from cspctl import signals
 from cspctl.cli.table import Raw, render
 from cspctl.names import zone_not_found
 
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args))
+    return signals.run(_run(args))
 
 
 async def _run(args: argparse.Namespace) -> int:

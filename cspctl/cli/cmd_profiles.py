@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from cspctl import signals
 from cspctl.cli.table import Raw, render
 from cspctl.config import Profile, display_path, load_config
 from cspctl.config.loader import emit_warnings
@@ -77,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    return asyncio.run(_run(args))
+    return signals.run(_run(args))
 
 
 async def check_profile(profile: Profile, journal: Journal, timeout: float) -> Check:

@@ -21,6 +21,7 @@ import signal
 import sys
 from typing import Any
 
+from cspctl import signals
 from cspctl.errors import CspctlError, UsageError
 from cspctl.gate import Refused
 from cspctl.names import NotFound, check_vm_argument, find_system_vms
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         target = args.vm
         if target.upper() not in _ALIASES:
             check_vm_argument(target)
-        return asyncio.run(_main(args, target, command))
+        return signals.run(_main(args, target, command))
     except Refused:
         raise  # 5: refused by read-only mode, nothing ran
     except CspctlError as exc:
@@ -250,8 +251,9 @@ async def interactive_shell(pool: Any, route: Any) -> int:
         loop.remove_reader(fd_in)
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGWINCH)
-        if saved is not None:
-            termios.tcsetattr(fd_in, termios.TCSADRAIN, saved)
+        if saved is not None:  # the terminal may be gone already (SIGHUP): go on closing
+            with contextlib.suppress(termios.error, OSError):
+                termios.tcsetattr(fd_in, termios.TCSADRAIN, saved)
         await shell.close()
     if shell.exit_status is None:
         raise CspctlError(f"shell on {route.vm_name or route.target.host} ended without an exit "

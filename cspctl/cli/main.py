@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import os
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 
 from cspctl import __version__
 from cspctl.errors import CspctlError
+from cspctl.signals import Terminated
 
 # Each module defines ``register(subparsers)``; its parsers set ``func(args) -> int``.
 SUBCOMMAND_MODULES = (
@@ -138,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _quiet_broken_pipe()
+    except Terminated as exc:  # SIGTERM/SIGHUP/SIGINT, after everything was closed
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            print(f"cspctl: {exc}", file=sys.stderr)
+        return exc.exit_code
     except Exception as exc:  # never a traceback for the operator (--debug shows it)
         if args.debug:
             raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -53,6 +53,16 @@ class RunCache:
             fut.add_done_callback(_retrieved)
             self._futures[key] = fut
         return await asyncio.shield(fut)
+
+    def cancel_pending(self) -> None:
+        """Stop loads nobody waits for any more (the run was cancelled)."""
+        cancel_pending(self._futures.values())
+
+
+def cancel_pending(futures: Iterable[asyncio.Future[Any]]) -> None:
+    for fut in futures:
+        if not fut.done():
+            fut.cancel()
 
 
 @dataclass

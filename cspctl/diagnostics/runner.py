@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cspctl.cloudstack.models import SystemVm
 from cspctl.diagnostics.checks import CATALOGUE
-from cspctl.diagnostics.context import CheckContext, RunCache, VmState
+from cspctl.diagnostics.context import CheckContext, RunCache, VmState, cancel_pending
 from cspctl.diagnostics.model import (
     MGMT_TYPE,
     Check,
@@ -276,7 +276,11 @@ class DiagnosisRunner:
             async with sem:
                 return await self._run_vm(vm)
 
-        reports = list(await asyncio.gather(*(bounded(vm) for vm in vms)))
+        try:
+            reports = list(await asyncio.gather(*(bounded(vm) for vm in vms)))
+        except asyncio.CancelledError:
+            self.cache.cancel_pending()  # stopped (Ctrl+C, SIGTERM): no load goes on
+            raise
         diagnosis = Diagnosis(self.run_id, reports, time.monotonic() - started)
         self._record(
             "diag.end",
@@ -333,7 +337,10 @@ class DiagnosisRunner:
                 done[check.id].set()
             state.findings[check.id] = finding
 
-        await asyncio.gather(*(one(c) for c in plan))
+        try:
+            await asyncio.gather(*(one(c) for c in plan))
+        finally:  # a shared fact nobody waits for any more stops with the VM's checks
+            cancel_pending(state.facts.values())
         findings = [state.findings[c.id] for c in plan]
         report = VmReport(
             vm,
