@@ -66,7 +66,8 @@ def install(
 ) -> Callable[[], None]:
     """Call ``on_signal(signum)`` (in the loop) for the first stopping signal; a second one
     gets the default action (ends the process at once, as an impatient operator wants).
-    Returns a function that removes the handlers."""
+    A signal the parent ignores (``nohup``) stays ignored. Returns a function that removes
+    the handlers."""
     installed: list[signal.Signals] = []
 
     def remove() -> None:
@@ -81,6 +82,8 @@ def install(
             on_signal(signum)
 
     for sig in signals:
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            continue  # ignored on purpose (nohup, a background job): stay ignored
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, handle, int(sig))
             installed.append(sig)

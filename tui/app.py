@@ -23,6 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import Static, TabbedContent, TabPane
 
+from cspctl import signals
 from cspctl.cloudstack.errors import TransportError
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
@@ -101,6 +102,7 @@ class CspctlApp(App[int]):
         self._loading_token: object | None = None
         self._refresh_timer: Any = None
         self.refresh_count = 0
+        self._remove_signal_handlers: Callable[[], None] | None = None
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -124,9 +126,24 @@ class CspctlApp(App[int]):
     def on_mount(self) -> None:
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
+        if not self.is_headless:  # a real terminal: SIGTERM/SIGHUP must give it back intact
+            self._remove_signal_handlers = signals.install(
+                asyncio.get_running_loop(), self._on_stop_signal
+            )
         self.overview.table.focus()
         self.set_interval(1.0, self._tick, name="status-clock")
         self.start_backend()
+
+    def _on_stop_signal(self, signum: int) -> None:
+        """SIGTERM, SIGHUP, SIGINT: close shells and the session (``session.end`` names the
+        signal), then leave like ``quit`` does (terminal restored), exit 128 + signal."""
+        self.run_worker(self._stop_on_signal(signum), group="stop", exit_on_error=False)
+
+    async def _stop_on_signal(self, signum: int) -> None:
+        try:
+            await asyncio.wait_for(self.shutdown(), 20)
+        finally:
+            self.exit(128 + signum, message=f"cspctl: {signals.Terminated(signum)}")
 
     # -- backend --------------------------------------------------------------------------
     @work(exclusive=True, group="backend", exit_on_error=False)
@@ -586,6 +603,9 @@ class CspctlApp(App[int]):
 
     async def on_unmount(self) -> None:
         """However the app ends (quit, test harness, error), close what we opened."""
+        if self._remove_signal_handlers is not None:
+            self._remove_signal_handlers()
+            self._remove_signal_handlers = None
         await self.shutdown()
 
     async def action_quit(self) -> None:

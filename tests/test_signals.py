@@ -1,0 +1,176 @@
+"""SIGTERM, SIGHUP and Ctrl+C end cspctl cleanly (issue 9, findings 5 and 14): the terminal is
+given back as it was (cooked mode, main screen, no mouse tracking), shells are closed, the
+journal ends with a ``session.end`` naming the signal, the exit status is 128 + the signal,
+and nothing but one line is printed. Real processes on real ptys, against the lab."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_diag_cli import _env
+from tests.test_diag_cli import lab_serve as lab_serve_process
+from tests.test_ssh_cli import PtyReader, _pty
+from tests.test_ssh_lab import lab_serve  # noqa: F401 - fixture
+
+ROOT = Path(__file__).resolve().parents[1]
+ALT_ON, ALT_OFF = b"\x1b[?1049h", b"\x1b[?1049l"
+MOUSE_ON, MOUSE_OFF = b"\x1b[?1000h", b"\x1b[?1000l"
+
+
+def journal() -> list[dict]:
+    """The events of the newest session journal."""
+    sessions = Path(os.environ["CSPCTL_STATE_DIR"]) / "sessions"
+    files = sorted(sessions.glob("*.jsonl"))
+    if not files:
+        return []
+    return [json.loads(line) for line in files[-1].read_text().splitlines()]
+
+
+async def read_some(master: int, timeout: float) -> bytes | None:
+    """What the pty has within ``timeout`` (None: nothing yet; b"": closed). Nothing is lost
+    on a timeout (no reader thread is left behind)."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+    loop.add_reader(master, lambda: ready.done() or ready.set_result(None))
+    try:
+        await asyncio.wait_for(ready, timeout)
+    except TimeoutError:
+        return None
+    finally:
+        loop.remove_reader(master)
+    try:
+        return os.read(master, 65536)
+    except OSError:  # EIO: the last holder of the slave side is gone
+        return b""
+
+
+async def drain(term: PtyReader, proc: asyncio.subprocess.Process, timeout: float) -> int:
+    """Read the pty until the process has exited and its output is all in; the exit status."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        if loop.time() > deadline:
+            proc.kill()
+            raise AssertionError(f"still running {timeout} s after the signal: "
+                                 f"{term.seen[-500:]!r}")
+        chunk = await read_some(term.master, 0.5)
+        if chunk:
+            term.seen += chunk
+        elif chunk == b"" or proc.returncode is not None:
+            return await asyncio.wait_for(proc.wait(), max(1.0, deadline - loop.time()))
+
+
+async def wait_for_event(name: str, term: PtyReader, timeout: float = 30) -> None:
+    """Keep reading the pty (the app must not block on its output) until the journal has
+    an event ``name``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not any(e["event"] == name for e in journal()):
+        assert loop.time() < deadline, f"no {name} in the journal: {term.seen[-300:]!r}"
+        term.seen += await read_some(term.master, 0.2) or b""
+
+
+def assert_terminal_given_back(seen: bytes, master: int, cooked: list) -> None:
+    assert seen.rfind(ALT_OFF) > seen.rfind(ALT_ON) > -1, "still on the alternate screen"
+    assert seen.rfind(MOUSE_OFF) > seen.rfind(MOUSE_ON) > -1, "mouse tracking left on"
+    assert termios.tcgetattr(master) == cooked, "terminal left in raw mode"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+async def test_console_gives_the_terminal_back_on_a_signal(sig):
+    master, slave = _pty()
+    cooked = termios.tcgetattr(slave)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", "--lab",
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, start_new_session=True,
+        env={**os.environ, "TERM": "xterm-256color"},
+    )
+    os.close(slave)
+    term = PtyReader(master)
+    await term.read_until(b"v-2-VM")  # the lab's system VMs are on screen
+    assert MOUSE_ON in term.seen and ALT_ON in term.seen
+    os.write(master, b"s")  # a root shell on the selected VM, in a tab
+    await wait_for_event("ssh.shell", term)
+    started = time.monotonic()
+    proc.send_signal(sig)
+    rc = await drain(term, proc, 30)
+    try:
+        assert rc == 128 + sig, term.seen[-500:]
+        assert time.monotonic() - started < 20
+        assert_terminal_given_back(term.seen, master, cooked)
+    finally:
+        os.close(master)
+    tail = term.seen[term.seen.rfind(ALT_OFF):]
+    assert f"cspctl: terminated by {sig.name}".encode() in tail
+    assert b"Traceback" not in term.seen
+    events = journal()
+    assert events[-1]["event"] == "session.end" and events[-1]["signal"] == sig.name
+    shells = [e["action"] for e in events if e["event"] == "ssh.shell"]
+    assert shells == ["start", "end"], "the shell was not closed"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+async def test_ssh_shell_gives_the_terminal_back_on_a_signal(lab_serve, sig):  # noqa: F811
+    master, slave = _pty()
+    cooked = termios.tcgetattr(slave)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", "--profile", "lab", "ssh", "v-2-VM",
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, start_new_session=True,
+    )
+    os.close(slave)
+    term = PtyReader(master)
+    await term.read_until(b"# ")  # the VM's root prompt
+    try:
+        assert termios.tcgetattr(master) != cooked  # raw while the shell runs
+        proc.send_signal(sig)
+        rc = await drain(term, proc, 20)
+        assert rc == 128 + sig, term.seen[-300:]
+        assert termios.tcgetattr(master) == cooked, "terminal left in raw mode"
+    finally:
+        os.close(master)
+    assert f"cspctl: terminated by {sig.name}".encode() in term.seen[-200:]
+    assert b"Traceback" not in term.seen
+    events = journal()
+    shells = [e for e in events if e["event"] == "ssh.shell"]
+    assert [e["action"] for e in shells] == ["start", "end"]
+    assert Path(shells[0]["cast"]).read_text().endswith("\n")  # recording closed whole
+    assert events[-1]["event"] == "session.end" and events[-1]["signal"] == sig.name
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_diagnose_stopped_mid_run_exits_with_one_line(tmp_path, sig):
+    """Finding 14: Ctrl+C during ``diagnose --all`` on a 5,000-VM lab: exit 130, one line, no
+    "Task exception was never retrieved", and the journal still ends."""
+    with lab_serve_process(tmp_path, "large"):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cspctl", "--profile", "lab", "diagnose", "--all"],
+            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        try:
+            deadline = time.monotonic() + 90
+            while not any(e["event"] == "diag.finding" for e in journal()):
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "diagnose never got going"
+                time.sleep(0.1)
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    word = "interrupted" if sig == signal.SIGINT else f"terminated by {sig.name}"
+    assert (proc.returncode, err) == (128 + sig, f"cspctl: {word}\n")
+    assert out == ""
+    events = journal()
+    assert events[-1]["event"] == "session.end" and events[-1]["signal"] == sig.name
