@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import os
 import signal
+import termios
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -59,6 +62,27 @@ class Terminated(BaseException):
         super().__init__(word)
 
 
+def release_hung_up_terminal() -> bool:
+    """After a real hangup (the terminal went away), point stdin, stdout and stderr at
+    /dev/null: writing to the dead terminal fails (EIO), and a UI's output thread dying on
+    that would block the clean shutdown. A terminal that is still there is left alone (a
+    plain ``kill -HUP``: it must be restored). True if something was released."""
+    released = False
+    null = None
+    for fd in (0, 1, 2):
+        try:
+            termios.tcgetattr(fd)
+        except termios.error as exc:
+            if exc.args and exc.args[0] == errno.EIO:
+                if null is None:
+                    null = os.open(os.devnull, os.O_RDWR)
+                os.dup2(null, fd)
+                released = True
+    if null is not None:
+        os.close(null)
+    return released
+
+
 def install(
     loop: asyncio.AbstractEventLoop,
     on_signal: Callable[[int], None],
@@ -78,6 +102,8 @@ def install(
     def handle(signum: int) -> None:
         first = note(signum)
         remove()
+        if signum == signal.SIGHUP:
+            release_hung_up_terminal()
         if first:
             on_signal(signum)
 

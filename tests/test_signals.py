@@ -174,3 +174,48 @@ def test_diagnose_stopped_mid_run_exits_with_one_line(tmp_path, sig):
     assert out == ""
     events = journal()
     assert events[-1]["event"] == "session.end" and events[-1]["signal"] == sig.name
+
+
+def _controlling_tty() -> None:
+    """The pty becomes the child's controlling terminal: closing the master hangs it up."""
+    import fcntl
+
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+async def hang_up_and_check(argv: tuple[str, ...], console: bool) -> None:
+    """The terminal goes away (the operator's own connection dropped): the kernel sends
+    SIGHUP, every write fails; cspctl must still close the shell and end the journal."""
+    master, slave = _pty()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", *argv,
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=_controlling_tty,
+        env={**os.environ, "TERM": "xterm-256color"},
+    )
+    os.close(slave)
+    term = PtyReader(master)
+    if console:
+        await term.read_until(b"v-2-VM")
+        os.write(master, b"s")
+        await wait_for_event("ssh.shell", term)
+    else:
+        await term.read_until(b"# ")
+    os.close(master)  # hang up
+    try:
+        rc = await asyncio.wait_for(proc.wait(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+    assert rc == 128 + signal.SIGHUP
+    events = journal()
+    assert [e["action"] for e in events if e["event"] == "ssh.shell"] == ["start", "end"]
+    assert events[-1]["event"] == "session.end" and events[-1]["signal"] == "SIGHUP"
+
+
+async def test_a_real_hangup_still_ends_the_console_session():
+    await hang_up_and_check(("--lab",), console=True)
+
+
+async def test_a_real_hangup_still_ends_the_ssh_session(lab_serve):  # noqa: F811
+    await hang_up_and_check(("--profile", "lab", "ssh", "v-2-VM"), console=False)

@@ -21,6 +21,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.widgets import Static, TabbedContent, TabPane
 
 from cspctl import signals
@@ -103,6 +104,15 @@ class CspctlApp(App[int]):
         self._refresh_timer: Any = None
         self.refresh_count = 0
         self._remove_signal_handlers: Callable[[], None] | None = None
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver; on Linux one that survives a terminal hangup (SIGHUP)."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from tui.driver import HangupSafeDriver
+
+        found = super().get_driver_class()
+        return HangupSafeDriver if found is LinuxDriver else found
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
