@@ -1,8 +1,8 @@
 """``cspctl lab scenarios`` and ``cspctl lab serve``: the embedded simulated CloudStack.
 
-``serve`` runs the lab until Ctrl-C (or SIGTERM), prints a cmk-style profile and the SSH key,
-saves the profile as ``lab`` in cspctl's own config (so ``cspctl --profile lab ...`` works
-from another terminal) and, with ``--info FILE``, writes the connection details as JSON once
+``serve`` runs the lab until Ctrl-C (or SIGTERM, SIGHUP), prints a cmk-style profile and the
+SSH key, saves the profile as ``lab`` in cspctl's own config (so ``cspctl --profile lab ...``
+works from another terminal) and, with ``--info FILE``, writes the connection details as JSON once
 the lab is ready. Each running lab keeps its keys and trusted host keys in its own state
 directory (``<state>/lab/serve-<pid>``, removed when it stops), so two labs never break each
 other and the operator's own host-key stores are never touched.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import shutil
 import signal
@@ -20,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cspctl import signals
 from cspctl.errors import CspctlError, UsageError
 
 
@@ -157,9 +157,8 @@ async def _serve(args: argparse.Namespace, scenario: str) -> int:
                           f"{exc.strerror or exc}; choose other ports") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    signals.install(loop, lambda _signum: stop.set(),
+                    (signal.SIGINT, signal.SIGTERM, signal.SIGHUP))  # nohup: SIGHUP ignored
     try:
         saved = None if args.no_save else _save(lab, args.profile_name)
         hosts = ", ".join(h.ipaddress for h in lab.world.hosts[:4])
