@@ -19,7 +19,7 @@ import pytest
 
 from tests.test_diag_cli import _env
 from tests.test_diag_cli import lab_serve as lab_serve_process
-from tests.test_ssh_cli import PtyReader, _pty
+from tests.test_ssh_cli import PtyReader, _pty, cloud  # noqa: F401 - fixture
 from tests.test_ssh_lab import lab_serve  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,3 +219,28 @@ async def test_a_real_hangup_still_ends_the_console_session():
 
 async def test_a_real_hangup_still_ends_the_ssh_session(lab_serve):  # noqa: F811
     await hang_up_and_check(("--profile", "lab", "ssh", "v-2-VM"), console=False)
+
+
+async def test_sigterm_during_a_host_key_question_does_not_wait_for_enter(cloud):  # noqa: F811
+    """A blocking read of the operator's answer must not hold the exit back."""
+    cfg = Path(os.environ["CSPCTL_CONFIG_DIR"]) / "config.toml"
+    cfg.write_text(cfg.read_text().replace('host_key_policy = "accept-new"',
+                                           'host_key_policy = "ask"'))
+    master, slave = _pty()
+    cooked = termios.tcgetattr(slave)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", "--profile", "t", "ssh", "v-1-VM", "--", "true",
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=_controlling_tty,
+    )
+    os.close(slave)
+    term = PtyReader(master)
+    await term.read_until(b"[y/N]")
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = await drain(term, proc, 10)
+        assert termios.tcgetattr(master) == cooked
+    finally:
+        os.close(master)
+    assert rc == 143 and b"cspctl: terminated by SIGTERM" in term.seen
+    events = journal()
+    assert events[-1]["event"] == "session.end" and events[-1]["signal"] == "SIGTERM"
