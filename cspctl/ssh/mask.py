@@ -24,6 +24,9 @@ _WORD = "A-Za-z0-9_"
 _QUOTES = "\"'"
 _MIN_SECRET = 4  # shorter known values are ignored (as the journal's Scrubber does)
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_BARE_VALUE = re.compile(r"\S*")
+_IN_DOUBLE = re.compile(r'[^"\r\n]*')
+_IN_SINGLE = re.compile(r"[^'\r\n]*")
 
 
 def mask_secrets(text: str) -> str:
@@ -119,17 +122,19 @@ class StreamMasker:
             if b > a:
                 out.append(hay[a:b])
 
+        hold = -1  # first index >= i that must be held back (computed when i passes it)
         while i < len(hay):
             if self._value is not None:
                 i = self._skip_value(hay, i, out)
                 continue
-            if final:
-                stop = self._literal_partial(hay, max(i, written))
-                if stop is not None and len(hay) - stop < _MIN_SECRET:
-                    stop = None
-                hold = len(hay) if stop is None else stop
-            else:
-                hold = self._partial(hay, i)
+            if hold < i:
+                if final:
+                    stop = self._literal_partial(hay, max(i, written))
+                    if stop is not None and len(hay) - stop < _MIN_SECRET:
+                        stop = None
+                    hold = len(hay) if stop is None else stop
+                else:
+                    hold = self._partial(hay, i)
             m = self._pattern.search(hay, i)
             if m is not None and m.start() < hold:
                 if m.lastgroup == "kv":
@@ -167,14 +172,12 @@ class StreamMasker:
                 self._value = " "
         n = len(hay)
         if self._value == " ":
-            while i < n and not hay[i].isspace():
-                i += 1
+            i = _BARE_VALUE.match(hay, i).end()  # type: ignore[union-attr]
             if i < n:
                 self._value = None
             return i
         quote = self._value
-        while i < n and hay[i] != quote and hay[i] not in "\r\n":
-            i += 1
+        i = (_IN_DOUBLE if quote == '"' else _IN_SINGLE).match(hay, i).end()  # type: ignore[union-attr]
         if i < n:
             self._value = None
             if hay[i] == quote:
