@@ -153,7 +153,7 @@ class CspctlApp(App[int]):
         try:
             await asyncio.wait_for(self.shutdown(), 20)
         finally:
-            self.exit(128 + signum, message=f"cspctl: {signals.Terminated(signum)}")
+            self.exit(return_code=128 + signum, message=f"cspctl: {signals.Terminated(signum)}")
 
     # -- backend --------------------------------------------------------------------------
     @work(exclusive=True, group="backend", exit_on_error=False)
