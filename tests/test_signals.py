@@ -247,3 +247,22 @@ async def test_sigterm_during_a_host_key_question_does_not_wait_for_enter(cloud)
     assert rc == 143 and b"cspctl: terminated by SIGTERM" in term.seen
     events = journal()
     assert events[-1]["event"] == "session.end" and events[-1]["signal"] == "SIGTERM"
+
+
+async def test_sigterm_stops_a_remote_command_and_the_journal_says_so(cloud):  # noqa: F811
+    """``ssh VM -- CMD`` (headless): one line, 143, the command journaled as stopped."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cspctl", "--profile", "t", "ssh", "v-1-VM", "--",
+        "echo started; sleep 60",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, cwd=ROOT,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert await asyncio.wait_for(proc.stdout.readline(), 30) == b"started\n"
+    proc.send_signal(signal.SIGTERM)
+    out, err = await asyncio.wait_for(proc.communicate(), 15)
+    assert (proc.returncode, out, err) == (143, b"", b"cspctl: terminated by SIGTERM\n")
+    events = journal()
+    commands = [e for e in events if e["event"] == "ssh.command"]
+    assert [c["outcome"] for c in commands] == ["stopped by SIGTERM"]
+    assert events[-1]["event"] == "session.end" and events[-1]["signal"] == "SIGTERM"

@@ -22,6 +22,7 @@ from typing import Any
 import asyncssh
 
 from cspctl.gate import Gate, Refused
+from cspctl.signals import received_name as received_signal_name
 from cspctl.ssh.errors import (
     HostKeyChanged,
     HostKeyError,
@@ -536,6 +537,15 @@ class SshPool:
                                                  phase)
                 finally:
                     _DEADLINE.reset(token)
+        except asyncio.CancelledError:
+            stopped_by = received_signal_name()
+            if stopped_by is not None:  # SIGTERM/SIGHUP/Ctrl+C: the journal says it stopped
+                self._record(
+                    "ssh.command", **base, exit_status=None,
+                    duration=round(time.monotonic() - started, 3),
+                    outcome=f"stopped by {stopped_by}",
+                )
+            raise
         except TimeoutError:
             if not limit.expired():
                 raise
