@@ -14,6 +14,7 @@ import errno
 import os
 import signal
 import termios
+import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -152,3 +153,31 @@ async def _settle_tasks(current: asyncio.Task[Any]) -> None:
         t.cancel()
     if others:
         await asyncio.wait(others, timeout=5)
+
+
+async def in_daemon_thread(func: Callable[[], T]) -> T:
+    """``func()`` (a blocking terminal read) in a daemon thread: a SIGTERM while it waits must
+    not wait for the operator's Enter (the default executor's threads are joined at exit)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
+    def work() -> None:
+        result: Any = None
+        error: BaseException | None = None
+        try:
+            result = func()
+        except BaseException as exc:  # handed to the awaiting coroutine
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=work, name="cspctl-tty-question", daemon=True).start()
+    return await done

@@ -266,3 +266,31 @@ async def test_sigterm_stops_a_remote_command_and_the_journal_says_so(cloud):  #
     commands = [e for e in events if e["event"] == "ssh.command"]
     assert [c["outcome"] for c in commands] == ["stopped by SIGTERM"]
     assert events[-1]["event"] == "session.end" and events[-1]["signal"] == "SIGTERM"
+
+
+async def test_sigterm_during_a_repair_question_changes_nothing_and_ends_the_session():
+    """A repair waiting for "Run this step? [y/N]" on the terminal: SIGTERM ends it at once,
+    nothing in the lab changes, the journal ends."""
+    from cspctl.lab.snapshot import state
+    from tests.test_repair_cli import lab
+
+    async with lab() as running:
+        before = state(running.world)
+        master, slave = _pty()
+        cooked = termios.tcgetattr(slave)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cspctl", "--profile", "lab", "repair", "reboot", "v-2-VM",
+            stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=_controlling_tty)
+        os.close(slave)
+        term = PtyReader(master)
+        await term.read_until(b"[y/N]")
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = await drain(term, proc, 10)
+            assert termios.tcgetattr(master) == cooked
+        finally:
+            os.close(master)
+        assert rc == 143 and b"cspctl: terminated by SIGTERM" in term.seen, term.seen[-300:]
+        assert state(running.world) == before
+    events = journal()
+    assert events[-1]["event"] == "session.end" and events[-1]["signal"] == "SIGTERM"

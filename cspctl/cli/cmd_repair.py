@@ -12,12 +12,12 @@ still fail, 2 usage, 3 could not run (API, SSH), 5 refused or aborted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
 from typing import Any
 
+from cspctl import signals
 from cspctl.errors import CspctlError, UsageError
 
 EXIT_REFUSED = 5
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.vm is not None:
         check_vm_argument(args.vm)
     if args.playbook == "list":
-        return asyncio.run(_list(args))
+        return signals.run(_list(args))
     from cspctl.repair import DEFAULT_TIMEOUT, playbook
 
     pb = playbook(args.playbook)  # UsageError (2) for an unknown id
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         args.timeout = DEFAULT_TIMEOUT
     if not args.timeout > 0:
         raise UsageError(f"--timeout {args.timeout:g}: must be more than 0 seconds")
-    return asyncio.run(_repair(args))
+    return signals.run(_repair(args))
 
 
 def has_terminal() -> bool:

@@ -19,7 +19,6 @@ import os
 import shutil
 import signal
 import sys
-import threading
 from typing import Any
 
 from cspctl import signals
@@ -158,40 +157,12 @@ def make_tty_ask() -> Any:
                 return tty.readline()
 
         try:
-            answer = await _in_daemon_thread(prompt)
+            answer = await signals.in_daemon_thread(prompt)
         except OSError:  # no controlling terminal after all: refuse (the error says how)
             return False
         return answer.strip().lower() in ("y", "yes")
 
     return ask
-
-
-async def _in_daemon_thread(func: Any) -> Any:
-    """``func()`` in a daemon thread: a SIGTERM during a blocking terminal read must not wait
-    for the operator's Enter (the default executor's threads are joined at exit)."""
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[Any] = loop.create_future()
-
-    def settle(result: Any, error: BaseException | None) -> None:
-        if done.done():
-            return
-        if error is not None:
-            done.set_exception(error)
-        else:
-            done.set_result(result)
-
-    def work() -> None:
-        result: Any = None
-        error: BaseException | None = None
-        try:
-            result = func()
-        except BaseException as exc:  # handed to the awaiting coroutine
-            error = exc
-        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
-            loop.call_soon_threadsafe(settle, result, error)
-
-    threading.Thread(target=work, name="cspctl-tty-question", daemon=True).start()
-    return await done
 
 
 _make_tty_ask = make_tty_ask  # used by cspctl diagnose

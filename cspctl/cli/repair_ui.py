@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+from cspctl import signals
 from cspctl.repair import Answer, Question
 from cspctl.repair.events import (
     Answered,
@@ -145,8 +145,8 @@ def make_answerer(*, terminal: bool, yes: bool, confirm_name: str | None,
         if not terminal or (yes and q.kind == "choose"):
             return Answer()
         try:
-            line = await asyncio.get_running_loop().run_in_executor(
-                None, _tty_prompt, question_text(q))
+            text = question_text(q)
+            line = await signals.in_daemon_thread(lambda: _tty_prompt(text))
         except OSError:
             return Answer()
         if q.kind == "type-name":
