@@ -64,7 +64,7 @@ def mask_in_chunks(text: str, cuts: list[int], flushes: set[int]) -> str:
     return "".join(out)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(streams(), st.data())
 def test_no_secret_survives_any_chunking(stream, data):
     text, values, markers = stream
@@ -79,7 +79,7 @@ def test_no_secret_survives_any_chunking(stream, data):
         assert marker in chunked
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(streams())
 def test_one_character_at_a_time_as_a_shell_echoes_typing(stream):
     text, values, _markers = stream
