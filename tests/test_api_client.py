@@ -8,6 +8,7 @@ import socket
 import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -469,3 +470,39 @@ async def test_logout_of_an_expired_session_does_not_log_in_again(srv: ApiServer
             await api.logout()
         assert api.sessionkey is None
     assert srv.commands() == ["login", "listZones", "logout"]
+
+
+async def test_a_listing_seen_before_sends_its_pages_without_waiting_for_page_1() -> None:
+    # the first listing learns the size (page 1 alone, then the rest); the second one sends
+    # every page at once, and is still complete, in order, and checked against count
+    async with ApiServer(n_systemvms=1800, latency=0.05) as srv:
+        async with client_for(srv, page_concurrency=8) as api:
+            events: list[tuple[str, str]] = []
+            real = api._request
+
+            async def traced(command: str, params: dict[str, str], **kw: Any) -> Any:
+                events.append(("sent", params.get("page", "")))
+                try:
+                    return await real(command, params, **kw)
+                finally:
+                    events.append(("answered", params.get("page", "")))
+
+            api._request = traced  # type: ignore[method-assign]
+            first = await api.list_system_vms()
+            assert events[:2] == [("sent", "1"), ("answered", "1")]  # size unknown yet
+            events.clear()
+            n_first = len(srv.requests)
+            second = await api.list_system_vms()
+        assert [vm.id for vm in second] == [v["id"] for v in srv.systemvms] == [
+            vm.id for vm in first]
+        again = srv.requests[n_first:]
+        assert sorted(int(r.params["page"]) for r in again) == [1, 2, 3, 4]
+        # every page was sent before any answer came back: one round trip, not two
+        assert [e for e, _ in events[:4]] == ["sent"] * 4
+        # fewer VMs than predicted: the extra pages come back empty and are ignored
+        del srv.systemvms[700:]
+        async with client_for(srv, page_concurrency=8) as api2:
+            api2._list_sizes.update(api._list_sizes)  # as if it had listed 1,800 before
+            third = await api2.list_system_vms()
+        assert [vm.id for vm in third] == [v["id"] for v in srv.systemvms]
+        assert len(third) == 700

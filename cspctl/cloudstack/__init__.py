@@ -11,6 +11,14 @@ Every failure is a :class:`CloudStackError` (a ``CspctlError``) whose ``str()`` 
 ``host:port command: what happened; hint: what to do``.
 """
 
+import sys
+
+# httpx imports its command-line module (click, rich, pygments: half of a cold start) when
+# click is installed; cspctl never uses it. ``None`` in sys.modules makes that import fail,
+# which httpx expects (it then defines a stub ``httpx.main``).
+if "httpx" not in sys.modules:
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 from cspctl.cloudstack.client import CloudStackClient
 from cspctl.cloudstack.errors import (
     ApiConnectError,

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import dataclasses
 import itertools
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -97,7 +98,7 @@ class CloudStackClient:
         timeout: float = 30.0,
         journal: Journal | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        page_concurrency: int = 4,
+        page_concurrency: int = 8,
         page_size: int = 500,
         retries: int = 2,
         retry_backoff: float = 0.5,
@@ -133,11 +134,17 @@ class CloudStackClient:
         self._call_ids = itertools.count()
         self._login_lock = asyncio.Lock()
         self._capabilities: Capabilities | None = None
+        self._list_sizes: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+        """Rows the same listing had last time: its pages are then requested together."""
         self._scrub = journal.scrub if journal is not None else Scrubber()
         for secret in (apikey, secretkey, password):
             self._add_secret(secret)
+        # one pooled keep-alive client; no CA bundle loaded for a plain-HTTP URL
         self._http = httpx.AsyncClient(
-            verify=verify_tls, timeout=timeout, transport=transport, follow_redirects=False,
+            verify=verify_tls if self._url.scheme == "https" else False, timeout=timeout,
+            transport=transport, follow_redirects=False,
+            limits=httpx.Limits(max_connections=max(20, 2 * page_concurrency),
+                                max_keepalive_connections=max(20, 2 * page_concurrency)),
             headers={"User-Agent": "cspctl", "Accept": "application/json, text/javascript"},
         )
 
@@ -399,13 +406,24 @@ class CloudStackClient:
     # -- lists -----------------------------------------------------------------------------
 
     async def list(self, command: str, model: type[M], **params: Any) -> list[M]:
-        """Every row of a list command (all pages; page 1 first, the rest concurrently).
+        """Every row of a list command (all pages; page 1 first, the rest concurrently; when
+        this client listed the same a moment ago, as many pages as it had go out at once).
 
         With an explicit ``page``/``pagesize`` only that page is fetched.
         """
         clean = _clean(params)
         if "page" in clean or "pagesize" in clean:
             return self._rows(command, model, await self._request(command, clean))
+        key = (command, tuple(sorted(clean.items())))
+        rows = await self._list_all(command, model, clean, self._list_sizes.get(key, 0))
+        if len(rows) > self.page_size or key in self._list_sizes:
+            self._list_sizes[key] = len(rows)  # only lists of several pages are remembered
+        return rows
+
+    async def _list_all(self, command: str, model: type[M], clean: dict[str, str],
+                        predicted: int) -> list[M]:
+        def first_pages() -> int:
+            return min(max(1, math.ceil(predicted / self.page_size)), self.page_concurrency)
 
         async def fetch(page: int, size: int) -> tuple[list[M], int | None]:
             inner = await self._request(command, {**clean, "page": str(page),
@@ -415,14 +433,16 @@ class CloudStackClient:
         try:
             try:
                 return await fetch_all(fetch, page_size=self.page_size,
-                                       concurrency=self.page_concurrency)
+                                       concurrency=self.page_concurrency,
+                                       first_pages=first_pages())
             except ApiError as exc:
                 cap = _PAGE_CAP.search(exc.errortext or "")
                 if not cap or int(cap.group(1)) >= self.page_size or int(cap.group(1)) < 1:
                     raise
                 self.page_size = int(cap.group(1))  # the server's default.page.size is smaller
                 return await fetch_all(fetch, page_size=self.page_size,
-                                       concurrency=self.page_concurrency)
+                                       concurrency=self.page_concurrency,
+                                       first_pages=first_pages())
         except ShortListing as short:
             raise self._partial(command, f"incomplete listing: {short} (the pages do not add "
                                 "up to the server's count)", got=short.got,

@@ -1,4 +1,5 @@
-"""Fetch every page of a CloudStack list: page 1 reveals ``count``, the rest concurrently.
+"""Fetch every page of a CloudStack list: page 1 reveals ``count``, the rest concurrently
+(when the size of the list can be predicted, the first pages go out together with page 1).
 
 CloudStack caps a page at ``default.page.size`` (500) and, without ``page``/``pagesize``,
 silently returns only the first 500 rows, so every list goes through here.
@@ -42,8 +43,12 @@ async def _gather_or_cancel(aws: list[Awaitable[tuple[list[T], int | None]]]
 
 
 async def fetch_all(fetch: PageFetcher[T], *, page_size: int = 500,
-                    concurrency: int = 4) -> list[T]:
+                    concurrency: int = 4, first_pages: int = 1) -> list[T]:
     """All rows in server order.
+
+    ``first_pages``: pages requested at once before any ``count`` is known (a prediction,
+    e.g. the size of the same list a moment ago); pages past the end come back empty and are
+    ignored, so a wrong guess costs requests, never rows.
 
     Stops at the first empty page (a page past the end carries ``count`` but no rows) or once
     ``count`` rows were seen. If the server returned fewer rows than asked on a full page 1
@@ -62,30 +67,36 @@ async def fetch_all(fetch: PageFetcher[T], *, page_size: int = 500,
             counts.append(page_count)
         return page_rows, page_count
 
-    out = await _fetch_pages(page_of, page_size, concurrency)
+    out = await _fetch_pages(page_of, page_size, concurrency, max(1, first_pages))
     if counts and len(out) < min(counts):
         raise ShortListing(len(out), min(counts), fetched)
     return out
 
 
-async def _fetch_pages(fetch: PageFetcher[T], page_size: int, concurrency: int) -> list[T]:
-    rows, count = await fetch(1, page_size)
+async def _fetch_pages(fetch: PageFetcher[T], page_size: int, concurrency: int,
+                       first_pages: int) -> list[T]:
+    sem = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(page: int) -> tuple[list[T], int | None]:
+        async with sem:
+            return await fetch(page, page_size)
+
+    if first_pages > 1:
+        wave = await _gather_or_cancel([one(p) for p in range(1, first_pages + 1)])
+    else:
+        wave = [await fetch(1, page_size)]
+    rows, count = wave[0]
     if not rows or (count is not None and len(rows) >= count):
         return rows
     out = list(rows)
     next_page = 2
     if count is not None and len(rows) == page_size:
         pages = math.ceil(count / page_size)
-        sem = asyncio.Semaphore(max(1, concurrency))
-
-        async def one(page: int) -> tuple[list[T], int | None]:
-            async with sem:
-                return await fetch(page, page_size)
-
-        results = await _gather_or_cancel([one(p) for p in range(2, pages + 1)])
+        results = wave[1:] + await _gather_or_cancel(
+            [one(p) for p in range(len(wave) + 1, pages + 1)])
         for page_rows, _ in results:
             out.extend(page_rows)
-        next_page = pages + 1
+        next_page = len(results) + 2
         last_rows = results[-1][0] if results else rows
         latest = max([c for _, c in results if c is not None] + [count])
         if len(last_rows) < page_size or len(out) >= latest:
