@@ -40,7 +40,10 @@ async def test_ssh_that_stops_answering_after_the_ssh_check_is_not_everything_fi
     errors = [f for f in report.findings if f.status is Status.ERROR]
     assert found["mgmt-connect"].status is Status.ERROR
     assert found["mgmt-connect"].summary.startswith("could not check: ")
-    assert len(errors) >= 5 and report.could_not_run == len(errors)
+    # the declared probes came back with the ssh check's batch (one round trip); the commands
+    # that depend on what they found (nc to the management server, the java cwd) hang
+    assert {"mgmt-connect", "java-cwd"} <= {f.check_id for f in errors}
+    assert len(errors) >= 2 and report.could_not_run == len(errors)
     assert not [f for f in report.findings if f.status is Status.FAIL
                 and f.check_id != "agent-state"]
     verdict = found["agent-state"]

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from cspctl.diagnostics.batch import ProbeBatch
 from cspctl.diagnostics.model import Check, Evidence, Finding, Source, Status
 from cspctl.gate import Gate
 
@@ -80,6 +81,8 @@ class VmState:
     facts: dict[str, asyncio.Future[tuple[Any, list[Evidence]]]] = field(default_factory=dict)
     channels: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
     """Bounds the SSH channels open at once on this VM's one connection."""
+    batches: dict[Source, ProbeBatch] = field(default_factory=dict)
+    """The plan's declared probes per place ("vm", "host"): sent in one script on first use."""
 
 
 class CheckContext:
@@ -176,6 +179,11 @@ class CheckContext:
         tail_only: bool = False,
     ) -> CommandResult:
         assert self.ssh is not None
+        batch = self.state.batches.get(source)
+        if batch is not None and command in batch:
+            batched = await self._from_batch(batch, source, route, command)
+            if batched is not None:
+                return self._record_result(source, command, batched, tail_only)
         started = time.monotonic()
         try:
             async with self.state.channels:
@@ -188,6 +196,10 @@ class CheckContext:
         except Exception as exc:
             self.add_evidence(source, command, str(exc), None, time.monotonic() - started)
             raise
+        return self._record_result(source, command, result, tail_only)
+
+    def _record_result(self, source: Source, command: str, result: CommandResult,
+                       tail_only: bool) -> CommandResult:
         output = result.stdout
         if result.stderr.strip():
             output = f"{output.rstrip()}\n{result.stderr.rstrip()}" if output.strip() else (
@@ -196,6 +208,29 @@ class CheckContext:
         self.add_evidence(source, command, output.rstrip("\n"), result.exit_status,
                           result.duration, tail_only=tail_only)
         return result
+
+    async def _from_batch(self, batch: ProbeBatch, source: Source, route: Route,
+                          command: str) -> CommandResult | None:
+        """The probe's result from its VM's batch (sent now if it was not yet); None when the
+        batch did not deliver it (the caller then runs it alone)."""
+        ssh, state, limit = self.ssh, self.state, self.timeout + 1
+        assert ssh is not None
+
+        async def run(script: str, on_output: Callable[[str, str], None]) -> CommandResult:
+            async with state.channels:
+                return await ssh.run(route, script, timeout=limit, on_output=on_output)
+
+        batch.start(run)
+        started = time.monotonic()
+        try:
+            return await batch.result(command)
+        except asyncio.CancelledError:
+            self.add_evidence(source, command, "(no answer before the check's time limit)",
+                              None, time.monotonic() - started)
+            raise
+        except Exception as exc:
+            self.add_evidence(source, command, str(exc), None, time.monotonic() - started)
+            raise
 
     # ---- shared caches ----------------------------------------------------------------------
     async def fact(self, key: str, loader: Callable[[CheckContext], Awaitable[T]]) -> T:

@@ -202,6 +202,11 @@ class Check:
     after: tuple[str, ...] = ()
     """Checks (by id) that must finish first; "*" means every other applicable check."""
     description: str = ""
+    probes: tuple[str, ...] = ()
+    """Read-only commands the check runs in the VM whatever it finds (``ctx.vm_run``): they
+    go out together with every other check's in one round trip (diagnostics.batch)."""
+    host_probes: tuple[str, ...] = ()
+    """The same for commands on the VM's hypervisor host (``ctx.host_run``)."""
 
     async def run(self, ctx: CheckContext) -> Finding:
         return await self.func(ctx)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cspctl.cloudstack.models import SystemVm
+from cspctl.diagnostics.batch import ProbeBatch
 from cspctl.diagnostics.checks import CATALOGUE
 from cspctl.diagnostics.context import CheckContext, RunCache, VmState, cancel_pending
 from cspctl.diagnostics.model import (
@@ -315,6 +316,9 @@ class DiagnosisRunner:
         ids = {c.id for c in plan}
         vm_id = vm.id or vm.name or "?"
         state = VmState(vm, channels=asyncio.Semaphore(self.channels_per_vm))
+        # every declared probe of the plan goes out in one round trip per place
+        state.batches = {"vm": ProbeBatch([p for c in plan for p in c.probes]),
+                         "host": ProbeBatch([p for c in plan for p in c.host_probes])}
         if vm.systemvmtype == MGMT_TYPE:
             state.vm_ssh_error = state.host_ssh_error = "not a system VM"
         elif not self.use_ssh:

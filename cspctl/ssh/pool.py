@@ -55,6 +55,9 @@ class CommandResult:
     stdout: str
     stderr: str
     duration: float
+    started: float | None = None
+    """``time.monotonic()`` when the exchange began (the command ran within ``duration``
+    after it): a batched probe's result may be read a while after it arrived."""
 
     @property
     def ok(self) -> bool:
@@ -648,6 +651,7 @@ class SshPool:
                 stdout=stdout,
                 stderr=stderr,
                 duration=time.monotonic() - started,
+                started=started,
             )
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -35,7 +35,8 @@ def host_route_of(route):  # type: ignore[no-untyped-def]
     return dataclasses.replace(route, vm_id=None, vm_name=host.host, hops=hops[: last + 1])
 
 
-@check("ssh", "SSH access to the VM (each hop)", needs=API)
+@check("ssh", "SSH access to the VM (each hop)", needs=API, probes=("uptime",),
+       host_probes=("hostname",))
 async def ssh_access(ctx: CheckContext) -> Finding:
     """Resolve the route (host hop, link-local hop) and run a trivial command on each hop."""
     state = ctx.state

@@ -10,10 +10,14 @@ from cspctl.diagnostics.checks.base import check
 from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
 
+SYSTEMD_STATUS = "systemctl is-active cloud"
+SYSV_STATUS = "service cloud status"
+LOG_PROBE = "tail -n 100 /var/log/cloud.log"
 EXPECTED_TYPE = {"consoleproxy": "consoleproxy", "secondarystoragevm": "secstorage"}
 
 
-@check("boot-params", "Boot parameters (/var/cache/cloud/cmdline)")
+@check("boot-params", "Boot parameters (/var/cache/cloud/cmdline)",
+       probes=(facts.CMDLINE_PROBE,))
 async def boot_params(ctx: CheckContext) -> Finding:
     """type, host and port as the management server handed them to the VM."""
     cmd = await facts.cmdline(ctx)
@@ -57,7 +61,7 @@ async def boot_params(ctx: CheckContext) -> Finding:
 
 
 @check("mgmt-connect", "Management server reachable on 8250 from the VM",
-       after=("boot-params",))
+       after=("boot-params",), probes=(facts.CMDLINE_PROBE,))
 async def mgmt_connect(ctx: CheckContext) -> Finding:
     """``nc -z -w 3 HOST 8250`` for every host= in the boot parameters."""
     cmd = await facts.cmdline(ctx)
@@ -89,7 +93,7 @@ async def mgmt_connect(ctx: CheckContext) -> Finding:
     return ctx.ok(f"{', '.join(hosts)} port {port} reachable")
 
 
-@check("java-process", "Agent java process running")
+@check("java-process", "Agent java process running", probes=(facts.JAVA_PIDS_PROBE,))
 async def java_process(ctx: CheckContext) -> Finding:
     """``pgrep java``."""
     pids = await facts.java_pids(ctx)
@@ -110,11 +114,11 @@ async def java_process(ctx: CheckContext) -> Finding:
     return ctx.ok(f"java running, pid {pids[0]}")
 
 
-@check("cloud-service", "cloud service status")
+@check("cloud-service", "cloud service status", probes=(SYSTEMD_STATUS, SYSV_STATUS))
 async def cloud_service(ctx: CheckContext) -> Finding:
     """``service cloud status`` (4.8, sysvinit) or ``systemctl is-active cloud`` (4.11+)."""
     systemd = await facts.is_at_least(ctx, 4, 11)
-    command = "systemctl is-active cloud" if systemd else "service cloud status"
+    command = SYSTEMD_STATUS if systemd else SYSV_STATUS
     result = await ctx.vm_run(command)
     state = parse.parse_service_status(result.stdout + result.stderr, result.exit_status)
     if not state.running:
@@ -155,7 +159,8 @@ async def _patched_after_start(ctx: CheckContext, pid: int) -> str:
             f"java started at {started:%b %d %H:%M:%S}")
 
 
-@check("java-cwd", "Java working directory intact", after=("java-process",))
+@check("java-cwd", "Java working directory intact", after=("java-process",),
+       probes=(facts.JAVA_PIDS_PROBE,))
 async def java_cwd(ctx: CheckContext) -> Finding:
     """``ls -l /proc/PID/cwd`` must not end in ``(deleted)``."""
     pids = await facts.java_pids(ctx)
@@ -181,13 +186,14 @@ async def java_cwd(ctx: CheckContext) -> Finding:
 
 
 ASSET_DIRS = tuple(f"{facts.SYSTEMVM_DIR}/{d}" for d in ("images", "js", "css"))
+LSATTR_PROBE = "lsattr -d " + " ".join(ASSET_DIRS)
 
 
 @check("asset-protection", "Asset dirs immutable (seed workaround applied?)",
-       after=("version",))
+       after=("version",), probes=(LSATTR_PROBE,))
 async def asset_protection(ctx: CheckContext) -> Finding:
     """``lsattr -d`` on images, js, css: ``chattr +i`` left by the protect-assets workaround."""
-    result = await ctx.vm_run("lsattr -d " + " ".join(ASSET_DIRS))
+    result = await ctx.vm_run(LSATTR_PROBE)
     flags = parse.parse_lsattr(result.stdout)
     if not flags:
         return ctx.skip("lsattr gave no answer for the asset dirs")
@@ -224,10 +230,10 @@ LOG_ADVICE = {
 the cause, so this check names none."""
 
 
-@check("agent-log", "Agent log (/var/log/cloud.log)")
+@check("agent-log", "Agent log (/var/log/cloud.log)", probes=(LOG_PROBE,))
 async def agent_log(ctx: CheckContext) -> Finding:
     """``tail -n 100 /var/log/cloud.log``: the agent's latest connection attempts."""
-    result = await ctx.vm_run("tail -n 100 /var/log/cloud.log", tail_only=True)
+    result = await ctx.vm_run(LOG_PROBE, tail_only=True)
     if result.exit_status != 0:
         return ctx.skip("/var/log/cloud.log cannot be read")
     log = parse.parse_agent_log(result.stdout)

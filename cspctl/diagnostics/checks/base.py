@@ -23,8 +23,15 @@ def check(
     applies_to: tuple[AppliesTo, ...] = ANY,
     needs: tuple[Need, ...] = VM,
     after: tuple[str, ...] = (),
+    probes: tuple[str, ...] = (),
+    host_probes: tuple[str, ...] = (),
 ) -> Callable[[CheckFunc], CheckFunc]:
-    """Register ``func`` as a check; its docstring becomes the description."""
+    """Register ``func`` as a check; its docstring becomes the description.
+
+    ``probes``/``host_probes``: the read-only commands it always runs in the VM / on its host
+    (exactly as passed to ``ctx.vm_run``/``ctx.host_run``), so that a diagnosis sends them
+    all in one round trip; a command not declared still runs, alone.
+    """
 
     def register(func: CheckFunc) -> CheckFunc:
         if any(c.id == id for c in REGISTRY):
@@ -38,6 +45,8 @@ def check(
                 func=func,
                 after=after,
                 description=(func.__doc__ or "").strip(),
+                probes=tuple(probes),
+                host_probes=tuple(host_probes),
             )
         )
         return func

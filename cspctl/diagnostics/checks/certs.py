@@ -11,6 +11,7 @@ from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
 
 CERT = f"{facts.SYSTEMVM_DIR}/conf/cloud.crt"
+CERT_PROBE = f"openssl x509 -noout -enddate -in {CERT}"
 ALERT_PERIOD = timedelta(days=15)
 
 CERT_ADVICE = (
@@ -23,12 +24,12 @@ CERT_ADVICE = (
 )
 
 
-@check("agent-cert", "Agent certificate (conf/cloud.crt, 4.11+)")
+@check("agent-cert", "Agent certificate (conf/cloud.crt, 4.11+)", probes=(CERT_PROBE,))
 async def agent_cert(ctx: CheckContext) -> Finding:
     """``openssl x509 -noout -enddate -in …/conf/cloud.crt``."""
     if not await facts.is_at_least(ctx, 4, 11):
         return ctx.skip("no agent certificate before CloudStack 4.11")
-    result = await ctx.vm_run(f"openssl x509 -noout -enddate -in {CERT}")
+    result = await ctx.vm_run(CERT_PROBE)
     end = parse.parse_openssl_enddate(result.stdout)
     if end is None:
         return ctx.fail(

@@ -11,6 +11,8 @@ from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
 
 WARN_DRIFT = 5.0
+EPOCH = "date -u +%s"
+TZ = "date +%Z"
 FAIL_DRIFT = 60.0
 
 DRIFT_ADVICE = (
@@ -26,8 +28,11 @@ async def _epoch(ctx: CheckContext, where: str) -> tuple[float | None, float]:
     started = time.monotonic()
     local_start = ctx.clock()
     run = ctx.vm_run if where == "vm" else ctx.host_run
-    result = await run("date -u +%s")
+    result = await run(EPOCH)
     elapsed = time.monotonic() - started
+    if result.started is not None:  # it may have run a while ago (one batch of probes)
+        local_start -= started - result.started
+        elapsed = result.duration
     epoch = parse.parse_epoch(result.stdout)
     # `date +%s` truncates: the true time lies in [epoch, epoch + 1)
     return (None if epoch is None else epoch + 0.5), local_start + elapsed / 2
@@ -48,7 +53,8 @@ def _fmt_offset(seconds: float) -> str:
         f"{sign}{hours:02d}:{minutes:02d}:{secs:02d}")
 
 
-@check("clock-drift", "Clock drift (VM, host, management server)")
+@check("clock-drift", "Clock drift (VM, host, management server)", probes=(EPOCH,),
+       host_probes=(EPOCH,))
 async def clock_drift(ctx: CheckContext) -> Finding:
     """Compare ``date -u +%s`` on the VM and its host with cspctl's (management) clock."""
     vm_epoch, vm_local = await _epoch(ctx, "vm")
@@ -84,14 +90,14 @@ TZ_ADVICE = (
 )
 
 
-@check("timezone", "Time zone (VM vs host)")
+@check("timezone", "Time zone (VM vs host)", probes=(TZ,), host_probes=(TZ,))
 async def timezone(ctx: CheckContext) -> Finding:
     """``date +%Z`` on the VM and on its host."""
-    vm_result = await ctx.vm_run("date +%Z")
+    vm_result = await ctx.vm_run(TZ)
     vm_tz = parse.parse_tz(vm_result.stdout)
     if not ctx.host_reachable:
         return ctx.skip(f"host not reachable ({ctx.state.host_ssh_error}); VM is in {vm_tz}")
-    host_result = await ctx.host_run("date +%Z")
+    host_result = await ctx.host_run(TZ)
     host_tz = parse.parse_tz(host_result.stdout)
     if not vm_tz or not host_tz:
         return ctx.error("could not read the time zones")

@@ -13,7 +13,13 @@ from cspctl.diagnostics.model import Finding
 ASSETS = ("js/ajaxviewer.js", "css/ajaxviewer.css", "images/cad.gif")
 
 
-@check("ports", "Console ports listening", applies_to=CPVM, after=("boot-params",))
+def _curl(asset: str) -> str:
+    return f"curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1/resource/{asset}"
+
+
+
+@check("ports", "Console ports listening", applies_to=CPVM, after=("boot-params",),
+       probes=(facts.PORTS_PROBE, facts.CMDLINE_PROBE))
 async def ports(ctx: CheckContext) -> Finding:
     """80 (443 with SSL on; noVNC 8080, or 8443 with TLS, on 4.15+) in ``ss -ltn``."""
     listening = await facts.listening_ports(ctx)
@@ -38,7 +44,7 @@ async def ports(ctx: CheckContext) -> Finding:
 
 
 @check("ssvm-ports", "Download/upload ports listening (80, 443)", applies_to=SSVM,
-       after=("boot-params",))
+       after=("boot-params",), probes=(facts.PORTS_PROBE,))
 async def ssvm_ports(ctx: CheckContext) -> Finding:
     """apache2 on 80/443 for template/ISO downloads and uploads, in ``ss -ltn``."""
     listening = await facts.listening_ports(ctx)
@@ -54,13 +60,13 @@ async def ssvm_ports(ctx: CheckContext) -> Finding:
 
 
 @check("static-assets", "Console assets served (js, css, images)", applies_to=CPVM,
-       after=("ports",))
+       after=("ports",), probes=tuple(_curl(a) for a in ASSETS))
 async def static_assets(ctx: CheckContext) -> Finding:
     """HTTP 200 for ajaxviewer.js, ajaxviewer.css and cad.gif, requested inside the VM."""
     codes: dict[str, int | None] = {}
     for asset in ASSETS:
         url = f"http://127.0.0.1/resource/{asset}"
-        result = await ctx.vm_run(f"curl -s -o /dev/null -w '%{{http_code}}' {url}")
+        result = await ctx.vm_run(_curl(asset))
         if result.exit_status == 127:
             result = await ctx.vm_run(f"wget -q -S -O /dev/null {url}")
             codes[asset] = parse.parse_wget_status(result.stdout + result.stderr)

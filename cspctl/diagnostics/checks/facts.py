@@ -13,12 +13,19 @@ if TYPE_CHECKING:
 CMDLINE = "/var/cache/cloud/cmdline"
 SYSTEMVM_DIR = "/usr/local/cloud/systemvm"
 
+# the facts' commands: a check that uses a fact declares them (``probes=``) so that they go
+# out with the other probes in one round trip
+CMDLINE_PROBE = f"cat {CMDLINE}"
+JAVA_PIDS_PROBE = "pgrep java"
+PORTS_PROBE = "ss -ltn"
+RELEASE_PROBE = "cat /etc/cloudstack-release"
+
 
 async def cmdline(ctx: CheckContext) -> dict[str, str] | None:
     """Parsed boot parameters of the VM (None when the file cannot be read)."""
 
     async def load(c: CheckContext) -> dict[str, str] | None:
-        result = await c.vm_run(f"cat {CMDLINE}")
+        result = await c.vm_run(CMDLINE_PROBE)
         return parse.parse_cmdline(result.stdout) if result.ok and result.stdout.strip() else None
 
     return await ctx.fact("cmdline", load)
@@ -28,7 +35,7 @@ async def java_pids(ctx: CheckContext) -> list[int]:
     """Pids of the java processes (the agent) inside the VM."""
 
     async def load(c: CheckContext) -> list[int]:
-        result = await c.vm_run("pgrep java")
+        result = await c.vm_run(JAVA_PIDS_PROBE)
         return parse.parse_pids(result.stdout)
 
     return await ctx.fact("java_pids", load)
@@ -36,7 +43,7 @@ async def java_pids(ctx: CheckContext) -> list[int]:
 
 async def listening_ports(ctx: CheckContext) -> set[int]:
     async def load(c: CheckContext) -> set[int]:
-        result = await c.vm_run("ss -ltn")
+        result = await c.vm_run(PORTS_PROBE)
         if result.exit_status == 127:
             result = await c.vm_run("netstat -ltn")
         return parse.parse_listening_ports(result.stdout)
@@ -48,7 +55,7 @@ async def release(ctx: CheckContext) -> str | None:
     """The template's release from /etc/cloudstack-release."""
 
     async def load(c: CheckContext) -> str | None:
-        result = await c.vm_run("cat /etc/cloudstack-release")
+        result = await c.vm_run(RELEASE_PROBE)
         return parse.parse_release(result.stdout) if result.ok else None
 
     return await ctx.fact("release", load)

@@ -18,7 +18,7 @@ DISK_ADVICE = (
 )
 
 
-@check("disk", "Disk space (df -P)")
+@check("disk", "Disk space (df -P)", probes=("df -P",))
 async def disk(ctx: CheckContext) -> Finding:
     """Use% of every real file system."""
     result = await ctx.vm_run("df -P")
@@ -39,7 +39,7 @@ async def disk(ctx: CheckContext) -> Finding:
     return ctx.ok(f"fullest: {worst.mount} {worst.percent}% used")
 
 
-@check("memory", "Memory (free -m)")
+@check("memory", "Memory (free -m)", probes=("free -m",))
 async def memory(ctx: CheckContext) -> Finding:
     """Available memory and swap use."""
     result = await ctx.vm_run("free -m")

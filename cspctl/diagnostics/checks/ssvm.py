@@ -13,7 +13,8 @@ TEST_FILE = ".cspctl-write-test"
 WRITE_TEST_SKIPPED = "write test skipped: read-only mode (no test file written)"
 
 
-@check("dns", "DNS resolution (nslookup)", applies_to=SSVM)
+@check("dns", "DNS resolution (nslookup)", applies_to=SSVM,
+       probes=("cat /etc/resolv.conf", f"nslookup {LOOKUP_NAME}"))
 async def dns(ctx: CheckContext) -> Finding:
     """``nslookup cloudstack.apache.org`` (step 2 of ssvm-check.sh)."""
     resolv = await ctx.vm_run("cat /etc/resolv.conf")
@@ -30,7 +31,8 @@ async def dns(ctx: CheckContext) -> Finding:
     return ctx.ok(f"{LOOKUP_NAME} -> {', '.join(addresses)}")
 
 
-@check("secondary-storage", "Secondary storage mounted and writable", applies_to=SSVM)
+@check("secondary-storage", "Secondary storage mounted and writable", applies_to=SSVM,
+       probes=("cat /proc/mounts",))
 async def secondary_storage(ctx: CheckContext) -> Finding:
     """An NFS/CIFS mount in /proc/mounts, and ``touch`` on it (step 3 of ssvm-check.sh)."""
     # read-only mode writes nothing: the mount is checked, the touch skipped, the summary says so

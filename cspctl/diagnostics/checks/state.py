@@ -40,7 +40,8 @@ async def vm_state(ctx: CheckContext) -> Finding:
     )
 
 
-@check("version", "Agent version matches the management server", needs=API, after=("ssh",))
+@check("version", "Agent version matches the management server", needs=API, after=("ssh",),
+       probes=(facts.RELEASE_PROBE,))
 async def version(ctx: CheckContext) -> Finding:
     """listSystemVms/listHosts version (or /etc/cloudstack-release) against listCapabilities."""
     mgmt = await facts.mgmt_version(ctx)
