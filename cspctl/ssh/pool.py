@@ -123,6 +123,43 @@ class _VmClient(asyncssh.SSHClient):
         return self._check.validate(line)
 
 
+_KNOWN_HOSTS: dict[str, tuple[tuple[int, int, int], asyncssh.SSHKnownHosts]] = {}
+_KEYPAIRS: dict[tuple[str, ...], tuple[tuple[tuple[int, int, int], ...], list[Any]]] = {}
+
+
+def _stamp(path: str) -> tuple[int, int, int]:
+    st = os.stat(path)
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def known_hosts_of(path: str) -> asyncssh.SSHKnownHosts:
+    """``path`` parsed once per process (asyncssh would re-read and re-parse the file on every
+    connection); parsed again only when the file changes (an operator's ssh-keyscan)."""
+    stamp = _stamp(path)
+    cached = _KNOWN_HOSTS.get(path)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, asyncssh.read_known_hosts(path))
+        _KNOWN_HOSTS[path] = cached
+    return cached[1]
+
+
+def client_keys_of(paths: tuple[str, ...]) -> list[Any]:
+    """The private keys at ``paths``, loaded once per process (until a file changes); the
+    paths themselves when a key cannot be loaded here (asyncssh then says why)."""
+    try:
+        stamps = tuple(_stamp(p) for p in paths)
+    except OSError:
+        return list(paths)
+    cached = _KEYPAIRS.get(paths)
+    if cached is None or cached[0] != stamps:
+        try:
+            cached = (stamps, list(asyncssh.load_keypairs(list(paths))))
+        except (asyncssh.Error, OSError, ValueError):
+            return list(paths)
+        _KEYPAIRS[paths] = cached
+    return cached[1]
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
@@ -340,8 +377,9 @@ class SshPool:
         if hop.kind != "systemvm":
             kh = hop.known_hosts or str(Path("~/.ssh/known_hosts").expanduser())
             # A missing file means "nothing is trusted" (never "check nothing").
-            opts["known_hosts"] = kh if os.path.isfile(kh) else ([], [], [])
-            opts["client_keys"] = list(hop.keys) if hop.keys is not None else ()
+            opts["known_hosts"] = known_hosts_of(kh) if os.path.isfile(kh) else ([], [], [])
+            opts["client_keys"] = (client_keys_of(tuple(hop.keys)) if hop.keys is not None
+                                   else ())
             try:
                 return await self._connect(hop, route, **opts)
             except HostKeyUnknown as exc:
@@ -363,7 +401,8 @@ class SshPool:
                 )
         # only the management key (no agent: many agent keys would hit MaxAuthTries first),
         # no ~/.ssh/config (its Host * settings are for the operator's own hosts)
-        opts.update(known_hosts=([], [], []), client_keys=keys, config=[], agent_path=None)
+        opts.update(known_hosts=([], [], []), client_keys=client_keys_of(tuple(keys)),
+                    config=[], agent_path=None)
         approved: str | None = None
         while True:
             check = _KeyCheck(self, route, hop, approved)
