@@ -102,9 +102,8 @@ class DiagnosticsPane(Vertical):
         hook = self.backend.settings.diagnostics_test_hook
         self.state = "running"
         try:
-            runner = DiagnosisRunner(
-                session.api, session.ssh, session.profile, journal=session.journal,
-                concurrency=self.backend.settings.diagnose_concurrency,
+            runner = DiagnosisRunner.for_session(
+                session, concurrency=self.backend.settings.diagnose_concurrency,
                 on_event=lambda ev: self._on_event(ev, names, titles, hook),
             )
             titles = {c.id: c.title for c in runner.checks}

@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cspctl.diagnostics.runner import DEFAULT_CONCURRENCY
+
 
 def _now() -> datetime:
     return datetime.now().astimezone()
@@ -28,7 +30,8 @@ class UiSettings:
     clock: Callable[[], datetime] = field(default=_now)
     elapsed: Callable[[], float] | None = None
     shell_term: str = "xterm-256color"
-    diagnose_concurrency: int = 4
+    diagnose_concurrency: int = DEFAULT_CONCURRENCY
+    """VMs diagnosed at once: the CLI's default (cspctl.diagnostics.runner)."""
     show_journal_path: bool = True
     lab_welcome: bool = True
     keymap: dict[str, str] = field(default_factory=dict)

@@ -15,6 +15,7 @@ from cspctl.errors import CspctlError, UsageError
 from cspctl.gate import Refused
 
 EXIT_COULD_NOT_RUN = 3
+DEFAULT_CONCURRENCY = 32  # = cspctl.diagnostics.runner.DEFAULT_CONCURRENCY (lazy imports)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,12 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     fmt.add_argument("--json", action="store_true", help="JSON for scripts")
     fmt.add_argument("--format", choices=("text", "md", "json"), default="text",
                      help="report format (default: text)")
-    p.add_argument("--concurrency", type=int, default=8, metavar="N",
-                   help="VMs diagnosed at once (default: 8)")
+    p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
+                   help=f"VMs diagnosed at once (default: {DEFAULT_CONCURRENCY})")
     p.add_argument("--timeout", type=float, default=20.0, metavar="S",
                    help="time limit per check in seconds (default: 20)")
     p.add_argument("--limit", type=int, metavar="N",
-                   help="only the first N selected VMs (sampling large clouds)")
+                   help="only the first N selected VMs, zone by zone in name order, asked of "
+                   "the server as such (sampling large clouds lists only what it needs)")
     p.add_argument("--no-ssh", action="store_true",
                    help="API checks only; skip everything that needs a shell")
     p.add_argument("--check", action="append", metavar="ID", dest="checks",
@@ -130,14 +132,10 @@ async def _diagnose(args: argparse.Namespace) -> int:
     async with session:
         if sys.stdin.isatty() and not args.no_ssh:
             session.host_key_ask = _serialized_tty_ask()
-        vms = await select_vms(session.api, args.vms, zone=args.zone, all_vms=args.all)
-        if args.limit is not None:
-            vms = vms[: args.limit]
-        runner = DiagnosisRunner(
-            session.api,
-            None if args.no_ssh else session.ssh,
-            session.profile,
-            journal=session.journal,
+        vms = await select_vms(session.api, args.vms, zone=args.zone, all_vms=args.all,
+                               limit=args.limit)
+        runner = DiagnosisRunner.for_session(
+            session,
             checks=checks,
             concurrency=args.concurrency,
             timeout=args.timeout,

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 SSH_CHECK = "ssh"
 MGMT_ID = "management-server"
+DEFAULT_CONCURRENCY = 32
+"""VMs diagnosed at once, by the CLI and the console alike: sized for fleets (each VM is one
+SSH connection, a channel on its host's connection, and a few round trips)."""
 
 
 def management_target() -> SystemVm:
@@ -210,7 +213,7 @@ class DiagnosisRunner:
         *,
         journal: Journal | None = None,
         checks: Sequence[Check] | None = None,
-        concurrency: int = 8,
+        concurrency: int = DEFAULT_CONCURRENCY,
         timeout: float = 20.0,
         use_ssh: bool = True,
         channels_per_vm: int = 4,
@@ -234,6 +237,13 @@ class DiagnosisRunner:
         self.cache = RunCache()
         self.run_id = uuid.uuid4().hex[:8]
         check_order(self.checks)
+
+    @classmethod
+    def for_session(cls, session: Any, *, use_ssh: bool = True, **kw: Any) -> DiagnosisRunner:
+        """The runner for a session's API, SSH pool, profile and journal: the one path the
+        CLI and the console both take."""
+        return cls(session.api, session.ssh if use_ssh else None, session.profile,
+                   journal=session.journal, use_ssh=use_ssh, **kw)
 
     async def _emit(self, event: DiagEvent) -> None:
         if self.on_event is None:
