@@ -10,6 +10,7 @@ which decides whether its agent is connected.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -41,6 +42,7 @@ AGENT_ALERT = "Alert"
 AGENT_OLD = "agent-old"
 
 
+@functools.lru_cache(maxsize=256)  # a handful of versions, asked per row of every listing
 def version_tuple(version: str) -> tuple[int, ...]:
     """``"4.13.1.0"`` -> ``(4, 13, 1, 0)``; stops at the first non-numeric part."""
     out: list[int] = []
