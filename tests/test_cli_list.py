@@ -146,3 +146,16 @@ async def test_list_against_the_lab_via_saved_profile() -> None:
         and d.get("agentstate") == "Disconnected"
         for d in data
     )
+
+
+def test_json_output_is_exactly_indent_2() -> None:
+    import json as _json
+
+    from cspctl.cli.cmd_list import dump_json
+
+    cases: list[list[dict[str, object]]] = [
+        [], [{}], [{"a": 1}], [{"a": [1, {"b": None}], "c": 'é\n"x'}],
+        [{"x": 1.5, "y": True, "z": None, "u": "ü", "e": "\x1b[31m"}, {"n": {"m": []}}],
+    ]
+    for rows in cases:
+        assert dump_json(rows) == _json.dumps(rows, indent=2, ensure_ascii=False)

@@ -62,7 +62,7 @@ async def _run(args: argparse.Namespace) -> int:
             items = await api.list_hosts(**scope)
         session.journal.record("cli.list", what=args.what, zone=args.zone, count=len(items))
     if args.json:
-        print(json.dumps([as_json(m) for m in items], indent=2, ensure_ascii=False))
+        print(dump_json([as_json(m) for m in items]))
     else:
         print(TABLES[args.what](items))
     sys.stdout.flush()
@@ -81,6 +81,26 @@ async def find_zone(api: CloudStackClient, wanted: str) -> Zone:
         if len(found) == 1:
             return found[0]
     raise zone_not_found(wanted, api, (z.name or z.id for z in zones))
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_FLAT = json.JSONEncoder(ensure_ascii=False, separators=(",\n    ", ": "))
+
+
+def dump_json(rows: list[dict[str, Any]]) -> str:
+    """Exactly ``json.dumps(rows, indent=2, ensure_ascii=False)``, several times faster: a
+    row of plain values is encoded in one C call (the separators carry the indentation;
+    Python's encoder drops to pure Python whenever ``indent`` is set)."""
+    if not rows:
+        return "[]"
+    parts = []
+    for row in rows:
+        if row and all(isinstance(v, _SCALARS) for v in row.values()):
+            parts.append("  {\n    " + _FLAT.encode(row)[1:-1] + "\n  }")
+        else:
+            text = json.dumps(row, indent=2, ensure_ascii=False)
+            parts.append("\n".join("  " + line for line in text.splitlines()))
+    return "[\n" + ",\n".join(parts) + "\n]"
 
 
 def as_json(model: Model) -> dict[str, Any]:
