@@ -1,0 +1,111 @@
+"""Fleets at the network limit: ``diagnose --all --limit 200`` against ``--limit 1`` (one VM,
+the baseline), with SSH latency, wall time and CPU per VM of the cspctl process.
+
+The lab (``large``) runs in its own process (``cspctl lab serve``), so its CPU is not counted
+with the client's; ``ssh_command_delay`` and ``ssh_connect_delay`` add the latency to every
+command and every connection. Variants interleaved, ``--reps`` times each; min and median.
+
+Run: .venv/bin/python bench/bench_fleet.py [--reps 5] [--vms 200] [--latency 0.03]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_lab(tmp: Path, latency: float) -> subprocess.Popen[str]:
+    info = tmp / "lab.json"
+    env = {**os.environ, "CSPCTL_CONFIG_DIR": str(tmp / "cfg"),
+           "CSPCTL_STATE_DIR": str(tmp / "state")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cspctl", "lab", "serve", "--scenario", "large",
+         "--time-scale", "0.01", "--info", str(info),
+         "--fault", f"ssh_command_delay={latency}", "--fault", f"ssh_connect_delay={latency}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while not info.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"lab serve did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
+        time.sleep(0.05)
+    return proc
+
+
+def diagnose(env: dict[str, str], limit: int) -> tuple[float, float, int]:
+    """(wall s, CPU s, VMs diagnosed) of one ``cspctl diagnose --all --limit N`` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "cspctl", "--profile", "lab", "diagnose", "--all", "--limit",
+         str(limit), "--json"], env=env, capture_output=True, text=True, timeout=600)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 1, 2):
+        raise SystemExit(f"diagnose --limit {limit} failed ({proc.returncode}): "
+                         f"{proc.stderr[-2000:]}")
+    data = json.loads(proc.stdout)
+    vms = [v for v in data["vms"] if v["type"] != "management"]
+    errors = sum(1 for v in vms for f in v["findings"] if f["status"] == "error")
+    if errors:
+        print(f"  note: {errors} checks could not run in the --limit {limit} run",
+              file=sys.stderr)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, len(vms)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--vms", type=int, default=200)
+    ap.add_argument("--latency", type=float, default=0.03, help="SSH latency, seconds")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmpdir:
+        tmp = Path(tmpdir)
+        lab = start_lab(tmp, args.latency)
+        env = {**os.environ, "CSPCTL_CONFIG_DIR": str(tmp / "cfg"),
+               "CSPCTL_STATE_DIR": str(tmp / "state"), "PYTHONPATH": str(ROOT)}
+        env.pop("CSPCTL_PROFILE", None)
+        try:
+            diagnose(env, args.vms)  # warm-up: the lab builds its VMs' SSH models on first use
+            runs: dict[int, list[tuple[float, float, int]]] = {1: [], args.vms: []}
+            for _ in range(args.reps):
+                for limit in runs:
+                    runs[limit].append(diagnose(env, limit))
+        finally:
+            lab.send_signal(signal.SIGINT)
+            try:
+                lab.wait(15)
+            except subprocess.TimeoutExpired:
+                lab.kill()
+    one, many = runs[1], runs[args.vms]
+    n = many[0][2]
+
+    def stats(samples: list[tuple[float, float, int]], i: int) -> str:
+        values = [s[i] for s in samples]
+        return f"min {min(values):6.2f} s, median {statistics.median(values):6.2f} s"
+
+    ms = args.latency * 1000
+    print(f"`diagnose --all --limit {args.vms}` vs `--limit 1`, {ms:.0f} ms SSH latency "
+          f"({args.reps} reps, interleaved; lab in its own process)")
+    print(f"  --limit 1   ({one[0][2]} VM):  wall {stats(one, 0)}; CPU {stats(one, 1)}")
+    print(f"  --limit {args.vms} ({n} VMs): wall {stats(many, 0)}; CPU {stats(many, 1)}")
+    ratio = statistics.median(s[0] for s in many) / statistics.median(s[0] for s in one)
+    per_vm = (statistics.median(s[1] for s in many)
+              - statistics.median(s[1] for s in one)) / max(1, n - 1) * 1000
+    print(f"  ratio: {ratio:.1f}x (goal <= 3x: {'met' if ratio <= 3 else 'NOT met'}); "
+          f"CPU per VM {per_vm:.0f} ms (goal <= 15 ms: {'met' if per_vm <= 15 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
