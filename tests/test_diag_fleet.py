@@ -53,6 +53,11 @@ async def test_n_vms_one_connection_and_one_probe_round_trip_each(monkeypatch: A
         assert commands[report.vm.name] == 1 + len(alone), (report.vm.name, alone)
     # known_hosts (the hosts' keys) was parsed once for every host connection
     assert len(parsed) == 1, parsed
+    # the routes' hypervisor hosts: one listHosts for the zone, not one per VM
+    hosts = [e["params"] for e in events if e["event"] == "api" and e["command"] == "listHosts"]
+    assert [p for p in hosts if p.get("type") == "Routing"] == [
+        {"zoneid": vms[0].zoneid, "type": "Routing"}]
+    assert not [p for p in hosts if "id" in p]
 
 
 async def test_all_with_limit_lists_only_what_it_needs() -> None:
