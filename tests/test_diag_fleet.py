@@ -56,7 +56,7 @@ async def test_n_vms_one_connection_and_one_probe_round_trip_each(monkeypatch: A
     # the routes' hypervisor hosts: one listHosts for the zone, not one per VM
     hosts = [e["params"] for e in events if e["event"] == "api" and e["command"] == "listHosts"]
     assert [p for p in hosts if p.get("type") == "Routing"] == [
-        {"zoneid": vms[0].zoneid, "type": "Routing"}]
+        {"zoneid": vms[0].zoneid, "type": "Routing", "page": "1", "pagesize": "500"}]
     assert not [p for p in hosts if "id" in p]
 
 
