@@ -42,8 +42,20 @@ def start_lab(tmp: Path, latency: float) -> subprocess.Popen[str]:
     return proc
 
 
-def diagnose(env: dict[str, str], limit: int) -> tuple[float, float, int]:
-    """(wall s, CPU s, VMs diagnosed) of one ``cspctl diagnose --all --limit N`` process."""
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process ``pid`` used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def diagnose(env: dict[str, str], limit: int, lab_pid: int = 0
+             ) -> tuple[float, float, int, float]:
+    """(wall s, CPU s, VMs diagnosed, lab CPU s) of one ``cspctl diagnose --all --limit N``
+    process."""
+    lab_before = proc_cpu(lab_pid) if lab_pid else 0.0
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(
@@ -61,7 +73,7 @@ def diagnose(env: dict[str, str], limit: int) -> tuple[float, float, int]:
         print(f"  note: {errors} checks could not run in the --limit {limit} run",
               file=sys.stderr)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, len(vms)
+    return wall, cpu, len(vms), (proc_cpu(lab_pid) - lab_before) if lab_pid else 0.0
 
 
 def main() -> None:
@@ -78,10 +90,10 @@ def main() -> None:
         env.pop("CSPCTL_PROFILE", None)
         try:
             diagnose(env, args.vms)  # warm-up: the lab builds its VMs' SSH models on first use
-            runs: dict[int, list[tuple[float, float, int]]] = {1: [], args.vms: []}
+            runs: dict[int, list[tuple[float, float, int, float]]] = {1: [], args.vms: []}
             for _ in range(args.reps):
                 for limit in runs:
-                    runs[limit].append(diagnose(env, limit))
+                    runs[limit].append(diagnose(env, limit, lab.pid))
         finally:
             lab.send_signal(signal.SIGINT)
             try:
@@ -91,20 +103,25 @@ def main() -> None:
     one, many = runs[1], runs[args.vms]
     n = many[0][2]
 
-    def stats(samples: list[tuple[float, float, int]], i: int) -> str:
+    def stats(samples: list[tuple[float, float, int, float]], i: int) -> str:
         values = [s[i] for s in samples]
         return f"min {min(values):6.2f} s, median {statistics.median(values):6.2f} s"
 
     ms = args.latency * 1000
     print(f"`diagnose --all --limit {args.vms}` vs `--limit 1`, {ms:.0f} ms SSH latency "
           f"({args.reps} reps, interleaved; lab in its own process)")
-    print(f"  --limit 1   ({one[0][2]} VM):  wall {stats(one, 0)}; CPU {stats(one, 1)}")
-    print(f"  --limit {args.vms} ({n} VMs): wall {stats(many, 0)}; CPU {stats(many, 1)}")
+    print(f"  --limit 1   ({one[0][2]} VM):  wall {stats(one, 0)}; CPU {stats(one, 1)}; "
+          f"lab CPU {stats(one, 3)}")
+    print(f"  --limit {args.vms} ({n} VMs): wall {stats(many, 0)}; CPU {stats(many, 1)}; "
+          f"lab CPU {stats(many, 3)}")
     ratio = statistics.median(s[0] for s in many) / statistics.median(s[0] for s in one)
     per_vm = (statistics.median(s[1] for s in many)
               - statistics.median(s[1] for s in one)) / max(1, n - 1) * 1000
     print(f"  ratio: {ratio:.1f}x (goal <= 3x: {'met' if ratio <= 3 else 'NOT met'}); "
           f"CPU per VM {per_vm:.0f} ms (goal <= 15 ms: {'met' if per_vm <= 15 else 'NOT met'})")
+    lab_share = statistics.median(s[3] for s in many) / statistics.median(s[0] for s in many)
+    print(f"  the lab process was busy {lab_share:.0%} of the --limit {args.vms} wall time "
+          "(2 cores shared by client, lab and anything else running)")
 
 
 if __name__ == "__main__":

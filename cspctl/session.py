@@ -15,6 +15,7 @@ from cspctl.config import Profile, load_profile
 from cspctl.errors import CspctlError
 from cspctl.gate import Gate
 from cspctl.sessionlog import Journal
+from cspctl.sessionlog.journal import state_dir
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.client import CloudStackClient
@@ -88,7 +89,8 @@ class Session:
                 f"cannot write the session journal {journal.path}: {exc.strerror or exc}; "
                 "fix that directory's permissions or set CSPCTL_STATE_DIR"
             ) from None
-        api = CloudStackClient.from_profile(profile, journal, gate=Gate(read_only=ro))
+        api = CloudStackClient.from_profile(profile, journal, gate=Gate(read_only=ro),
+                                            sizes_file=state_dir() / "list-sizes.json")
         return cls(profile, journal, api, read_only=ro)
 
     @property

@@ -506,3 +506,33 @@ async def test_a_listing_seen_before_sends_its_pages_without_waiting_for_page_1(
             third = await api2.list_system_vms()
         assert [vm.id for vm in third] == [v["id"] for v in srv.systemvms]
         assert len(third) == 700
+
+
+async def test_a_new_client_remembers_the_last_run_s_listing_size(tmp_path: Path) -> None:
+    # a CLI run starts with the size the previous run saw (list-sizes.json): every page at once
+    sizes = tmp_path / "list-sizes.json"
+    async with ApiServer(n_systemvms=1200) as srv:
+        async with client_for(srv, sizes_file=sizes) as api:
+            await api.list_system_vms()
+        assert [r.params["page"] for r in srv.requests][:1] == ["1"]
+        assert "listSystemVms" in sizes.read_text() and "1200" in sizes.read_text()
+        srv.requests.clear()
+        async with client_for(srv, sizes_file=sizes) as api2:
+            events: list[str] = []
+            real = api2._request
+
+            async def traced(command: str, params: dict[str, str], **kw: Any) -> Any:
+                events.append("sent")
+                try:
+                    return await real(command, params, **kw)
+                finally:
+                    events.append("answered")
+
+            api2._request = traced  # type: ignore[method-assign]
+            vms = await api2.list_system_vms()
+        assert [vm.id for vm in vms] == [v["id"] for v in srv.systemvms]
+        assert events[:3] == ["sent"] * 3  # pages 1-3 before any answer
+        # a broken file is ignored (a hint only)
+        sizes.write_text("{not json")
+        async with client_for(srv, sizes_file=sizes) as api3:
+            assert len(await api3.list_system_vms()) == 1200

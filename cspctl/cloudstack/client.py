@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
-from cspctl.cloudstack import envelope, signing
+from cspctl.cloudstack import envelope, list_sizes, signing
 from cspctl.cloudstack.errors import (
     ApiError,
     ApiTimeout,
@@ -52,6 +52,8 @@ from cspctl.gate import Gate, Refused
 from cspctl.sessionlog.redact import MASK, Scrubber, is_secret_key, redact_params
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from cspctl.config import Profile
     from cspctl.sessionlog.journal import Journal
 
@@ -108,6 +110,7 @@ class CloudStackClient:
         expires_ttl: float = 600.0,
         profile_name: str | None = None,
         gate: Gate | None = None,
+        sizes_file: Path | None = None,
     ) -> None:
         self.url = url
         self.gate = gate or Gate()
@@ -136,6 +139,9 @@ class CloudStackClient:
         self._capabilities: Capabilities | None = None
         self._list_sizes: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
         """Rows the same listing had last time: its pages are then requested together."""
+        self._sizes_file = sizes_file
+        """Where those sizes outlive the process (a CLI run starts with the last run's)."""
+        self._sizes_loaded = self._sizes_dirty = False
         self._scrub = journal.scrub if journal is not None else Scrubber()
         for secret in (apikey, secretkey, password):
             self._add_secret(secret)
@@ -181,6 +187,9 @@ class CloudStackClient:
             with contextlib.suppress(CloudStackError):
                 await self.logout()
         await self._http.aclose()
+        if self._sizes_dirty:
+            list_sizes.save(self._sizes_file, self.server, self._list_sizes)
+            self._sizes_dirty = False
 
     def _add_secret(self, value: str | None) -> None:
         if not value:
@@ -415,9 +424,14 @@ class CloudStackClient:
         if "page" in clean or "pagesize" in clean:
             return self._rows(command, model, await self._request(command, clean))
         key = (command, tuple(sorted(clean.items())))
+        if not self._sizes_loaded:
+            self._sizes_loaded = True
+            self._list_sizes.update(list_sizes.load(self._sizes_file, self.server))
         rows = await self._list_all(command, model, clean, self._list_sizes.get(key, 0))
-        if len(rows) > self.page_size or key in self._list_sizes:
+        if (len(rows) > self.page_size or key in self._list_sizes) and (
+                self._list_sizes.get(key) != len(rows)):
             self._list_sizes[key] = len(rows)  # only lists of several pages are remembered
+            self._sizes_dirty = True
         return rows
 
     async def _list_all(self, command: str, model: type[M], clean: dict[str, str],
