@@ -22,6 +22,28 @@ if TYPE_CHECKING:
     from cspctl.ssh.pool import SshPool
 
 
+def operator_facts() -> dict[str, str]:
+    """Who runs cspctl where, and the local UTC offset (``+09:00``), for session.start."""
+    import getpass
+    import socket
+    from datetime import datetime
+
+    try:
+        operator = getpass.getuser()
+    except Exception:  # no passwd entry (containers)
+        operator = "?"
+    offset = datetime.now().astimezone().strftime("%z") or "+0000"
+    return {"operator": operator, "host": socket.gethostname(),
+            "utc_offset": f"{offset[:3]}:{offset[3:]}"}
+
+
+def _argv() -> str:
+    """The CLI arguments of this process (options only, as typed), cut to a readable size."""
+    import sys
+
+    return " ".join(sys.argv[1:])[:300]
+
+
 class Session:
     """A working session against one CloudStack: ``profile``, ``journal``, ``api``, ``ssh``.
 
@@ -59,9 +81,13 @@ class Session:
         profile: Profile | None = None,
         read_only: bool | None = None,
         journal: Journal | None = None,
+        mode: str = "headless",
+        command: str | None = None,
     ) -> Session:
         """Load the profile (unless given), start the journal and build the API client.
 
+        ``mode``: "console" or "headless" (``command``: the CLI arguments, default argv),
+        so ``cspctl log list`` can group cron runs.
         ``read_only``: explicit value, else the profile's ``read_only``. Raises ConfigError
         for a missing or broken profile. Nothing touches the network until the first call.
         """
@@ -83,6 +109,9 @@ class Session:
                 lab=profile.is_lab,
                 sources=[str(p) for p in profile.sources],
                 version=__version__,
+                **operator_facts(),
+                mode=mode,
+                command=command if command is not None else _argv(),
             )
         except OSError as exc:  # no journal, no session: every side effect must be recorded
             raise CspctlError(

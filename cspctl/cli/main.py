@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES = (
     "cspctl.cli.cmd_ssh",
     "cspctl.cli.cmd_diagnose",
     "cspctl.cli.cmd_repair",
+    "cspctl.cli.cmd_log",
 )
 
 

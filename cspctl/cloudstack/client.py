@@ -49,6 +49,7 @@ from cspctl.cloudstack.transport import (
     status_hint,
 )
 from cspctl.gate import Gate, Refused
+from cspctl.sessionlog.changes import in_background
 from cspctl.sessionlog.redact import MASK, Scrubber, is_secret_key, redact_params
 
 if TYPE_CHECKING:
@@ -396,8 +397,8 @@ class CloudStackClient:
 
     def _record(self, command: str, params: dict[str, str], method: str, status: int | None,
                 start: float, outcome: str, attempts: int, error: str | None) -> None:
-        if self.journal is None:
-            return
+        if self.journal is None or (outcome == "ok" and in_background()):
+            return  # a background poll is journalled only by what changed (or failed)
         shown = redact_params(params)
         if command == "updateConfiguration" and _SECRET_CONFIG.search(params.get("name", "")):
             shown["value"] = MASK
@@ -532,7 +533,11 @@ class CloudStackClient:
 
     async def list_capabilities(self) -> Capabilities:
         inner = await self._request("listCapabilities", {})
+        first = self._capabilities is None
         self._capabilities = envelope.parse_single(inner, Capabilities)
+        if first and self.journal is not None:  # the incident report names the version
+            self.journal.record("session.info", server=self.server,
+                                cloudstack_version=self._capabilities.cloudstackversion)
         return self._capabilities
 
     async def version(self) -> str | None:

@@ -411,11 +411,17 @@ class DiagnosisRunner:
             "diag.finding",
             vm=state.vm.name,
             vm_id=state.vm.id,
+            vm_type=state.vm.short_type,
             check_id=finding.check_id,
+            title=finding.title,
             status=finding.status.value,
             summary=finding.summary,
             playbook=finding.playbook,
             reason=finding.reason,
+            # a problem carries its evidence and advice: the incident report shows them
+            **({"advice": finding.advice,
+                "evidence": [e.to_dict() for e in finding.evidence]}
+               if finding.status in (Status.FAIL, Status.WARN, Status.ERROR) else {}),
         )
         await self._emit(StepFinished(vm_id, finding))
         return finding

@@ -23,6 +23,9 @@ import platformdirs
 
 from cspctl.sessionlog.redact import Scrubber
 
+SCHEMA_VERSION = 1
+"""Written as ``"v"`` on every line. A reader keeps (and shows raw) lines of a newer version."""
+
 
 def state_dir() -> Path:
     """Where journals and recordings live (``CSPCTL_STATE_DIR`` overrides, for tests)."""
@@ -63,7 +66,8 @@ class Journal:
 
     def record(self, event: str, **fields: Any) -> dict[str, Any]:
         """Append one event; returns the (redacted) record as written."""
-        rec = {"ts": _now(), "event": event, **self.scrub.scrub_obj(fields)}
+        rec = {"v": SCHEMA_VERSION, "ts": _now(), "event": event,
+               **self.scrub.scrub_obj(fields)}
         line = json.dumps(rec, ensure_ascii=False, default=str)
         with self._lock:
             if self._fh is None:
@@ -114,8 +118,9 @@ class Journal:
             syncer.join(timeout=5)
 
     def events(self) -> Iterator[dict[str, Any]]:
-        """Read back everything recorded so far."""
+        """Read back everything recorded so far (a cut-off last line is skipped)."""
+        from cspctl.sessionlog.reader import read_journal
+
         if not self.path.exists():
             return iter(())
-        with open(self.path, encoding="utf-8") as fh:
-            return iter([json.loads(line) for line in fh if line.strip()])
+        return iter(read_journal(self.path).events)
