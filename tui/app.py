@@ -35,16 +35,19 @@ from tui.diag_pane import DiagnosticsPane
 from tui.footer import FitFooter
 from tui.help import HelpScreen, binding_rows
 from tui.inventory import UNHEALTHY, Snapshot
+from tui.log_pane import LogPane
 from tui.overview import Overview
 from tui.settings import UiSettings
 from tui.shell_pane import ShellPane
 from widgets.confirm import ConfirmDialog
+from widgets.sessionlog import Timeline
 from widgets.steps import StepList
 from widgets.systemvms import SyncTable
 from widgets.terminal import Terminal
 
 Opener = Callable[[], Awaitable[Backend]]
 OVERVIEW = "overview"
+LOG_TAB = "session-log"
 
 
 def _home(path: str) -> str:
@@ -71,7 +74,7 @@ class CspctlApp(App[int]):
         Binding("slash", "filter", "Filter", id="console.filter"),
         Binding("question_mark", "help", "Help", id="console.help"),
         Binding("r", "repair", "Repair (next)", show=False, id="console.repair"),
-        Binding("l", "log", "Session log (next)", show=False, id="console.log"),
+        Binding("l", "log", "Log", id="console.log"),
         Binding("ctrl+r", "refresh", "Refresh", id="console.refresh"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="console.quit"),
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="console.palette"),
@@ -104,6 +107,8 @@ class CspctlApp(App[int]):
         self._refresh_timer: Any = None
         self.refresh_count = 0
         self._remove_signal_handlers: Callable[[], None] | None = None
+        self.journal_hint: str | None = None
+        """The line printed on quit: where the journal is and how to export it."""
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's driver; on Linux one that survives a terminal hangup (SIGHUP)."""
@@ -170,6 +175,9 @@ class CspctlApp(App[int]):
 
     async def _use_backend(self, backend: Backend) -> None:
         self.backend = backend
+        self.journal_hint = (f"cspctl: session journal {backend.journal_path}; export it with "
+                             f"'cspctl log export {backend.session_id} --format md' "
+                             "(or json, bundle)")
         backend.set_host_key_ask(self.ask_host_key)
         self._update_header()
         await self._refresh_now(manual=False)
@@ -204,7 +212,9 @@ class CspctlApp(App[int]):
         self._loading_since = self._elapsed()
         self._show_waiting()
         try:
-            snapshot = await backend.snapshot()
+            # the periodic refresh journals only what changed (or failed)
+            snapshot = await backend.snapshot(
+                background=not manual and self.snapshot is not None)
         except CspctlError as exc:
             if backend is self.backend:  # not an answer from a profile we left meanwhile
                 self._api_failed(str(exc), manual, isinstance(exc, TransportError))
@@ -474,9 +484,16 @@ class CspctlApp(App[int]):
                     title="coming next", timeout=5)
 
     def action_log(self) -> None:
-        path = self.backend.journal_path if self.backend else "?"
-        self.notify(f"The session log pane is coming next. Journal: {path}",
-                    title="coming next", timeout=5)
+        """Open (or go to) the session log: the live timeline of this session's journal."""
+        if self.backend is None:
+            self.notify("not connected yet", severity="warning")
+            return
+        if self._pane(LOG_TAB, LogPane) is not None:
+            self.tabs.active = LOG_TAB
+            self._focus_active()
+            return
+        pane = TabPane("Session log", LogPane(self.backend), id=LOG_TAB)
+        self.call_after_refresh(self._add_pane, pane, LOG_TAB)
 
     def action_help(self) -> None:
         """Show every binding with its id."""
@@ -485,6 +502,8 @@ class CspctlApp(App[int]):
             ("VM list", Overview.BINDINGS),
             ("tables", SyncTable.BINDINGS),
             ("shell pane", Terminal.BINDINGS),
+            ("session log", LogPane.BINDINGS),
+            ("diagnosis tab", DiagnosticsPane.BINDINGS),
             ("dialogs", ConfirmDialog.BINDINGS),
         ]
         self.push_screen(HelpScreen(binding_rows(groups, self.get_key_display)))
@@ -515,7 +534,7 @@ class CspctlApp(App[int]):
             return
         with contextlib.suppress(Exception):
             pane = self.tabs.get_pane(active)
-            for kind in (Terminal, StepList):
+            for kind in (Terminal, StepList, Timeline):
                 found = pane.query(kind)
                 if found:
                     found.first().focus()
@@ -645,6 +664,8 @@ def run(args: argparse.Namespace) -> int:
                          read_only=read_only, settings=settings)
     app = CspctlApp(opener, settings=settings)
     result = app.run()
+    if app.journal_hint:
+        print(app.journal_hint, flush=True)
     if app.return_code not in (None, 0):
         return int(app.return_code or 1)
     return int(result or 0)

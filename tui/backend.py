@@ -29,6 +29,9 @@ class Backend:
         self.lab = lab
         self.owns_lab = owns_lab
         self.settings = settings or UiSettings()
+        self._log_listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._last_vms: tuple[SystemVm, ...] | None = None
+        session.journal.subscribe(self._on_record)
 
     # -- opening --------------------------------------------------------------------------
     @classmethod
@@ -41,7 +44,7 @@ class Backend:
         lab = Lab(scenario, time_scale=settings.lab_time_scale)
         await lab.start()
         try:
-            session = Session.open(profile=lab.profile(), read_only=read_only)
+            session = Session.open(profile=lab.profile(), read_only=read_only, mode="console")
         except BaseException:
             await lab.stop()
             raise
@@ -51,14 +54,14 @@ class Backend:
     def for_lab(cls, lab: Any, *, read_only: bool | None = None,
                 settings: UiSettings | None = None) -> Backend:
         """A session on a lab someone else started (tests)."""
-        return cls(Session.open(profile=lab.profile(), read_only=read_only), lab=lab,
-                   settings=settings)
+        return cls(Session.open(profile=lab.profile(), read_only=read_only, mode="console"),
+                   lab=lab, settings=settings)
 
     @classmethod
     async def open_profile(cls, name: str | None, *, read_only: bool | None = None,
                            settings: UiSettings | None = None) -> Backend:
         """A session on a configured profile (None: the default one)."""
-        return cls(Session.open(name, read_only=read_only), settings=settings)
+        return cls(Session.open(name, read_only=read_only, mode="console"), settings=settings)
 
     async def close(self) -> None:
         """Close the session, then the lab if we started it."""
@@ -86,12 +89,26 @@ class Backend:
             return self.settings.refresh_interval
         return float(getattr(self.profile, "refresh_interval", 10.0) or 0.0)
 
-    async def snapshot(self) -> Snapshot:
-        """Zones, system VMs (agent state joined) and the server version, fetched together."""
+    async def snapshot(self, *, background: bool = False) -> Snapshot:
+        """Zones, system VMs (agent state joined) and the server version, fetched together.
+
+        ``background`` (the periodic refresh): successful calls are not journalled; a
+        ``refresh`` event says what changed, when anything did ("v-2-VM agent Disconnected
+        → Up"). A failed call is journalled either way.
+        """
+        from cspctl.sessionlog.changes import background as quiet
+        from cspctl.sessionlog.changes import inventory_changes
+
         api = self.session.api  # version() is cached by the client: asked once per session
-        zones, vms, version = await asyncio.gather(
-            api.list_zones(), api.list_system_vms(), api.version()
-        )
+        with quiet() if background else contextlib.nullcontext():
+            zones, vms, version = await asyncio.gather(
+                api.list_zones(), api.list_system_vms(), api.version()
+            )
+        if self._last_vms is not None:
+            changes = inventory_changes(self._last_vms, vms)
+            if changes:
+                self.record("refresh", changes=changes, background=background)
+        self._last_vms = tuple(vms)
         return Snapshot(tuple(zones), tuple(vms), version, self.settings.clock())
 
     def attempt(self) -> int:
@@ -122,3 +139,101 @@ class Backend:
 
     def record(self, event: str, **fields: Any) -> None:
         self.session.journal.record(event, **fields)
+
+    # -- session log ----------------------------------------------------------------------
+    @property
+    def session_id(self) -> str:
+        return self.session.journal.path.stem
+
+    def _on_record(self, record: dict[str, Any]) -> None:
+        for listener in list(self._log_listeners):
+            with contextlib.suppress(Exception):
+                listener(record)
+
+    def log_events(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Everything journalled so far (from the file), and what could not be read."""
+        from cspctl.sessionlog.reader import read_journal
+
+        if not self.session.journal.path.exists():
+            return [], []
+        read = read_journal(self.session.journal.path)
+        return read.events, read.problems
+
+    def watch_log(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Call ``listener`` with each event as it is journalled (from any thread);
+        returns the function that stops it."""
+        self._log_listeners.append(listener)
+
+        def stop() -> None:
+            with contextlib.suppress(ValueError):
+                self._log_listeners.remove(listener)
+
+        return stop
+
+    def add_note(self, text: str) -> None:
+        self.record("note", text=text[:4000], by="console")
+
+    def report_markdown(self) -> str:
+        """This session's incident report, as exported (scrubbed)."""
+        from cspctl.sessionlog.export import render
+        from cspctl.sessionlog.reader import read_journal
+
+        read = read_journal(self.session.journal.path)
+        return render(read, "md", self._export_scrubber())
+
+    def _export_scrubber(self) -> Any:
+        from cspctl.sessionlog.export import ExportScrubber
+
+        scrub = ExportScrubber()
+        for secret in self.profile.secrets():
+            scrub.add(secret)
+        return scrub
+
+    def export_path(self, fmt: str) -> str:
+        """Where :meth:`export_log` writes ``fmt`` (md, json, bundle)."""
+        from cspctl.sessionlog.export import default_path
+        from cspctl.sessionlog.reader import JournalRead
+
+        return str(default_path(JournalRead(self.session.journal.path, []), fmt))
+
+    async def export_log(self, fmt: str) -> str:
+        """Write this session's report (md/json) or bundle; returns the file's path."""
+        from cspctl.sessionlog import export as exporter
+        from cspctl.sessionlog.reader import read_journal
+
+        def write() -> str:
+            read = read_journal(self.session.journal.path)
+            scrub = self._export_scrubber()
+            data = (exporter.bundle_bytes(read, scrub) if fmt == "bundle"
+                    else exporter.render(read, fmt, scrub).encode())
+            path = exporter.default_path(read, fmt)
+            exporter.write_private(path, data)
+            return str(path)
+
+        return await asyncio.to_thread(write)
+
+    def local_clipboard(self, text: str) -> str | None:
+        """pyperclip where a local clipboard works; None when copied, else why not."""
+        from cspctl.sessionlog.clipboard import has_display, pyperclip_copy
+
+        if not has_display():
+            return "no display"
+        return pyperclip_copy(text)
+
+    def diagnosis_report(self, diagnosis: Any, fmt: str) -> str:
+        """A diagnosis tab's own report (md or json), scrubbed like every export."""
+        from cspctl.diagnostics import report
+
+        text = report.render_json(diagnosis) if fmt == "json" else \
+            report.render_markdown(diagnosis)
+        return self._export_scrubber()(text)
+
+    async def export_diagnosis(self, diagnosis: Any, fmt: str) -> str:
+        """Write a diagnosis report next to the journal; returns the file's path."""
+        from cspctl.sessionlog import export as exporter
+
+        text = self.diagnosis_report(diagnosis, fmt)
+        path = (self.session.journal.directory
+                / f"diagnosis-{diagnosis.run_id}.{'json' if fmt == 'json' else 'md'}")
+        await asyncio.to_thread(exporter.write_private, path, text.encode())
+        return str(path)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
@@ -63,6 +64,11 @@ def finding_text(vm_name: str, finding: Finding, *, durations: bool = True,
 class DiagnosticsPane(Vertical):
     """Runs the diagnosis of some VMs on mount and shows it live."""
 
+    BINDINGS = [
+        Binding("c", "copy_report", "Copy report", id="diagnosis.copy"),
+        Binding("e", "export_report", "Export report", id="diagnosis.export"),
+    ]
+
     def __init__(self, backend: Backend, vms: list[SystemVm], label: str,
                  **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -74,6 +80,8 @@ class DiagnosticsPane(Vertical):
         clock = backend.settings.elapsed or time.monotonic
         self._clock = clock
         self.diagnosis: object | None = None
+        self.last_export: str | None = None
+        self.last_copy: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(f"diagnosing {self.label}…", classes="pane-status", markup=False)
@@ -198,3 +206,44 @@ class DiagnosticsPane(Vertical):
                     self.steps.select_key(key)
                     self._show(key)
                     return
+
+    # -- the diagnosis's own report ----------------------------------------------------------
+    def _done(self) -> bool:
+        if self.diagnosis is None:
+            self.notify("the diagnosis is still running", severity="warning", timeout=3)
+            return False
+        return True
+
+    def action_copy_report(self) -> None:
+        """Copy this diagnosis's report (Markdown)."""
+        from tui.log_pane import copy_report
+
+        if self._done():
+            copy_report(self, self.backend.diagnosis_report(self.diagnosis, "md"),
+                        f"diagnosis of {self.label}")
+
+    def action_export_report(self) -> None:
+        """Export this diagnosis's report as Markdown or JSON (the path is shown)."""
+        from widgets.sessionlog import ChoiceDialog
+
+        if not self._done():
+            return
+
+        def chosen(fmt: str | None) -> None:
+            if fmt:
+                self._export(fmt)
+
+        self.app.push_screen(ChoiceDialog(f"Export the diagnosis of {self.label} as…",
+                                          [("md", "Markdown"), ("json", "JSON")]),
+                             callback=chosen)
+
+    @work(group="diag-export", exit_on_error=False)
+    async def _export(self, fmt: str) -> None:
+        try:
+            path = await self.backend.export_diagnosis(self.diagnosis, fmt)
+        except Exception as exc:
+            self.notify(f"export failed: {exc}", title="diagnostics", severity="error")
+            return
+        self.last_export = path
+        self.notify(self.backend.settings.shown(f"{fmt} written to {path}"),
+                    title="exported", timeout=8)

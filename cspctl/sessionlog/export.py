@@ -86,7 +86,7 @@ def default_path(read: JournalRead, fmt: str) -> Path:
     return read.side_dir / name
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     """Write atomically (a temp file renamed), owner-only, like the journal itself."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -172,7 +172,7 @@ def export(read: JournalRead, fmt: str, output: Path | None = None) -> Exported:
     path = output or default_path(read, fmt)
     data = bundle_bytes(read) if fmt == "bundle" else render(read, fmt).encode()
     try:
-        _write_private(path, data)
+        write_private(path, data)
     except OSError as exc:
         raise CspctlError(f"cannot write {path}: {exc.strerror or exc}") from None
     abrupt = not any(e.get("event") == "session.end" for e in read.events)

@@ -80,8 +80,8 @@ def summarize(path: Path) -> SessionSummary:
     for e in events:
         vm = e.get("vm")
         if isinstance(vm, str) and vm and vm != "management-server" and vm not in vms \
-                and e.get("event") in ("diag.finding", "ssh.shell", "ssh.command",
-                                       "repair.start", "repair.step"):
+                and e.get("event") in ("diag.finding", "ssh.shell", "repair.start",
+                                       "repair.step"):
             vms.append(vm)
         if e.get("event") == "diag.end":
             status = str(e.get("status"))
