@@ -113,8 +113,8 @@ class LogPane(Vertical):
     def _update_status(self) -> None:
         shown = self.timeline.row_count
         label = FILTERS[self.filter_index][1]
-        parts = [f"session {self.backend.session_id}", f"{shown}/{len(self.events)} events "
-                 f"({label})", "times UTC", "f filter · n note · e export · c copy · ⏎ show"]
+        parts = [f"session {self.backend.session_id}",
+                 f"{shown}/{len(self.events)} events ({label})", "times UTC", "⏎ details"]
         if self.last_export:
             parts.insert(1, f"exported {self.last_export}")
         self.query_one("#log-status", Static).update(self.backend.settings.shown(
