@@ -353,3 +353,30 @@ def test_concurrent_sessions_write_only_their_own_journal(tmp_path: Path) -> Non
     for name, path in zip(("alpha", "beta", "gamma"), paths, strict=True):
         texts = [json.loads(line)["text"] for line in path.read_text().splitlines()]
         assert texts == [f"{name}-{i}" for i in range(300)]
+
+
+def test_console_quit_says_where_the_journal_is() -> None:
+    """``cspctl --lab`` on a real pty: after ctrl+q, one line names the journal and the
+    command that exports it; that command works."""
+    master, slave = pty.openpty()
+    env = {**_env(), "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    proc = subprocess.Popen([sys.executable, "-m", "cspctl", "--lab"], stdin=slave,
+                            stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    try:
+        seen = read_until(master, b"v-2-VM", timeout=60)
+        os.write(master, b"\x11")  # ctrl+q
+        seen = read_until(master, b"--format md", seen, timeout=60)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    tail = seen.rsplit(b"\x1b", 1)[-1].decode(errors="replace")
+    match = re.search(r"cspctl: session journal (\S+\.jsonl); export it with "
+                      r"'cspctl log export (\S+) --format md'", tail)
+    assert match, tail
+    assert Path(match[1]).is_file() and Path(match[1]).stem == match[2]
+    exported = cspctl("log", "export", match[2], "--format", "json", "-o", "-")
+    data = json.loads(exported.stdout)
+    assert data["session"]["mode"] == "console" and data["session"]["end"] == "normal"
