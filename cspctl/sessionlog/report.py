@@ -388,12 +388,13 @@ def render_markdown(report: dict[str, Any]) -> str:
            else ""),
         f"- **Operator:** {who}"
         + (f" (local time UTC{md(s['utc_offset'])})" if s.get("utc_offset") else ""),
-        f"- **Cloud:** profile {md(s.get('profile'))}"
+        f"- **Cloud:** profile {md(s.get('profile') or 'unknown')}"
         + (" (lab)" if s.get("lab") else "") + f", CloudStack {cs}"
         + (", read-only" if s.get("read_only") else ""),
         f"- **Tool:** cspctl {md(s.get('cspctl_version') or '?')}, "
         + ("console" if s.get("mode") == "console"
-           else f"headless {code('cspctl ' + str(s.get('command') or ''))}"),
+           else f"headless {code('cspctl ' + str(s['command']))}" if s.get("command")
+           else "unknown"),
     ]
     if s["end"] == "abrupt":
         out.append("- **Ended abruptly:** no session end was recorded (the process was killed "
