@@ -8,7 +8,6 @@ which API call finished first). Update with ``--snapshot-update`` and look at th
 from __future__ import annotations
 
 import re
-from functools import partial
 
 import pytest
 from textual.pilot import Pilot
@@ -32,7 +31,14 @@ def log_mask(text: str) -> str:
 
 def log_app() -> CspctlApp:
     settings = fixed_settings(scrub=log_mask)
-    return CspctlApp(partial(Backend.open_lab, "seed", settings=settings), settings=settings)
+
+    async def opener() -> Backend:
+        backend = await Backend.open_lab("seed", settings=settings)
+        # the version first, so its journal line does not race the first refresh's calls
+        await backend.session.api.version()
+        return backend
+
+    return CspctlApp(opener, settings=settings)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -101,8 +101,6 @@ class Backend:
 
         api = self.session.api  # version() is cached by the client: asked once per session
         with quiet() if background else contextlib.nullcontext():
-            if self._last_vms is None:
-                await api.version()  # first: the journal names the version before the rest
             zones, vms, version = await asyncio.gather(
                 api.list_zones(), api.list_system_vms(), api.version()
             )
