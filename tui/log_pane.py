@@ -17,6 +17,7 @@ from cspctl.sessionlog.describe import describe, kind_of
 from cspctl.sessionlog.report import _hms
 from cspctl.text import safe_block
 from widgets.sessionlog import ChoiceDialog, NoteDialog, TextScreen, Timeline, TimelineRow
+from widgets.sessionlog.timeline import MAX_ROWS
 
 if TYPE_CHECKING:
     from tui.backend import Backend
@@ -97,6 +98,8 @@ class LogPane(Vertical):
         self._count += 1
         key = f"e{self._count}"
         self.events[key] = event
+        if len(self.events) > MAX_ROWS:
+            self.events.pop(next(iter(self.events)))
         settings = self.backend.settings
         text = settings.shown(describe(event, durations=settings.show_durations))
         self.timeline.append(TimelineRow(key, settings.shown(_hms(event.get("ts"))),

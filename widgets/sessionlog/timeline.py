@@ -3,6 +3,7 @@ up; rows filtered by kind without losing any."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,8 +57,10 @@ class Timeline(DataTable[Text]):
 
     def append(self, row: TimelineRow) -> None:
         self.rows_all.append(row)
-        if len(self.rows_all) > MAX_ROWS:
-            self.rows_all = self.rows_all[-MAX_ROWS:]
+        if len(self.rows_all) > MAX_ROWS:  # the oldest row goes (the journal keeps it)
+            oldest = self.rows_all.pop(0)
+            with contextlib.suppress(Exception):
+                self.remove_row(oldest.key)
         if not self.shows(row):
             return
         follow = self.following
@@ -79,11 +82,9 @@ class Timeline(DataTable[Text]):
                 self.add_row(*self._cells(row), key=row.key)
         if self.row_count:
             if not follow and selected is not None:
-                try:
+                with contextlib.suppress(Exception):
                     self.move_cursor(row=self.get_row_index(selected), animate=False)
                     return
-                except Exception:
-                    pass
             self.move_cursor(row=self.row_count - 1, animate=False)
 
     def on_resize(self) -> None:
@@ -97,7 +98,6 @@ class Timeline(DataTable[Text]):
     def selected_key(self) -> str | None:
         if not self.row_count:
             return None
-        try:
+        with contextlib.suppress(Exception):
             return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:
-            return None
+        return None
