@@ -89,21 +89,49 @@ def test_seed_incident_exported_in_every_format_without_a_secret(tmp_path: Path)
         assert diag.returncode == 2, diag.stderr
         shell, _ = shell_on_pty(b"cat /var/cache/cloud/cmdline", b"ls /usr/local/cloud")
         assert shell.returncode == 0
+        repair = cspctl("--profile", "lab", "repair", "protect-assets", "v-2-VM", "--yes")
+        assert "VERIFIED" in repair.stdout
     secrets = [str(info[k]) for k in ("apikey", "secretkey", "password")]
     assert all(len(s) >= 8 for s in secrets)
     journals = sorted(sessions().glob("*.jsonl"))
-    assert len(journals) == 2
-    diag_id, shell_id = journals[0].stem, journals[1].stem
+    assert len(journals) == 3
+    diag_id, shell_id, repair_id = (j.stem for j in journals)
 
     listing = cspctl("log", "list", "--json")
     rows = json.loads(listing.stdout)
-    assert [r["id"] for r in rows] == [diag_id, shell_id]
+    assert [r["id"] for r in rows] == [diag_id, shell_id, repair_id]
     assert rows[0]["outcome"] == "fail" and rows[0]["vms"] == ["v-2-VM"]
     assert rows[0]["mode"] == "headless" and "diagnose v-2-VM" in rows[0]["command"]
     assert rows[1]["vms"] == ["v-2-VM"] and rows[1]["ended"] == "normal"
-    # log commands start no session of their own: latest is still the shell
+    assert rows[2]["outcome"] == "repaired"
+    # log commands start no session of their own: latest is still the repair
     assert sorted(sessions().glob("*.jsonl")) == journals
-    assert cspctl("log", "show", "latest").stdout.startswith(f"session {shell_id}")
+    assert cspctl("log", "show", "latest").stdout.startswith(f"session {repair_id}")
+
+    # the repair's report: each question, its answer, each step's result, the verification
+    rmd = cspctl("log", "export", "latest", "--format", "md", "-o", "-").stdout
+    rjs = json.loads(cspctl("log", "export", "latest", "--format", "json", "-o", "-").stdout)
+    (action,) = rjs["actions"]
+    assert action["playbook"] == "protect-assets" and action["status"] == "verified"
+    changes = [st for st in action["steps"] if st["destructive"]]
+    assert changes and all(st["asked"] and st["answer"] == "yes" and st["status"] == "done"
+                           for st in changes)
+    assert all(st["asked"] <= st["answered"] for st in changes)  # asked, then answered
+    assert action["verification"][0]["status"] == "verified"
+    section = rmd[rmd.index("## Actions taken"):rmd.index("## Still open")]
+    spots = []
+    for st in action["steps"]:
+        spots.append(section.index(f"**{st['title']}**"))
+        if st["asked"]:
+            spots.append(section.index("Confirmation asked", spots[-1]))
+        spots.append(section.index(f"Result: **{st['status']}**", spots[-1]))
+    spots.append(section.index("Verification:"))
+    assert spots == sorted(spots)
+    assert "chattr +i /usr/local/cloud/systemvm/images" in section
+    assert "1 of 1 repairs done and verified" in rmd
+    java = next(f for f in rjs["findings"] if f["check_id"] == "java-cwd")
+    assert java["status"] == "fail" and java["later"]["status"] == "ok"
+    assert not any("Java working directory" in item for item in rjs["open"])
 
     note = cspctl("log", "note", diag_id[:-2], "agent", "restarted", "by", "hand")
     assert "note added" in note.stderr
@@ -111,7 +139,8 @@ def test_seed_incident_exported_in_every_format_without_a_secret(tmp_path: Path)
     md = cspctl("log", "export", diag_id, "--format", "md", "-o", str(out / "r.md"))
     js = cspctl("log", "export", diag_id, "--format", "json", "-o", str(out / "r.json"))
     bundle = cspctl("log", "export", diag_id, "--format", "bundle", "-o", str(out / "b.tar.gz"))
-    shell_bundle = cspctl("log", "export", "latest", "--format", "bundle")
+    shell_bundle = cspctl("log", "export", shell_id, "--format", "bundle")
+    repair_bundle = cspctl("log", "export", repair_id, "--format", "bundle")
     for result in (md, js, bundle):
         assert "ended abruptly" not in result.stderr
     report = (out / "r.md").read_text()
@@ -169,7 +198,9 @@ def test_seed_incident_exported_in_every_format_without_a_secret(tmp_path: Path)
     assert "type=consoleproxy" in shown and "root@v-2-VM:~# ls /usr/local/cloud" in shown
 
     # no secret in any exported byte (and none in the journals themselves)
+    _, rblob, _ = all_bytes(Path(repair_bundle.stdout.strip()))
     exported = [(out / "r.md").read_bytes(), (out / "r.json").read_bytes(), blob, sblob,
+                rblob, rmd.encode(), json.dumps(rjs).encode(),
                 (out / "b.tar.gz").read_bytes(), shell_tar.read_bytes(),
                 "\n".join(names + snames).encode()]
     exported += [p.read_bytes() for p in sessions().rglob("*") if p.is_file()]

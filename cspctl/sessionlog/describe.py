@@ -206,17 +206,31 @@ def _repair_answer(e: dict[str, Any], durations: bool) -> str:
 
 def _repair_step(e: dict[str, Any], durations: bool) -> str:
     took = f" in {_secs(e.get('elapsed'))}" if durations and e.get("elapsed") is not None else ""
+    summary = f": {e['summary']}" if e.get("summary") else ""
     return f"step {_s(e.get('title') or e.get('step'))} on {_s(e.get('vm'))} → " \
-           f"{_s(e.get('status'))}{took}"
+           f"{_s(e.get('status'))}{took}{summary}"
 
 
 def _repair_verify(e: dict[str, Any], durations: bool) -> str:
-    return f"verification of {_s(e.get('playbook'))} on {_s(e.get('vm'))}: {_s(e.get('status'))}" \
-           + (f" — {e['summary']}" if e.get("summary") else "")
+    from cspctl.sessionlog.report import verify_status, verify_summary
+
+    summary = verify_summary(e)
+    return (f"verification of {_s(e.get('playbook'))} on {_s(e.get('vm'))}: "
+            f"{verify_status(e)}" + (f" — {summary}" if summary else ""))
 
 
 def _repair_end(e: dict[str, Any], durations: bool) -> str:
-    return f"repair {_s(e.get('playbook'))} on {_s(e.get('vm'))} ended: {_s(e.get('status'))}"
+    text = f"repair {_s(e.get('playbook'))} on {_s(e.get('vm'))} ended: {_s(e.get('status'))}"
+    return text + (f" — {e['message']}" if e.get("message") else "")
+
+
+def _repair_refused(e: dict[str, Any], durations: bool) -> str:
+    return (f"repair {_s(e.get('playbook'))} on {_s(e.get('vm'))} refused: "
+            f"{_s(e.get('reason'))}")
+
+
+def _repair_hostkey(e: dict[str, Any], durations: bool) -> str:
+    return f"new host key of re-created {_s(e.get('vm'))} ({_s(e.get('address'))}) recorded"
 
 
 def _note(e: dict[str, Any], durations: bool) -> str:
@@ -263,6 +277,9 @@ _DESCRIBERS: dict[str, Callable[[dict[str, Any], bool], str]] = {
     "repair.step": _repair_step,
     "repair.verify": _repair_verify,
     "repair.end": _repair_end,
+    "repair.refused": _repair_refused,
+    "repair.hostkey": _repair_hostkey,
+    "repair.listener_error": _listener_error,
     "note": _note,
     "refresh": _refresh,
     "ui.real_terminal": _real_terminal,

@@ -136,7 +136,8 @@ def _actions(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 return step
         step = {"step": step_id, "title": e.get("title"), "destructive": e.get("destructive"),
                 "preview": None, "asked": None, "answer": None, "answered": None,
-                "status": None, "output": None, "elapsed": None, "ts": e.get("ts")}
+                "status": None, "summary": None, "output": None, "elapsed": None,
+                "ts": e.get("ts")}
         run["steps"].append(step)
         return step
 
@@ -158,28 +159,54 @@ def _actions(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 step["answer"], step["answered"] = e.get("answer"), e.get("ts")
             else:
                 step["status"] = e.get("status")
+                step["summary"] = e.get("summary")
                 step["output"] = e.get("output")
                 step["elapsed"] = e.get("elapsed")
                 if e.get("answer") is not None and step["answer"] is None:
                     step["answer"] = e.get("answer")
         elif name == "repair.verify":
-            run["verification"].append({"ts": e.get("ts"), "status": e.get("status"),
-                                        "summary": e.get("summary") or e.get("output"),
+            run["verification"].append({"ts": e.get("ts"), "status": verify_status(e),
+                                        "summary": verify_summary(e),
                                         "step": e.get("step") or e.get("title")})
         elif name == "repair.end":
             run["ended"], run["status"] = e.get("ts"), e.get("status")
+            run["message"] = e.get("message")
             current.pop((str(e.get("playbook")), str(e.get("vm"))), None)
     return runs
 
 
+DONE = ("ok", "done", "success", "succeeded", "completed", "verified")
+VERIFIED = ("ok", "passed", "pass", "verified")
+
+
+def verify_status(e: dict[str, Any]) -> str:
+    """A ``repair.verify`` event's verdict: its ``status``, or ``verified`` as a word."""
+    if e.get("status") is not None:
+        return str(e["status"])
+    if "verified" in e:
+        return "verified" if e.get("verified") else "still failing"
+    return "?"
+
+
+def verify_summary(e: dict[str, Any]) -> str | None:
+    """What the verification saw: its summary, or each re-run check and its status."""
+    if e.get("summary") or e.get("output"):
+        return str(e.get("summary") or e.get("output"))
+    findings = [f for f in (e.get("findings") or []) if isinstance(f, dict)]
+    if findings:
+        return "; ".join(f"{f.get('check_id')} {f.get('status')}" for f in findings)
+    return None
+
+
 def _verified(run: dict[str, Any]) -> bool:
     checks = run["verification"]
-    return bool(checks) and all(str(v.get("status")) in ("ok", "passed", "pass", "verified")
-                                for v in checks)
+    if str(run.get("status")) == "verified":
+        return True
+    return bool(checks) and all(str(v.get("status")) in VERIFIED for v in checks)
 
 
 def _succeeded(run: dict[str, Any]) -> bool:
-    return str(run.get("status")) in ("ok", "done", "success", "succeeded", "completed")
+    return str(run.get("status")) in DONE
 
 
 def _shells(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -246,7 +273,8 @@ def build_report(read: JournalRead) -> dict[str, Any]:
     for a in actions:
         if not _succeeded(a):
             status = a["status"] or "never finished"
-            open_items.append(f"repair {a['playbook']} on {a['vm']}: {status}")
+            why = f" — {a['message']}" if a.get("message") else ""
+            open_items.append(f"repair {a['playbook']} on {a['vm']}: {status}{why}")
         elif not _verified(a):
             open_items.append(f"repair {a['playbook']} on {a['vm']}: not verified")
     if session["end"] == "abrupt":
@@ -458,9 +486,12 @@ def render_markdown(report: dict[str, Any]) -> str:
                 out.append(f"   - Answer: **{md(st['answer'])}**")
             took = (f" in {float(st['elapsed']):.1f} s"
                     if isinstance(st.get("elapsed"), int | float) else "")
-            out.append(f"   - Result: **{md(st.get('status') or 'not run')}**{took}")
+            out.append(f"   - Result: **{md(st.get('status') or 'not run')}**{took}"
+                       + (f": {md(st['summary'])}" if st.get("summary") else ""))
             if st.get("output"):
                 out += ["", *("   " + ln for ln in fenced(st["output"], 4000)), ""]
+        if a.get("message"):
+            out.append(f"Outcome: {md(a['message'])}")
         out.append("")
         if a["verification"]:
             out.append("Verification:")

@@ -90,8 +90,9 @@ def summarize(path: Path) -> SessionSummary:
         if e.get("event") == "repair.end":
             repairs.append(str(e.get("status")))
     if repairs:
-        outcome = "repaired" if all(r in ("ok", "done", "success", "succeeded", "completed")
-                                    for r in repairs) else "repair failed"
+        outcome = "repaired" if all(r in ("ok", "done", "success", "succeeded", "completed",
+                                          "verified") for r in repairs) \
+            else f"repair {repairs[-1]}"
     elif worst is not None:
         outcome = worst
     else:
