@@ -52,6 +52,7 @@ def test_session_log_tab(snap_compare, size: tuple[int, int]) -> None:
         await pilot.press("n", *"CPVM agent down since 02:03 JST", "enter")
         await until(pilot, lambda: any(e.get("event") == "note" for e in pane.events.values())
                     and pane.timeline.row_count == len(pane.events), what="note row")
+        app.clear_notifications()  # the "note added" toast lasts 3 s: not part of the picture
         await pilot.pause()
 
     assert snap_compare(log_app(), terminal_size=size, run_before=open_log)

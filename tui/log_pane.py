@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 FILTERS: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("all", "everything", frozenset()),
     ("findings", "findings", frozenset({"finding"})),
-    ("actions", "actions", frozenset({"action", "note"})),
+    ("actions", "actions", frozenset({"action"})),
     ("shells", "shells", frozenset({"shell"})),
     ("api", "API calls", frozenset({"api"})),
     ("notes", "notes", frozenset({"note"})),
