@@ -103,6 +103,14 @@ class ProbeBatch:
         self._task = asyncio.ensure_future(self._run(run))
         self._task.add_done_callback(_retrieved)
 
+    async def aclose(self) -> None:
+        """Stop the script if it still runs, and wait until it has stopped (and journalled)."""
+        task = self._task
+        if task is None or task.done():
+            return
+        task.cancel()
+        await asyncio.wait([task])
+
     async def _run(self, run: RunScript) -> None:
         try:
             await run(self.script(), self._feed)

@@ -355,6 +355,9 @@ class DiagnosisRunner:
             await asyncio.gather(*(one(c) for c in plan))
         finally:  # a shared fact nobody waits for any more stops with the VM's checks
             cancel_pending(state.facts.values())
+            # and a batch still running stops (and is journalled) before the run ends
+            for batch in state.batches.values():
+                await batch.aclose()
         findings = [state.findings[c.id] for c in plan]
         report = VmReport(
             vm,
