@@ -258,3 +258,67 @@ def test_alert_mentions_whole_vm_names() -> None:
     assert parse.mentions(text, "v-2-VM")
     assert not parse.mentions(text, "v-2")
     assert not parse.mentions("proxy: v-22-VM,", "v-2-VM")
+
+
+def test_time_zones_compare_by_offset_not_name() -> None:
+    gmt = parse.parse_tz_offset("+0000 GMT\n")
+    utc = parse.parse_tz_offset("+0000 UTC\n")
+    jst = parse.parse_tz_offset("+0900 JST\n")
+    assert gmt is not None and utc is not None and jst is not None
+    assert gmt.offset == utc.offset != jst.offset
+    assert str(jst) == "JST (+0900)"
+    assert parse.parse_tz_offset("+05:30 IST").offset == "+0530"  # type: ignore[union-attr]
+    assert parse.parse_tz_offset("") is None
+
+
+def test_sockets_by_header_in_every_layout() -> None:
+    with_netid = (
+        "Netid State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n"
+        "udp   UNCONN 0      0            0.0.0.0:68         0.0.0.0:*\n"
+        "tcp   LISTEN 0      128          0.0.0.0:3922       0.0.0.0:*\n"
+        "tcp   LISTEN 0      50     127.0.0.53%lo:53         0.0.0.0:*\n"
+    )
+    assert parse.parse_listening_ports(with_netid) == {3922, 53}
+    no_header = "LISTEN 0      128          0.0.0.0:3922       0.0.0.0:*\n"
+    assert parse.parse_listening_ports(no_header) == {3922}
+    wheezy = (  # Debian 7's iproute (ss from 2012): *:port, wide columns
+        "State      Recv-Q Send-Q        Local Address:Port          Peer Address:Port \n"
+        "LISTEN     0      128                       *:3922                     *:*     \n"
+    )
+    assert parse.parse_listening_ports(wheezy) == {3922}
+    estab = (
+        "State Recv-Q Send-Q  Local Address:Port   Peer Address:Port Process\n"
+        "ESTAB 0      0          10.1.1.55:41234     10.1.1.10:8250\n"
+        "ESTAB 0      0      [::ffff:10.1.1.55]:22  [::ffff:10.1.1.9]:50122\n"
+    )
+    conns = parse.established_to(estab, 8250)
+    assert [(c.peer_host, c.peer_port) for c in conns] == [("10.1.1.10", 8250)]
+    netstat = (
+        "Active Internet connections (w/o servers)\n"
+        "Proto Recv-Q Send-Q Local Address           Foreign Address         State\n"
+        "tcp        0      0 10.1.1.55:41234         10.1.1.10:8250          ESTABLISHED\n"
+    )
+    assert len(parse.established_to(netstat, 8250)) == 1
+
+
+def test_df_by_header_units_and_spaces() -> None:
+    posix512 = (
+        "Filesystem     512-blocks    Used Available Capacity Mounted on\n"
+        "/dev/vda1         4128416 4128416         0     100% /\n"
+        "//nas/share with space 2000 1000 1000 50% /mnt/my share\n"
+    )
+    rows = parse.parse_df(posix512)
+    assert (rows[0].size_kb, rows[0].percent) == (2064208, 100)
+    assert rows[1].filesystem == "//nas/share with space" and rows[1].mount == "/mnt/my share"
+
+
+def test_getent_and_domstate() -> None:
+    assert parse.parse_getent_hosts("151.101.2.132   cloudstack.apache.org\n") == [
+        "151.101.2.132"]
+    assert parse.parse_domstate("running\n\n") == "running"
+    listing = (" Id    Name                           State\n"
+               "----------------------------------------------------\n"
+               " 3     v-2-VM                         running\n"
+               " -     s-1-VM                         shut off\n")
+    assert parse.parse_domstate(listing, "s-1-VM") == "shut off"
+    assert parse.parse_domstate(listing, "v-9-VM") is None

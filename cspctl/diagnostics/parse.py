@@ -37,24 +37,101 @@ def parse_pids(text: str) -> list[int]:
 
 
 _PORT_RE = re.compile(r"[:\]](\d+)$")
+_ADDR_PORT_RE = re.compile(r"^[^\s()\"]*[:\]](?:\d+|\*)$")
+_TCP_STATES = frozenset({
+    "LISTEN", "ESTAB", "ESTABLISHED", "SYN-SENT", "SYN_SENT", "SYN-RECV", "SYN_RECV",
+    "FIN-WAIT-1", "FIN_WAIT1", "FIN-WAIT-2", "FIN_WAIT2", "TIME-WAIT", "TIME_WAIT", "CLOSE",
+    "CLOSE-WAIT", "CLOSE_WAIT", "LAST-ACK", "LAST_ACK", "CLOSING", "UNCONN",
+})
+_HEADER_NAMES = (
+    (re.compile(r"Local\s+Address(?::Port)?"), "Local"),
+    (re.compile(r"(?:Peer|Foreign)\s+Address(?::Port)?"), "Peer"),
+    (re.compile(r"PID/Program\s+name"), "Program"),
+)
+
+
+@dataclass(frozen=True)
+class Socket:
+    """One TCP socket row of ``ss -tn[l]`` or ``netstat -tn[l]``."""
+
+    state: str
+    local: str
+    peer: str
+
+    @property
+    def local_port(self) -> int | None:
+        return _port(self.local)
+
+    @property
+    def peer_port(self) -> int | None:
+        return _port(self.peer)
+
+    @property
+    def peer_host(self) -> str:
+        return _host(self.peer)
+
+
+def _port(address: str) -> int | None:
+    match = _PORT_RE.search(address)
+    return int(match.group(1)) if match else None
+
+
+def _host(address: str) -> str:
+    host = re.sub(r":(?:\d+|\*)$", "", address)
+    return host.strip("[]")
+
+
+def _socket_columns(header: str) -> list[str]:
+    """Header words with the multi-word names joined (``Local Address:Port`` -> ``Local``)."""
+    for pattern, name in _HEADER_NAMES:
+        header = pattern.sub(name, header)
+    return header.replace("PortProcess", " Process").split()
+
+
+def parse_sockets(text: str) -> list[Socket]:
+    """TCP sockets from ``ss``/``netstat`` output, columns found by the header line.
+
+    Tolerates every layout seen on real userlands: iproute2 with or without a ``Netid``
+    column (``ss -ln``), no header (``ss -H``), net-tools ``netstat`` with its banner line,
+    IPv6 ``[::]:80``/``:::80`` and Debian 7's ``*:80``.
+    """
+    sockets: list[Socket] = []
+    cols_of: dict[str, int] | None = None
+    for line in text.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        if "State" in line and ("Local" in line or "Recv-Q" in line):
+            cols_of = {name: i for i, name in enumerate(_socket_columns(line))}
+            continue
+        if cols_of is not None and {"Local", "Peer"} <= cols_of.keys() \
+                and len(words) > max(cols_of["Local"], cols_of["Peer"]):
+            local, peer = words[cols_of["Local"]], words[cols_of["Peer"]]
+            state_i = cols_of.get("State")
+            state = words[state_i] if state_i is not None and state_i < len(words) else ""
+            if words[0].lower().startswith(("udp", "raw", "u_", "nl", "p_")):
+                continue
+            if _ADDR_PORT_RE.match(local) and _ADDR_PORT_RE.match(peer):
+                sockets.append(Socket(state.upper(), local, peer))
+                continue
+        # no (usable) header: the first two address:port words and the state word
+        addrs = [w for w in words if _ADDR_PORT_RE.match(w)]
+        if len(addrs) >= 2 and not words[0].lower().startswith(("udp", "raw", "u_", "nl")):
+            state = next((w for w in words if w.upper() in _TCP_STATES), "")
+            sockets.append(Socket(state.upper(), addrs[0], addrs[1]))
+    return sockets
 
 
 def parse_listening_ports(text: str) -> set[int]:
     """TCP ports in LISTEN state from ``ss -ltn[p]`` or ``netstat -ltn[p]``."""
-    ports: set[int] = set()
-    for line in text.splitlines():
-        cols = line.split()
-        if not cols:
-            continue
-        ss_row = cols[0] == "LISTEN"  # ss: State Recv-Q Send-Q Local Peer
-        netstat_row = cols[0].startswith("tcp") and "LISTEN" in cols
-        if not (ss_row or netstat_row) or len(cols) < 4:
-            continue
-        local = cols[3]
-        match = _PORT_RE.search(local)
-        if match:
-            ports.add(int(match.group(1)))
-    return ports
+    return {s.local_port for s in parse_sockets(text)
+            if s.state == "LISTEN" and s.local_port is not None}
+
+
+def established_to(text: str, port: int) -> list[Socket]:
+    """Established connections whose peer port is ``port`` (``ss -tn``, ``netstat -tn``)."""
+    return [s for s in parse_sockets(text)
+            if s.state in ("ESTAB", "ESTABLISHED") and s.peer_port == port]
 
 
 @dataclass(frozen=True)
@@ -92,23 +169,42 @@ class DfRow:
     mount: str
 
 
+_DF_SIZE = {"1024-blocks": 1, "1k-blocks": 1, "512-blocks": 0.5, "4096-blocks": 4}
+
+
 def parse_df(text: str) -> list[DfRow]:
-    """``df -P`` (POSIX, 1024-blocks); wrapped lines are joined."""
+    """``df -P`` / ``df -k`` / busybox ``df``, columns found by the header; wrapped lines joined.
+
+    The size unit comes from the header (``1024-blocks``, ``1K-blocks``, ``512-blocks`` under
+    POSIXLY_CORRECT); ``Use%``/``Capacity`` are both understood; mount points keep spaces.
+    """
     rows: list[DfRow] = []
+    lines = text.splitlines()
+    header = next((ln for ln in lines if ln.startswith("Filesystem")), None)
+    factor = 1.0
+    if header is not None:
+        unit = header.split()[1].lower() if len(header.split()) > 1 else ""
+        factor = _DF_SIZE.get(unit, 1.0)
+        lines = lines[lines.index(header) + 1:]
     pending: list[str] = []
-    for line in text.splitlines()[1:]:
+    for line in lines:
         cols = pending + line.split()
         if len(cols) < 6:
             pending = cols
             continue
         pending = []
+        # the percent column is the first NN% (or "-") after three numbers
+        pct_i = next((i for i in range(4, len(cols) - 1)
+                      if re.fullmatch(r"\d+%|-", cols[i])), None)
+        if pct_i is None:
+            continue
         try:
-            pct = int(cols[4].rstrip("%")) if cols[4] != "-" else 0
-            rows.append(
-                DfRow(cols[0], int(cols[1]), int(cols[2]), int(cols[3]), pct, " ".join(cols[5:]))
-            )
+            size, used, avail = (int(int(c) * factor) for c in cols[pct_i - 3:pct_i])
         except ValueError:
             continue
+        pct = int(cols[pct_i].rstrip("%")) if cols[pct_i] != "-" else 0
+        fs = " ".join(cols[:pct_i - 3])
+        rows.append(DfRow(fs, size, used, avail, pct, " ".join(cols[pct_i + 1:])))
     return rows
 
 
@@ -135,9 +231,9 @@ def parse_free(text: str) -> Memory | None:
         if cols[0] == "total":
             header = cols
         elif cols[0] == "Mem:":
-            mem = cols[1:]
+            mem = [c for c in cols[1:] if c.isdigit()]
         elif cols[0] == "Swap:":
-            swap = cols[1:]
+            swap = [c for c in cols[1:] if c.isdigit()]
         elif cols[0] == "-/+" and len(cols) >= 4:
             buffers_free = int(cols[-1])
     if not mem:
@@ -149,8 +245,9 @@ def parse_free(text: str) -> Memory | None:
     available = values.get("available")
     if available is None:
         available = buffers_free if buffers_free is not None else free
-    swap_total = int(swap[0]) if swap else 0
-    swap_used = int(swap[1]) if len(swap) > 1 else 0
+    swap_values = dict(zip(header, (int(v) for v in swap), strict=False))
+    swap_total = swap_values.get("total", int(swap[0]) if swap else 0)
+    swap_used = swap_values.get("used", int(swap[1]) if len(swap) > 1 else 0)
     return Memory(total, used, free, available, swap_total, swap_used)
 
 
@@ -164,6 +261,28 @@ def parse_tz(text: str) -> str | None:
     """``date +%Z`` (abbreviation such as UTC or JST)."""
     word = text.strip()
     return word or None
+
+
+@dataclass(frozen=True)
+class TimeZone:
+    """``date '+%z %Z'``: the UTC offset (what matters) and the name (what people read)."""
+
+    offset: str
+    """``+0900``; two machines agree on local time exactly when these are equal."""
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.offset})" if self.name and self.name != self.offset \
+            else self.offset
+
+
+def parse_tz_offset(text: str) -> TimeZone | None:
+    """``date '+%z %Z'`` -> TimeZone; abbreviations differ for one offset (GMT vs UTC)."""
+    match = re.search(r"([+-]\d{2}:?\d{2})(?:\s+(\S+))?", text)
+    if not match:
+        return None
+    offset = match.group(1).replace(":", "")
+    return TimeZone(offset, match.group(2) or offset)
 
 
 @dataclass(frozen=True)
@@ -276,6 +395,12 @@ def parse_nslookup(text: str) -> list[str]:
     return addresses
 
 
+def parse_getent_hosts(text: str) -> list[str]:
+    """``getent hosts NAME``: ``151.101.2.132   cloudstack.apache.org`` lines."""
+    return [line.split()[0] for line in text.splitlines()
+            if len(line.split()) >= 2 and re.fullmatch(r"[0-9a-fA-F:.]+", line.split()[0])]
+
+
 def parse_nameservers(text: str) -> list[str]:
     """``cat /etc/resolv.conf``."""
     return [
@@ -382,14 +507,36 @@ def parse_agent_log(text: str) -> AgentLog:
 
 
 def parse_ps_lstart(text: str, pid: int) -> datetime | None:
-    """``ps -o pid,lstart,args -p PID``: the start time (VM local time, naive)."""
+    """``ps -o pid,lstart,args -p PID``: the start time (VM local time, naive).
+
+    The PID column is found by the header (procps right-aligns it; busybox has no lstart);
+    ``lstart`` is always five words (``Wed Dec  2 04:53:46 2026``).
+    """
+    pid_i = 0
     for line in text.splitlines():
         cols = line.split()
-        if len(cols) >= 6 and cols[0] == str(pid):
+        if "PID" in cols:
+            pid_i = cols.index("PID")
+            continue
+        if len(cols) >= pid_i + 6 and cols[pid_i] == str(pid):
             try:
-                return datetime.strptime(" ".join(cols[1:6]), "%a %b %d %H:%M:%S %Y")
+                return datetime.strptime(" ".join(cols[pid_i + 1:pid_i + 6]),
+                                         "%a %b %d %H:%M:%S %Y")
             except ValueError:
                 return None
+    return None
+
+
+def parse_domstate(text: str, name: str | None = None) -> str | None:
+    """``virsh domstate NAME`` (``running``, ``shut off``) or the row of ``virsh list --all``."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if name is not None:
+        for line in lines:
+            cols = line.split(None, 2)
+            if len(cols) == 3 and cols[1] == name:
+                return cols[2].strip()
+    if lines and not lines[0].startswith(("Id", "error", "-")) and len(lines) == 1:
+        return lines[0]
     return None
 
 

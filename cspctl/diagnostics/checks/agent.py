@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from shlex import quote
-
 from cspctl.diagnostics import parse
-from cspctl.diagnostics.checks import facts
+from cspctl.diagnostics.checks import facts, probe
 from cspctl.diagnostics.checks.base import check
 from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
@@ -63,7 +61,7 @@ async def boot_params(ctx: CheckContext) -> Finding:
 @check("mgmt-connect", "Management server reachable on 8250 from the VM",
        after=("boot-params",), probes=(facts.CMDLINE_PROBE,))
 async def mgmt_connect(ctx: CheckContext) -> Finding:
-    """``nc -z -w 3 HOST 8250`` for every host= in the boot parameters."""
+    """``nc -z -w 3 HOST 8250`` (else socat, else bash's /dev/tcp) for every host=."""
     cmd = await facts.cmdline(ctx)
     hosts = parse.cmdline_hosts(cmd or {})
     if not hosts:
@@ -71,8 +69,7 @@ async def mgmt_connect(ctx: CheckContext) -> Finding:
     port = (cmd or {}).get("port") or "8250"
     down = []
     for host in hosts:
-        result = await ctx.vm_run(f"nc -z -w 3 {quote(host)} {quote(port)}")
-        if result.exit_status != 0:
+        if not await probe.tcp_open(ctx, host, port):
             down.append(host)
     if len(down) == len(hosts):
         return ctx.fail(
@@ -119,7 +116,8 @@ async def cloud_service(ctx: CheckContext) -> Finding:
     """``service cloud status`` (4.8, sysvinit) or ``systemctl is-active cloud`` (4.11+)."""
     systemd = await facts.is_at_least(ctx, 4, 11)
     command = SYSTEMD_STATUS if systemd else SYSV_STATUS
-    result = await ctx.vm_run(command)
+    other = SYSV_STATUS if systemd else SYSTEMD_STATUS
+    result = await probe.vm(ctx, command, other)
     state = parse.parse_service_status(result.stdout + result.stderr, result.exit_status)
     if not state.running:
         return ctx.fail(
@@ -149,7 +147,10 @@ PATCH_LINE = "Patching CPVM/SSVM with cloud agent jars"
 
 async def _patched_after_start(ctx: CheckContext, pid: int) -> str:
     """"; re-patched at T, after java started at S" when the log shows it (F7 evidence)."""
-    ps = await ctx.vm_run(f"ps -o pid,lstart,args -p {pid}")
+    try:
+        ps = await probe.vm(ctx, f"ps -o pid,lstart,args -p {pid}")
+    except probe.ToolMissing:
+        return ""
     started = parse.parse_ps_lstart(ps.stdout, pid)
     log = await ctx.vm_run(f"grep '{PATCH_LINE}' /var/log/cloud.log", tail_only=True)
     later = [t for t in parse.parse_log_date_lines(log.stdout) if started and t > started]
@@ -189,11 +190,11 @@ ASSET_DIRS = tuple(f"{facts.SYSTEMVM_DIR}/{d}" for d in ("images", "js", "css"))
 LSATTR_PROBE = "lsattr -d " + " ".join(ASSET_DIRS)
 
 
-@check("asset-protection", "Asset dirs immutable (seed workaround applied?)",
+@check("asset-protection", "Console asset directories: immutable flag (chattr +i)",
        after=("version",), probes=(LSATTR_PROBE,))
 async def asset_protection(ctx: CheckContext) -> Finding:
-    """``lsattr -d`` on images, js, css: ``chattr +i`` left by the protect-assets workaround."""
-    result = await ctx.vm_run(LSATTR_PROBE)
+    """``lsattr -d`` on images, js, css: an immutable flag left by the protect-assets fix."""
+    result = await probe.vm(ctx, LSATTR_PROBE)
     flags = parse.parse_lsattr(result.stdout)
     if not flags:
         return ctx.skip("lsattr gave no answer for the asset dirs")
@@ -204,15 +205,16 @@ async def asset_protection(ctx: CheckContext) -> Finding:
     if version is not None and version.status.value == "fail":
         return ctx.warn(
             f"{', '.join(locked)} immutable (chattr +i) while the VM needs a new template",
-            "These directories were made immutable to survive cloud-early-config (the seed "
-            "workaround). A patch or re-created VM with a new agent cannot replace them while "
-            "they are: remove the protection (chattr -i) before patching, and re-apply it "
-            "afterwards if the fault is still there.",
+            "These directories were made immutable so that cloud-early-config cannot delete "
+            "the agent's working directory (playbook protect-assets). A patch or a new agent "
+            "cannot replace their files while they are: remove the protection (chattr -i) "
+            "before patching, and re-apply it afterwards if the fault is still there.",
             "unprotect-assets",
         )
     return ctx.ok(
-        f"{', '.join(locked)} immutable (chattr +i; seed workaround in place — remove it "
-        "with playbook unprotect-assets before patching or upgrading this VM)"
+        f"{', '.join(locked)} immutable (chattr +i, the protect-assets fix for a deleted "
+        "working directory — remove it with playbook unprotect-assets before patching or "
+        "upgrading this VM)"
     )
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from cspctl.diagnostics.model import AppliesTo, Check, CheckFunc, Need
+from cspctl.diagnostics.checks.probe import ToolMissing
+from cspctl.diagnostics.model import AppliesTo, Check, CheckFunc, Finding, Need
+
+if TYPE_CHECKING:
+    from cspctl.diagnostics.context import CheckContext
 
 REGISTRY: list[Check] = []
 
@@ -31,18 +37,29 @@ def check(
     ``probes``/``host_probes``: the read-only commands it always runs in the VM / on its host
     (exactly as passed to ``ctx.vm_run``/``ctx.host_run``), so that a diagnosis sends them
     all in one round trip; a command not declared still runs, alone.
+
+    A probe whose tools are all missing (:class:`probe.ToolMissing`) ends the check as
+    ``error`` ("could not check: nc not installed on the VM"), never as a failure.
     """
 
     def register(func: CheckFunc) -> CheckFunc:
         if any(c.id == id for c in REGISTRY):
             raise ValueError(f"duplicate check id {id!r}")
+
+        @functools.wraps(func)
+        async def guarded(ctx: CheckContext) -> Finding:
+            try:
+                return await func(ctx)
+            except ToolMissing as exc:
+                return ctx.error(str(exc), exc.advice)
+
         REGISTRY.append(
             Check(
                 id=id,
                 title=title,
                 applies_to=applies_to,
                 needs=needs,
-                func=func,
+                func=guarded,
                 after=after,
                 description=(func.__doc__ or "").strip(),
                 probes=tuple(probes),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from cspctl.diagnostics import parse
-from cspctl.diagnostics.checks import facts
+from cspctl.diagnostics.checks import facts, probe
 from cspctl.diagnostics.checks.base import check
 from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
@@ -29,7 +29,7 @@ async def agent_cert(ctx: CheckContext) -> Finding:
     """``openssl x509 -noout -enddate -in …/conf/cloud.crt``."""
     if not await facts.is_at_least(ctx, 4, 11):
         return ctx.skip("no agent certificate before CloudStack 4.11")
-    result = await ctx.vm_run(CERT_PROBE)
+    result = await probe.vm(ctx, CERT_PROBE)
     end = parse.parse_openssl_enddate(result.stdout)
     if end is None:
         return ctx.fail(

@@ -12,7 +12,8 @@ from cspctl.diagnostics.model import Finding
 
 WARN_DRIFT = 5.0
 EPOCH = "date -u +%s"
-TZ = "date +%Z"
+TZ = "date '+%z %Z'"
+"""The offset decides (GMT and UTC are both +0000); the name is shown for people."""
 FAIL_DRIFT = 60.0
 
 DRIFT_ADVICE = (
@@ -92,18 +93,19 @@ TZ_ADVICE = (
 
 @check("timezone", "Time zone (VM vs host)", probes=(TZ,), host_probes=(TZ,))
 async def timezone(ctx: CheckContext) -> Finding:
-    """``date +%Z`` on the VM and on its host."""
-    vm_result = await ctx.vm_run(TZ)
-    vm_tz = parse.parse_tz(vm_result.stdout)
+    """``date '+%z %Z'`` on the VM and its host: warn only when the UTC offsets differ."""
+    vm_tz = parse.parse_tz_offset((await ctx.vm_run(TZ)).stdout)
     if not ctx.host_reachable:
         return ctx.skip(f"host not reachable ({ctx.state.host_ssh_error}); VM is in {vm_tz}")
-    host_result = await ctx.host_run(TZ)
-    host_tz = parse.parse_tz(host_result.stdout)
-    if not vm_tz or not host_tz:
+    host_tz = parse.parse_tz_offset((await ctx.host_run(TZ)).stdout)
+    if vm_tz is None or host_tz is None:
         return ctx.error("could not read the time zones")
-    mgmt_tz = datetime.now(UTC).astimezone().tzname()
-    ctx.add_evidence("mgmt", "date +%Z (cspctl)", mgmt_tz or "")
-    if vm_tz != host_tz:
+    local = datetime.now(UTC).astimezone()
+    ctx.add_evidence("mgmt", f"{TZ} (cspctl)", local.strftime("%z %Z"))
+    if vm_tz.offset != host_tz.offset:
         return ctx.warn(f"VM {vm_tz}, host {host_tz}",
                         TZ_ADVICE.format(vm=vm_tz, host=host_tz), "fix-timezone")
+    if vm_tz.name != host_tz.name:
+        return ctx.ok(f"same offset {vm_tz.offset}: VM says {vm_tz.name}, host says "
+                      f"{host_tz.name}")
     return ctx.ok(f"VM and host in {vm_tz}")

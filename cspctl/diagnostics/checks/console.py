@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cspctl.diagnostics import parse
-from cspctl.diagnostics.checks import facts
+from cspctl.diagnostics.checks import facts, probe
 from cspctl.diagnostics.checks.base import API, CPVM, SSVM, check
 from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
@@ -66,12 +66,11 @@ async def static_assets(ctx: CheckContext) -> Finding:
     codes: dict[str, int | None] = {}
     for asset in ASSETS:
         url = f"http://127.0.0.1/resource/{asset}"
-        result = await ctx.vm_run(_curl(asset))
-        if result.exit_status == 127:
-            result = await ctx.vm_run(f"wget -q -S -O /dev/null {url}")
-            codes[asset] = parse.parse_wget_status(result.stdout + result.stderr)
-        else:
+        result = await probe.vm(ctx, _curl(asset), f"wget -q -S -O /dev/null {url}")
+        if result.stdout.strip().isdigit():
             codes[asset] = parse.parse_http_code(result.stdout)
+        else:
+            codes[asset] = parse.parse_wget_status(result.stdout + result.stderr)
     bad = {a: c for a, c in codes.items() if c != 200}
     summary = ", ".join(f"{a.rsplit('/', 1)[-1]} {c or 'no answer'}" for a, c in codes.items())
     if not bad:
@@ -187,8 +186,8 @@ async def console_cert(ctx: CheckContext) -> Finding:
         return ctx.skip("console SSL is off")
     if "realhostip.com" in domain.lower():
         return ctx.skip("the realhostip.com certificate is covered by 'Console SSL settings'")
-    result = await ctx.vm_run(
-        "curl -skv -o /dev/null https://127.0.0.1/resource/js/ajaxviewer.js")
+    result = await probe.vm(
+        ctx, "curl -skv -o /dev/null https://127.0.0.1/resource/js/ajaxviewer.js")
     info = parse.parse_curl_tls(result.stdout + "\n" + result.stderr)
     if info is None or info.expires is None:
         return ctx.fail(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cspctl.diagnostics import parse
+from cspctl.diagnostics.checks import probe
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.models import Host
@@ -35,7 +36,7 @@ async def java_pids(ctx: CheckContext) -> list[int]:
     """Pids of the java processes (the agent) inside the VM."""
 
     async def load(c: CheckContext) -> list[int]:
-        result = await c.vm_run(JAVA_PIDS_PROBE)
+        result = await probe.vm(c, JAVA_PIDS_PROBE, "pidof java")
         return parse.parse_pids(result.stdout)
 
     return await ctx.fact("java_pids", load)
@@ -43,9 +44,7 @@ async def java_pids(ctx: CheckContext) -> list[int]:
 
 async def listening_ports(ctx: CheckContext) -> set[int]:
     async def load(c: CheckContext) -> set[int]:
-        result = await c.vm_run(PORTS_PROBE)
-        if result.exit_status == 127:
-            result = await c.vm_run("netstat -ltn")
+        result = await probe.vm(c, PORTS_PROBE, "netstat -ltn")
         return parse.parse_listening_ports(result.stdout)
 
     return await ctx.fact("ports", load)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cspctl.diagnostics import parse
+from cspctl.diagnostics.checks import probe
 from cspctl.diagnostics.checks.base import check
 from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
@@ -21,7 +22,7 @@ DISK_ADVICE = (
 @check("disk", "Disk space (df -P)", probes=("df -P",))
 async def disk(ctx: CheckContext) -> Finding:
     """Use% of every real file system."""
-    result = await ctx.vm_run("df -P")
+    result = await probe.vm(ctx, "df -P")
     rows = [r for r in parse.parse_df(result.stdout)
             if r.filesystem not in PSEUDO_FS and r.size_kb > 0
             and not r.mount.startswith(("/dev", "/run", "/sys", "/proc"))]
@@ -42,7 +43,7 @@ async def disk(ctx: CheckContext) -> Finding:
 @check("memory", "Memory (free -m)", probes=("free -m",))
 async def memory(ctx: CheckContext) -> Finding:
     """Available memory and swap use."""
-    result = await ctx.vm_run("free -m")
+    result = await probe.vm(ctx, "free -m")
     mem = parse.parse_free(result.stdout)
     if mem is None or mem.total_mb <= 0:
         return ctx.error("could not parse free -m output")

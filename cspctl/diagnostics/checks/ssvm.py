@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cspctl.diagnostics import parse
+from cspctl.diagnostics.checks import probe
 from cspctl.diagnostics.checks.base import SSVM, check
 from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
@@ -19,8 +20,8 @@ async def dns(ctx: CheckContext) -> Finding:
     """``nslookup cloudstack.apache.org`` (step 2 of ssvm-check.sh)."""
     resolv = await ctx.vm_run("cat /etc/resolv.conf")
     servers = parse.parse_nameservers(resolv.stdout)
-    result = await ctx.vm_run(f"nslookup {LOOKUP_NAME}")
-    addresses = parse.parse_nslookup(result.stdout)
+    result = await probe.vm(ctx, f"nslookup {LOOKUP_NAME}", f"getent hosts {LOOKUP_NAME}")
+    addresses = parse.parse_nslookup(result.stdout) or parse.parse_getent_hosts(result.stdout)
     if result.exit_status != 0 or not addresses:
         return ctx.fail(
             f"{LOOKUP_NAME} does not resolve (nameservers: {', '.join(servers) or 'none'})",
