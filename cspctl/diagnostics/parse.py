@@ -451,6 +451,22 @@ def parse_curl_tls(text: str) -> TlsInfo | None:
     return TlsInfo(subject, expires, verify)
 
 
+_LS_LONG = re.compile(
+    r"^[-dlcbps][-rwxsStTl.+@]{9}[.+@]?\s+\d+\s+\S+\s+\S+\s+(\d+),?\s+(?:\d+\s+)?"
+    r"(?:\S+\s+\S+\s+\S+|\d{4}-\d\d-\d\d \S+(?: [+-]\d{4})?)\s+(.+)$")
+
+
+def parse_ls_sizes(text: str) -> dict[str, int]:
+    """``ls -l FILE…``: path -> size in bytes (GNU, busybox and ``--time-style`` dates)."""
+    sizes: dict[str, int] = {}
+    for line in text.splitlines():
+        match = _LS_LONG.match(line)
+        if match:
+            name = match.group(2).split(" -> ", 1)[0]
+            sizes[name] = int(match.group(1))
+    return sizes
+
+
 def parse_lsattr(text: str) -> dict[str, str]:
     """``lsattr -d PATH…``: path -> flag field (``----i---------e-------``)."""
     flags: dict[str, str] = {}

@@ -276,3 +276,9 @@ def build_world(name: str, clock: LabClock | None = None,
     """Build the world of scenario ``name`` (raises UsageError for an unknown name)."""
     scenario = get_scenario(name)
     return scenario.build(clock or LabClock(), faults or Faults())
+
+
+# The failures operators keep reporting upstream (issue 13) live in their own module.
+from cspctl.lab.field_scenarios import field_scenarios  # noqa: E402
+
+SCENARIOS.update((s.name, s) for s in field_scenarios(Scenario))

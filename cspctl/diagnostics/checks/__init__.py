@@ -8,7 +8,9 @@ from cspctl.diagnostics.checks import (
     certs,
     clock,
     console,
+    hosts,
     mgmt,
+    reconcile,
     resources,
     ssvm,
     state,
@@ -16,14 +18,15 @@ from cspctl.diagnostics.checks import (
 from cspctl.diagnostics.checks.base import REGISTRY
 from cspctl.diagnostics.model import Check
 
-AREAS = (state, access, agent, console, clock, resources, ssvm, certs, mgmt)
+AREAS = (state, hosts, access, agent, reconcile, console, clock, resources, ssvm, certs, mgmt)
 """Every area module (importing them registers their checks)."""
 
 REPORT_ORDER = (
-    "mgmt-servers", "vm-state", "ssh", "version", "boot-params", "mgmt-connect", "java-process",
-    "cloud-service", "java-cwd", "asset-protection", "ports", "ssvm-ports", "static-assets",
-    "ssl-settings", "console-cert", "ssvm-ssl-settings", "clock-drift", "timezone", "disk",
-    "memory", "dns", "secondary-storage", "agent-cert", "agent-log", "alerts", "agent-state",
+    "mgmt-servers", "vm-state", "host-agent", "ssh", "version", "boot-params", "mgmt-connect",
+    "java-process", "cloud-service", "agent-reconcile", "java-cwd", "asset-protection", "ports",
+    "novnc", "ssvm-ports", "static-assets", "ssl-settings", "console-cert", "ssvm-ssl-settings",
+    "clock-drift", "timezone", "disk", "memory", "dns", "secondary-storage", "agent-cert",
+    "agent-keystore", "agent-log", "alerts", "agent-state",
 )
 """The operator's order: what CloudStack says, can we get in, the agent, the console, time,
 resources, SSVM specifics, certificates; the agent-state verdict (reads the others) last.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cspctl.diagnostics import parse
-from cspctl.diagnostics.checks import facts, probe
+from cspctl.diagnostics.checks import facts, known_errors, probe
 from cspctl.diagnostics.checks.base import check
 from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
@@ -218,34 +218,22 @@ async def asset_protection(ctx: CheckContext) -> Finding:
     )
 
 
-LOG_ADVICE = {
-    "keystore": "the agent cannot find ./certs/realhostip.keystore relative to its working "
-                "directory — the directory was deleted under it (see 'Java working directory "
-                "intact')",
-    "tls": "the TLS handshake with the management server fails: check the clocks (a VM or "
-           "host behind in time sees certificates as not yet valid) and the agent certificate",
-    "unreachable": "the agent cannot open a connection to the management server on 8250 "
-                   "(firewall, routing, or the wrong host= address)",
-    "disk": "the agent cannot write: a file system is full",
-}
-"""Log evidence corroborates the other steps; the playbook belongs to the step that proves
-the cause, so this check names none."""
-
-
 @check("agent-log", "Agent log (/var/log/cloud.log)", probes=(LOG_PROBE,))
 async def agent_log(ctx: CheckContext) -> Finding:
-    """``tail -n 100 /var/log/cloud.log``: the agent's latest connection attempts."""
-    result = await ctx.vm_run(LOG_PROBE, tail_only=True)
+    """``tail -n 100 /var/log/cloud.log``, matched against the known-error table."""
+    result = await probe.vm(ctx, LOG_PROBE, tail_only=True)
     if result.exit_status != 0:
         return ctx.skip("/var/log/cloud.log cannot be read")
-    log = parse.parse_agent_log(result.stdout)
-    if log.connected:
+    connected, problems = known_errors.classify_log(result.stdout)
+    if connected:
         return ctx.ok("latest: connected to the management server")
-    if not log.problems:
+    if not problems:
         return ctx.ok("no connection errors in the last 100 lines")
-    kinds = list(log.problems)
-    advice = "; ".join(LOG_ADVICE[k] for k in kinds if k in LOG_ADVICE)
-    latest = log.problems[kinds[-1]]
+    ids = list(problems)
+    latest = problems[ids[-1]]
+    advice = "; ".join(known_errors.by_id(i).describe() for i in reversed(ids))
+    # log evidence corroborates the other steps; the step that proves the cause names the
+    # playbook, so this one names none
     return ctx.warn(
         f"agent not connected; latest error: {latest.split(') ', 1)[-1][:160]}",
         f"The agent log says {advice}. The other steps show which one applies.",

@@ -45,3 +45,47 @@ async def agent_cert(ctx: CheckContext) -> Finding:
         return ctx.warn(f"expires on {stamp} (in {(end - now).days} days)", CERT_ADVICE,
                         "provision-cert")
     return ctx.ok(f"valid until {stamp}")
+
+
+KEYSTORE = f"{facts.SYSTEMVM_DIR}/conf/cloud.jks"
+CA_CERT = f"{facts.SYSTEMVM_DIR}/conf/cloud.ca.crt"
+
+KEYSTORE_ADVICE = (
+    "The agent keeps its certificate and the CA in the keystore conf/cloud.jks. {what}: it "
+    "logs \"Failed to load keystore, using trust all manager\" and the TLS handshake on 8250 "
+    "fails (\"SSL Handshake failed\", certificate_unknown; apache/cloudstack#9959, #3853, "
+    "#11081). Re-issue the certificate with provisionCertificate for the VM's host record "
+    "(playbook provision-cert), which rewrites the keystore; if that fails, destroy the VM "
+    "(playbook recreate)."
+)
+
+
+@check("agent-keystore", "Agent keystore and CA (conf/cloud.jks, 4.11+)",
+       after=("agent-cert",))
+async def agent_keystore(ctx: CheckContext) -> Finding:
+    """``ls -l`` of cloud.jks and cloud.ca.crt; ``openssl x509`` on the CA certificate."""
+    if not await facts.is_at_least(ctx, 4, 11):
+        return ctx.skip("no agent keystore before CloudStack 4.11")
+    listing = await probe.vm(ctx, f"ls -l {KEYSTORE} {CA_CERT}")
+    sizes = parse.parse_ls_sizes(listing.stdout)
+    if sizes.get(KEYSTORE) is None:
+        return ctx.fail(f"{KEYSTORE} is missing",
+                        KEYSTORE_ADVICE.format(what="It is missing"), "provision-cert")
+    if sizes[KEYSTORE] == 0:
+        return ctx.fail(f"{KEYSTORE} is empty (0 bytes)",
+                        KEYSTORE_ADVICE.format(what="It is empty"), "provision-cert")
+    if sizes.get(CA_CERT) is None:
+        return ctx.fail(f"{CA_CERT} is missing: the agent cannot verify the management server",
+                        KEYSTORE_ADVICE.format(what="Its CA certificate is missing"),
+                        "provision-cert")
+    ca = await probe.vm(ctx, f"openssl x509 -noout -subject -enddate -in {CA_CERT}")
+    end = parse.parse_openssl_enddate(ca.stdout)
+    if end is None:
+        return ctx.fail(f"{CA_CERT} is not a readable certificate",
+                        KEYSTORE_ADVICE.format(what="Its CA certificate is unreadable"),
+                        "provision-cert")
+    if end <= datetime.fromtimestamp(ctx.clock(), UTC):
+        return ctx.fail(f"the CA certificate expired on {end:%Y-%m-%d}",
+                        KEYSTORE_ADVICE.format(what="Its CA certificate has expired"),
+                        "provision-cert")
+    return ctx.ok(f"keystore {sizes[KEYSTORE]} bytes; CA valid until {end:%Y-%m-%d}")

@@ -21,17 +21,14 @@ def _curl(asset: str) -> str:
 @check("ports", "Console ports listening", applies_to=CPVM, after=("boot-params",),
        probes=(facts.PORTS_PROBE, facts.CMDLINE_PROBE))
 async def ports(ctx: CheckContext) -> Finding:
-    """80 (443 with SSL on; noVNC 8080, or 8443 with TLS, on 4.15+) in ``ss -ltn``."""
+    """80 (443 with SSL on) in ``ss -ltn``; noVNC's port is the 'noVNC port' step."""
     listening = await facts.listening_ports(ctx)
     cmd = await facts.cmdline(ctx) or {}
-    wanted: list[int | tuple[int, int]] = [80]
+    wanted = [80]
     if "premium" in cmd and cmd.get("premium", "true") != "false":
         wanted.append(443)
-    if await facts.is_at_least(ctx, 4, 15):
-        wanted.append((8080, 8443))  # noVNC: 8443 only with SSL and a certificate
-    missing = [w for w in wanted
-               if not (set(w) & listening if isinstance(w, tuple) else w in listening)]
-    names = [" or ".join(map(str, w)) if isinstance(w, tuple) else str(w) for w in missing]
+    missing = [w for w in wanted if w not in listening]
+    names = [str(w) for w in missing]
     if missing:
         return ctx.fail(
             f"not listening on {', '.join(names)}",
@@ -41,6 +38,51 @@ async def ports(ctx: CheckContext) -> Finding:
         )
     shown = sorted(p for p in listening if p in (80, 443, 8080, 8443))
     return ctx.ok(f"listening on {', '.join(map(str, shown))}")
+
+
+NOVNC_ADVICE = (
+    "Since 4.15 the console is noVNC: the proxy's java serves it on {port} ({why}). It is "
+    "not listening, so the console opens blank (apache/cloudstack#7123, #4612). After a patch "
+    "that did not finish, /root/vncport (the port the proxy was told to use) is often missing "
+    "and restarting the service does not bring the port back: destroy the CPVM so CloudStack "
+    "re-creates it with complete files."
+)
+
+
+@check("novnc", "noVNC port listening (4.15+)", applies_to=CPVM,
+       after=("boot-params", "ssl-settings"))
+async def novnc(ctx: CheckContext) -> Finding:
+    """Expected port (8443 with console SSL, a domain and a certificate, else 8080) vs ``ss``."""
+    if not await facts.is_at_least(ctx, 4, 15):
+        return ctx.skip("no noVNC console before CloudStack 4.15")
+    conf = await facts.configurations(ctx, "consoleproxy.sslEnabled", "consoleproxy.url.domain")
+    listening = await facts.listening_ports(ctx)
+    ssl = _true(conf["consoleproxy.sslEnabled"])
+    domain = (conf["consoleproxy.url.domain"] or "").strip()
+    certificate = 443 in listening  # the proxy serves TLS only once a certificate is loaded
+    if ssl and domain and certificate:
+        expected, why = 8443, "console SSL on, a domain and a certificate"
+    else:
+        missing = [n for n, v in (("consoleproxy.sslEnabled", ssl),
+                                  ("consoleproxy.url.domain", domain),
+                                  ("a CPVM certificate", certificate)) if not v]
+        expected, why = 8080, "plain HTTP: no " + ", no ".join(missing)
+    vncport = await probe.vm(ctx, "cat /root/vncport")
+    told = vncport.stdout.strip() if vncport.exit_status == 0 else None
+    note = f"/root/vncport says {told}" if told else "/root/vncport is missing"
+    if expected in listening:
+        return ctx.ok(f"listening on {expected} ({why})")
+    other = 8443 if expected == 8080 else 8080
+    if other in listening:
+        return ctx.fail(
+            f"listening on {other}, but {expected} is expected ({why}); {note}",
+            f"The console URL CloudStack hands out uses port {expected}, the proxy serves "
+            f"{other}: the SSL settings changed after the CPVM booted. Destroy the CPVM so it "
+            "boots with the current settings.",
+            "recreate",
+        )
+    return ctx.fail(f"nothing listens on {expected} ({why}); {note}",
+                    NOVNC_ADVICE.format(port=expected, why=why), "recreate")
 
 
 @check("ssvm-ports", "Download/upload ports listening (80, 443)", applies_to=SSVM,

@@ -137,6 +137,8 @@ class HostOS(SimOS):
 
     def _virsh(self, ctx: Ctx, args: list[str]) -> int:
         sub = [a for a in args[1:] if not a.startswith("-")]
+        if sub and sub[0] == "domstate":
+            return self._virsh_domstate(ctx, sub[1:])
         if not sub or sub[0] != "list":
             ctx.err(f"error: unknown command: '{sub[0] if sub else ''}'\n")
             return 1
@@ -156,6 +158,18 @@ class HostOS(SimOS):
                     "----------------------------------------------------\n")
             ctx.out("".join(f" {i:<5} {n:<30} {s}\n" for i, n, s in rows) + "\n")
         return 0
+
+    def _virsh_domstate(self, ctx: Ctx, names: list[str]) -> int:
+        """``virsh domstate NAME``: running / shut off (libvirt keeps a stopped VM defined)."""
+        if not names:
+            ctx.err("error: command 'domstate' requires <domain> option\n")
+            return 1
+        for name, _ip, vm in self._vm_list():
+            if name == names[0]:
+                ctx.out(("running" if getattr(vm, "running", True) else "shut off") + "\n\n")
+                return 0
+        ctx.err(f"error: failed to get domain '{names[0]}'\n")
+        return 1
 
     def _ssh(self, ctx: Ctx, args: list[str]) -> int:
         port, key, user, dest = 22, None, "root", None

@@ -1,0 +1,110 @@
+"""Lab scenarios for the failures operators keep reporting upstream (issue 13).
+
+Each reproduces one failure through state a repair can change: a host record, a keystore
+file, a missing file and the port it controls, a dead process. The summaries describe what an
+operator sees, never the cause (the diagnosis has to find it, as in a drill).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cspctl.lab.vmos.field import FieldVmOS
+from cspctl.lab.world import LabSystemVm, World, _build
+
+if TYPE_CHECKING:
+    from cspctl.lab.clock import LabClock
+    from cspctl.lab.faults import Faults
+    from cspctl.lab.scenarios import Scenario
+
+
+def field_os(world: World, vm: LabSystemVm) -> FieldVmOS:
+    """Give ``vm`` a FieldVmOS (booted like the world would); a re-created VM gets a plain one."""
+    from cspctl.lab.vmos import VmSpec
+
+    os_ = FieldVmOS(_build(VmSpec, world.vm_spec_fields(vm)), world.clock)
+    vm._os = os_
+    if vm.state in ("Running", "Stopping", "Migrating"):
+        os_.boot(ago=max(0.0, world.clock.now() - vm.boot_time))
+    return os_
+
+
+class StaleAgentVm(LabSystemVm):
+    """A VM whose host record stays Up whatever its agent does (apache/cloudstack#4972).
+
+    The management server only notices a dead agent after ping.timeout x ping.interval; a
+    record that was never moved to Disconnected keeps saying Up. Destroying the VM ends it.
+    """
+
+    @property
+    def agent_connected(self) -> bool:
+        return self.state == "Running" and not self.removed
+
+
+def _pair_vms(world: World) -> tuple[LabSystemVm, LabSystemVm]:
+    cp, ss = world.vm_by_name("v-2-VM"), world.vm_by_name("s-1-VM")
+    assert cp is not None and ss is not None
+    return cp, ss
+
+
+def build_host_agent_down(clock: LabClock, faults: Faults) -> World:
+    from cspctl.lab.scenarios import _pair, _small_world
+
+    world, pod = _small_world("host-agent-down", clock, faults, version="4.18.1.0")
+    _pair(world, pod)
+    cp, _ss = _pair_vms(world)
+    assert cp.host is not None
+    cp.host.state = "Disconnected"
+    world.add_alert(7, "ALERT.COMPUTE.HOST",
+                    f"Host disconnected, name: {cp.host.name} (id:{cp.host.dbid}), availability "
+                    f"zone: {cp.zone.name}, pod: {cp.pod.name}", sent=clock.now() - 1800)
+    return world
+
+
+def build_stale_agentstate(clock: LabClock, faults: Faults) -> World:
+    from cspctl.lab.scenarios import _pair, _small_world
+
+    world, pod = _small_world("stale-agentstate", clock, faults, version="4.18.1.0")
+    _pair(world, pod)
+    cp, _ss = _pair_vms(world)
+    cp.__class__ = StaleAgentVm
+    field_os(world, cp).crash_agent()
+    return world
+
+
+def build_agent_tls(clock: LabClock, faults: Faults) -> World:
+    from cspctl.lab.scenarios import _pair, _small_world
+
+    world, pod = _small_world("agent-tls", clock, faults, version="4.18.1.0")
+    _pair(world, pod)
+    for vm in _pair_vms(world):
+        field_os(world, vm).break_keystore()
+        vm.disconnected_at = clock.now() - 3600
+        world.vm_alert(vm, "down").sent = vm.disconnected_at
+    return world
+
+
+def build_novnc_broken(clock: LabClock, faults: Faults) -> World:
+    from cspctl.lab.scenarios import _pair, _small_world
+
+    world, pod = _small_world("novnc-broken", clock, faults, version="4.18.1.0")
+    _pair(world, pod)
+    cp, _ss = _pair_vms(world)
+    field_os(world, cp).lose_vncport()
+    world.add_event("PROXY.PATCH", f"Patching system VM {cp.name}", vm=cp,
+                    created=clock.now() - 3600)
+    return world
+
+
+def field_scenarios(scenario: type[Scenario]) -> list[Any]:
+    """The Scenario entries, most common first (``cspctl lab scenarios`` lists them)."""
+    return [
+        scenario("host-agent-down", "4.18.1.0: the console of some VMs fails to open "
+                 "(\"host info is not found\"); system VMs Running", build_host_agent_down),
+        scenario("stale-agentstate", "4.18.1.0: the console proxy shows agent Up, yet consoles "
+                 "do not open", build_stale_agentstate),
+        scenario("agent-tls", "4.18.1.0: CPVM and SSVM Running, agents Disconnected",
+                 build_agent_tls),
+        scenario("novnc-broken", "4.18.1.0: after patching, the web console opens blank",
+                 build_novnc_broken),
+    ]
