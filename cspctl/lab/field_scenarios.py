@@ -78,7 +78,7 @@ def build_agent_tls(clock: LabClock, faults: Faults) -> World:
     world, pod = _small_world("agent-tls", clock, faults, version="4.18.1.0")
     _pair(world, pod)
     for vm in _pair_vms(world):
-        field_os(world, vm).break_keystore()
+        field_os(world, vm).break_keystore(ago=3600)
         vm.disconnected_at = clock.now() - 3600
         world.vm_alert(vm, "down").sent = vm.disconnected_at
     return world

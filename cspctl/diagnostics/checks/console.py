@@ -63,10 +63,13 @@ async def novnc(ctx: CheckContext) -> Finding:
     if ssl and domain and certificate:
         expected, why = 8443, "console SSL on, a domain and a certificate"
     else:
-        missing = [n for n, v in (("consoleproxy.sslEnabled", ssl),
-                                  ("consoleproxy.url.domain", domain),
-                                  ("a CPVM certificate", certificate)) if not v]
-        expected, why = 8080, "plain HTTP: no " + ", no ".join(missing)
+        missing = [n for n, v in (("console SSL off", ssl),
+                                  ("consoleproxy.url.domain empty", domain),
+                                  ("no certificate served on 443", certificate)) if not v]
+        expected, why = 8080, "plain HTTP: " + ", ".join(missing)
+    if not await facts.java_pids(ctx):
+        return ctx.skip("the console proxy's java is not running (see 'Agent java process "
+                        "running')")
     vncport = await probe.vm(ctx, "cat /root/vncport")
     told = vncport.stdout.strip() if vncport.exit_status == 0 else None
     note = f"/root/vncport says {told}" if told else "/root/vncport is missing"

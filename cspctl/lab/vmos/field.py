@@ -34,10 +34,11 @@ class FieldVmOS(SystemVmOS):
             self.fs.write(VNCPORT, f"{NOVNC_PORT}\n", mtime=self.clock.now() - 40 * 86400)
 
     # ---- keystore -------------------------------------------------------------------------
-    def break_keystore(self) -> None:
-        """Truncate conf/cloud.jks (a keystore import that failed half-way)."""
-        self.fs.write(KEYSTORE, "", mtime=self.now(), size=0)
-        self._refresh()
+    def break_keystore(self, ago: float = 0.0) -> None:
+        """Truncate conf/cloud.jks (a keystore import that failed half-way) ``ago`` s ago."""
+        t = self.now() - ago
+        self.fs.write(KEYSTORE, "", mtime=t, size=0)
+        self._refresh(t)
 
     def keystore_broken(self) -> bool:
         if self.sysv:

@@ -1,0 +1,131 @@
+"""Field failures (issue 13): each lab scenario is found by the check that proves its cause.
+
+Real API over loopback HTTP and real SSH through the lab's hosts, as tests/test_diag_lab.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cspctl.diagnostics.model import Status
+from cspctl.diagnostics.runner import Diagnosis
+from cspctl.diagnostics.select import select_vms
+from cspctl.lab.scenarios import SCENARIOS
+from tests.test_diag_lab import ALLOWED_SKIPS, by_vm, diagnose, lab_session
+
+DEAD_AGENT_SKIPS = {("v-2-VM", "java-cwd"), ("v-2-VM", "novnc")}  # need a java to look at
+
+
+def assert_nothing_else_failed(diagnosis: Diagnosis, expected: set[tuple[str, str]],
+                               skips: set[tuple[str, str]] | None = None) -> None:
+    """Only the expected (vm, check) pairs (and the concluding agent-state) may be bad."""
+    for vm, findings in by_vm(diagnosis).items():
+        for cid, f in findings.items():
+            if (vm, cid) in expected or cid == "agent-state":
+                continue
+            assert f.status in (Status.OK, Status.SKIPPED, Status.WARN), (vm, cid, f)
+            allowed = cid in ALLOWED_SKIPS or (vm, cid) in (skips or set())
+            assert f.status is not Status.SKIPPED or allowed, (vm, cid, f)
+
+FIELD = [
+    # scenario, {(vm, check)} that must fail, the check that names the cause, its playbook,
+    # words its summary must have, the upstream issue its advice cites
+    ("host-agent-down", {("v-2-VM", "host-agent")}, ("v-2-VM", "host-agent"), None,
+     "agent Disconnected", "#3142"),
+    ("stale-agentstate",
+     {("v-2-VM", c) for c in ("agent-reconcile", "java-process", "cloud-service", "ports",
+                               "static-assets")},
+     ("v-2-VM", "agent-reconcile"), "restart-cloud", "API says Up but java is not running",
+     "#4972"),
+    ("agent-tls", {("v-2-VM", "agent-keystore"), ("s-1-VM", "agent-keystore")},
+     ("v-2-VM", "agent-keystore"), "provision-cert", "cloud.jks is empty", "#9959"),
+    ("novnc-broken", {("v-2-VM", "novnc")}, ("v-2-VM", "novnc"), "recreate",
+     "nothing listens on 8080", "#7123"),
+]
+
+
+@pytest.mark.parametrize(("scenario", "failing", "cause", "playbook", "words", "upstream"),
+                         FIELD, ids=[f[0] for f in FIELD])
+async def test_field_scenario_is_found_by_the_check_that_proves_its_cause(
+    scenario: str, failing: set[tuple[str, str]], cause: tuple[str, str],
+    playbook: str | None, words: str, upstream: str,
+) -> None:
+    async with lab_session(scenario) as (_lab, session):
+        diagnosis = await diagnose(session)
+    found = by_vm(diagnosis)
+    for vm, cid in failing:
+        assert found[vm][cid].status is Status.FAIL, (vm, cid, found[vm][cid])
+    finding = found[cause[0]][cause[1]]
+    assert finding.playbook == playbook, finding
+    assert words in finding.summary, finding.summary
+    assert upstream in (finding.advice or ""), finding.advice
+    assert finding.evidence, "a finding without the command or API call behind it"
+    assert_nothing_else_failed(diagnosis, failing,
+                               DEAD_AGENT_SKIPS if scenario == "stale-agentstate" else set())
+    assert diagnosis.exit_code == 2
+
+
+async def test_host_agent_down_evidence_is_the_routing_host_record() -> None:
+    async with lab_session("host-agent-down") as (_lab, session):
+        diagnosis = await diagnose(session)
+    found = by_vm(diagnosis)
+    host = found["v-2-VM"]["host-agent"]
+    assert any(e.command.startswith("listHosts type=Routing") and "state = Disconnected"
+               in e.output for e in host.evidence), host.evidence
+    assert "systemctl restart cloudstack-agent" in (host.advice or "")
+    assert found["s-1-VM"]["host-agent"].status is Status.OK  # its host is Up
+
+
+async def test_stale_agentstate_names_the_four_sources() -> None:
+    async with lab_session("stale-agentstate") as (_lab, session):
+        diagnosis = await diagnose(session, ["v-2-VM"])
+    f = by_vm(diagnosis)["v-2-VM"]["agent-reconcile"]
+    assert "API Up; hypervisor running; no java process; no established connection to port "\
+        "8250" in f.summary
+    commands = [e.command for e in f.evidence]
+    assert "virsh domstate v-2-VM" in commands  # on the host, by instance name
+    assert "ss -tn" in commands and "pgrep java" in commands
+    assert f"listSystemVms id={diagnosis.reports[0].vm.id}" in commands
+
+
+async def test_agent_tls_log_signature_is_in_the_known_error_table() -> None:
+    async with lab_session("agent-tls") as (_lab, session):
+        diagnosis = await diagnose(session, ["v-2-VM"])
+    log = by_vm(diagnosis)["v-2-VM"]["agent-log"]
+    assert log.status is Status.WARN
+    assert "SSL Handshake failed" in log.summary
+    assert "keystore conf/cloud.jks" in (log.advice or "")
+    assert "apache/cloudstack#9959" in (log.advice or "")
+    assert any("Failed to load keystore, using trust all manager" in e.output
+               for e in log.evidence)
+
+
+async def test_agent_tls_is_fixed_by_provision_certificate() -> None:
+    """The scenario's state is what the playbook changes: a re-issued certificate heals it."""
+    async with lab_session("agent-tls") as (lab, session):
+        cp = lab.world.vm_by_name("v-2-VM")
+        assert cp is not None
+        await session.api.provision_certificate(cp.agent_host_id)
+        diagnosis = await diagnose(session, ["v-2-VM"])
+    found = by_vm(diagnosis)["v-2-VM"]
+    assert found["agent-keystore"].status is Status.OK, found["agent-keystore"]
+    assert found["agent-state"].status is Status.OK, found["agent-state"]
+
+
+async def test_novnc_port_follows_the_ssl_settings() -> None:
+    """8443 is expected only with SSL on, a domain and a certificate; else 8080."""
+    async with lab_session("novnc-broken") as (_lab, session):
+        vm = (await select_vms(session.api, ["v-2-VM"]))[0]
+        diagnosis = await diagnose(session, [vm.name or ""])
+    f = by_vm(diagnosis)["v-2-VM"]["novnc"]
+    assert "plain HTTP: console SSL off" in f.summary
+    assert "/root/vncport is missing" in f.summary
+    assert any(e.command == "cat /root/vncport" for e in f.evidence)
+
+
+def test_scenario_summaries_describe_symptoms_not_causes() -> None:
+    causes = ("keystore", "cwd", "deleted", "vncport", "disconnected host", "java is not",
+              "certificate expired", "not mounted", "full", "behind", "8250", "template")
+    for name in ("host-agent-down", "stale-agentstate", "agent-tls", "novnc-broken"):
+        summary = SCENARIOS[name].summary.lower()
+        assert not any(c in summary for c in causes), (name, summary)
