@@ -240,19 +240,20 @@ def build_large(clock: LabClock, faults: Faults) -> World:
 
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
-    Scenario("seed", "CloudStack 4.8.0/KVM, hosts JST: CPVM+SSVM Running, agent Disconnected "
-             "(cloud-early-config deleted the agent's cwd; console assets 404)", build_seed),
+    Scenario("seed", "CloudStack 4.8.0/KVM, hosts in JST: CPVM and SSVM Running, agents "
+             "Disconnected; the web console does not load", build_seed),
     Scenario("healthy", "CloudStack 4.18.1.0/KVM: everything Up", build_healthy),
-    Scenario("mgmt-port-blocked", "4.18.1.0: port 8250 on the management server unreachable "
-             "from the system VMs", build_mgmt_port_blocked),
-    Scenario("clock-drift", "4.15.2.0: kvm02 and its CPVM run 3 days behind; agent TLS fails",
+    Scenario("mgmt-port-blocked", "4.18.1.0: CPVM and SSVM Running, agents Disconnected "
+             "ever since they booted", build_mgmt_port_blocked),
+    Scenario("clock-drift", "4.15.2.0: the CPVM's agent is Disconnected, the SSVM's is Up",
              build_clock_drift),
-    Scenario("disk-full", "4.15.2.0: SSVM root filesystem 100% full (logs)", build_disk_full),
-    Scenario("template-mismatch", "management server 4.18.1.0, system VMs still on the "
-             "4.16.1.0 template after an upgrade", build_template_mismatch),
-    Scenario("cert-expired", "4.15.2.0: system VM agent certificates expired, TLS to 8250 "
-             "fails", build_cert_expired),
-    Scenario("ssvm-storage", "4.18.1.0: SSVM secondary storage NFS not mounted",
+    Scenario("disk-full", "4.15.2.0: the SSVM's agent is Disconnected, the CPVM's is Up",
+             build_disk_full),
+    Scenario("template-mismatch", "management server 4.18.1.0 just upgraded: CPVM and SSVM "
+             "Running, agents Disconnected", build_template_mismatch),
+    Scenario("cert-expired", "4.15.2.0: CPVM and SSVM up for a year, agents Disconnected "
+             "since this week", build_cert_expired),
+    Scenario("ssvm-storage", "4.18.1.0: agents Up, but templates and ISOs never download",
              build_ssvm_storage),
     Scenario("large", "4.18.1.0: 50 zones, 2,500 hosts, 5,000 system VMs (benchmarks; SSH "
              "models built on first use)", build_large),
