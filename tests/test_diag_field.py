@@ -41,6 +41,8 @@ FIELD = [
      ("v-2-VM", "agent-keystore"), "provision-cert", "cloud.jks is empty", "#9959"),
     ("novnc-broken", {("v-2-VM", "novnc")}, ("v-2-VM", "novnc"), "recreate",
      "nothing listens on 8080", "#7123"),
+    ("ssvm-cert-expired", {("s-1-VM", "ssvm-cert")}, ("s-1-VM", "ssvm-cert"), "recreate",
+     "CN=*.ssvm.example.com expired on", "#12490"),
 ]
 
 
@@ -131,3 +133,13 @@ def test_scenario_summaries_describe_symptoms_not_causes() -> None:
             continue
         summary = SCENARIOS[name].summary.lower()
         assert not any(c in summary for c in causes), (name, summary)
+
+
+async def test_ssvm_cert_days_left_from_the_served_certificate() -> None:
+    async with lab_session("ssvm-cert-expired") as (_lab, session):
+        diagnosis = await diagnose(session, ["s-1-VM"])
+    f = by_vm(diagnosis)["s-1-VM"]["ssvm-cert"]
+    assert "(10 days ago)" in f.summary
+    assert any(e.command == "curl -skv -o /dev/null https://127.0.0.1/"
+               and "expire date" in e.output for e in f.evidence), f.evidence
+    assert "uploadCustomCertificate" in (f.advice or "")

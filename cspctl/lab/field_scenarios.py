@@ -96,6 +96,23 @@ def build_novnc_broken(clock: LabClock, faults: Faults) -> World:
     return world
 
 
+def build_ssvm_cert_expired(clock: LabClock, faults: Faults) -> World:
+    from cspctl.lab.scenarios import DAY, _pair, _small_world
+
+    world, pod = _small_world("ssvm-cert-expired", clock, faults, version="4.18.1.0")
+    world.set_config("secstorage.ssl.cert.domain", "*.ssvm.example.com", "Secure",
+                     "SSL certificate used to encrypt copy traffic between zones")
+    _pair(world, pod)
+    _cp, ss = _pair_vms(world)
+    spec = field_os(world, ss).spec
+    now = clock.now()
+    spec.console_cert_subject = "CN=*.ssvm.example.com"
+    spec.console_cert_issuer = "C=US; O=Let's Encrypt; CN=R3"
+    spec.console_cert_not_before = now - 100 * DAY
+    spec.console_cert_not_after = now - 10 * DAY
+    return world
+
+
 def field_scenarios(scenario: type[Scenario]) -> list[Any]:
     """The Scenario entries, most common first (``cspctl lab scenarios`` lists them)."""
     return [
@@ -107,4 +124,6 @@ def field_scenarios(scenario: type[Scenario]) -> list[Any]:
                  build_agent_tls),
         scenario("novnc-broken", "4.18.1.0: after patching, the web console opens blank",
                  build_novnc_broken),
+        scenario("ssvm-cert-expired", "4.18.1.0: browser uploads of templates and ISOs fail; "
+                 "every agent Up", build_ssvm_cert_expired),
     ]

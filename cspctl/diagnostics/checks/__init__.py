@@ -25,8 +25,8 @@ REPORT_ORDER = (
     "mgmt-servers", "vm-state", "host-agent", "ssh", "version", "boot-params", "mgmt-connect",
     "java-process", "cloud-service", "agent-reconcile", "java-cwd", "asset-protection", "ports",
     "novnc", "ssvm-ports", "static-assets", "ssl-settings", "console-cert", "ssvm-ssl-settings",
-    "clock-drift", "timezone", "disk", "memory", "dns", "secondary-storage", "agent-cert",
-    "agent-keystore", "agent-log", "alerts", "agent-state",
+    "clock-drift", "timezone", "disk", "memory", "dns", "secondary-storage", "ssvm-cert",
+    "agent-cert", "agent-keystore", "agent-log", "alerts", "agent-state",
 )
 """The operator's order: what CloudStack says, can we get in, the agent, the console, time,
 resources, SSVM specifics, certificates; the agent-state verdict (reads the others) last.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from cspctl.diagnostics import parse
-from cspctl.diagnostics.checks import probe
+from cspctl.diagnostics.checks import facts, probe
 from cspctl.diagnostics.checks.base import SSVM, check
 from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
@@ -71,3 +73,50 @@ async def secondary_storage(ctx: CheckContext) -> Finding:
     if not ctx.may_write:
         return ctx.ok(f"{where} mounted read-write; {WRITE_TEST_SKIPPED}")
     return ctx.ok(f"{where} writable")
+
+
+SSVM_CERT_ADVICE = (
+    "The SSVM serves browser uploads and template/ISO copies over HTTPS with the certificate "
+    "uploaded for {domain}. {what}, so browsers refuse the upload (the UI shows error 432 or a "
+    "network error) and zone-to-zone copies fail (apache/cloudstack#12490, #6815). Upload a "
+    "renewed certificate chain and key (uploadCustomCertificate, for the SSVM's domain), then "
+    "destroy the SSVM so CloudStack re-creates it with the new certificate (playbook "
+    "recreate)."
+)
+
+
+@check("ssvm-cert", "SSVM HTTPS certificate (uploads, copies)", applies_to=SSVM,
+       after=("ssvm-ssl-settings", "ssvm-ports"))
+async def ssvm_cert(ctx: CheckContext) -> Finding:
+    """``curl -skv`` to the SSVM's own port 443: certificate subject, expiry, days left."""
+    conf = await facts.configurations(ctx, "secstorage.ssl.cert.domain")
+    domain = (conf["secstorage.ssl.cert.domain"] or "").strip()
+    if not domain:
+        return ctx.ok("no SSVM certificate in use (secstorage.ssl.cert.domain is empty)")
+    if "realhostip.com" in domain.lower():
+        return ctx.ok("the retired realhostip.com certificate: see 'SSVM SSL settings'")
+    result = await probe.vm(ctx, "curl -skv -o /dev/null https://127.0.0.1/")
+    info = parse.parse_curl_tls(result.stdout + "\n" + result.stderr)
+    if info is None or info.expires is None:
+        return ctx.fail(
+            "no TLS answer on port 443",
+            SSVM_CERT_ADVICE.format(domain=domain, what="The SSVM does not serve TLS at all"),
+            "recreate",
+        )
+    now = datetime.fromtimestamp(ctx.clock(), UTC)
+    days = (info.expires - now).days
+    stamp = info.expires.strftime("%Y-%m-%d")
+    who = info.subject or "?"
+    if info.expires <= now:
+        return ctx.fail(
+            f"certificate {who} expired on {stamp} ({(now - info.expires).days} days ago)",
+            SSVM_CERT_ADVICE.format(domain=domain, what=f"It expired on {stamp}"),
+            "recreate",
+        )
+    if days < 30:
+        return ctx.warn(
+            f"certificate {who} expires on {stamp} ({days} days left)",
+            SSVM_CERT_ADVICE.format(domain=domain, what=f"It expires in {days} days"),
+            "recreate",
+        )
+    return ctx.ok(f"certificate {who} valid until {stamp} ({days} days left)")
