@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import pytest
 
+from cspctl.diagnostics.checks import CATALOGUE
 from cspctl.diagnostics.model import Status
 from cspctl.diagnostics.runner import Diagnosis
 from cspctl.diagnostics.select import select_vms
 from cspctl.lab.scenarios import SCENARIOS
 from tests.test_diag_lab import ALLOWED_SKIPS, by_vm, diagnose, lab_session
 
-DEAD_AGENT_SKIPS = {("v-2-VM", "java-cwd"), ("v-2-VM", "novnc")}  # need a java to look at
+SKIPS = {
+    "stale-agentstate": {("v-2-VM", "java-cwd"), ("v-2-VM", "novnc")},  # need a java to read
+    "no-ssvm-for-store": {("s-1-VM", c.id) for c in CATALOGUE},  # a Stopped VM: no SSH
+}
 
 
 def assert_nothing_else_failed(diagnosis: Diagnosis, expected: set[tuple[str, str]],
@@ -43,6 +47,9 @@ FIELD = [
      "nothing listens on 8080", "#7123"),
     ("ssvm-cert-expired", {("s-1-VM", "ssvm-cert")}, ("s-1-VM", "ssvm-cert"), "recreate",
      "CN=*.ssvm.example.com expired on", "#12490"),
+    ("no-ssvm-for-store",
+     {("v-2-VM", "ssvm-for-store"), ("s-1-VM", "ssvm-for-store"), ("s-1-VM", "vm-state")},
+     ("v-2-VM", "ssvm-for-store"), "recreate", "but no SSVM Running (s-1-VM Stopped)", "#5991"),
 ]
 
 
@@ -62,8 +69,7 @@ async def test_field_scenario_is_found_by_the_check_that_proves_its_cause(
     assert words in finding.summary, finding.summary
     assert upstream in (finding.advice or ""), finding.advice
     assert finding.evidence, "a finding without the command or API call behind it"
-    assert_nothing_else_failed(diagnosis, failing,
-                               DEAD_AGENT_SKIPS if scenario == "stale-agentstate" else set())
+    assert_nothing_else_failed(diagnosis, failing, SKIPS.get(scenario))
     assert diagnosis.exit_code == 2
 
 
@@ -143,3 +149,22 @@ async def test_ssvm_cert_days_left_from_the_served_certificate() -> None:
     assert any(e.command == "curl -skv -o /dev/null https://127.0.0.1/"
                and "expire date" in e.output for e in f.evidence), f.evidence
     assert "uploadCustomCertificate" in (f.advice or "")
+
+
+async def test_no_ssvm_for_store_evidence_names_the_store_and_the_ssvms() -> None:
+    async with lab_session("no-ssvm-for-store") as (_lab, session):
+        diagnosis = await diagnose(session, ["v-2-VM"])
+    f = by_vm(diagnosis)["v-2-VM"]["ssvm-for-store"]
+    outputs = {e.command.split()[0]: e.output for e in f.evidence}
+    assert "nfs://10.1.1.5/export/secondary" in outputs["listImageStores"]
+    assert outputs["listSystemVms"] == "s-1-VM: Stopped"
+
+
+async def test_ssvm_for_store_ok_once_the_ssvm_runs_again() -> None:
+    async with lab_session("no-ssvm-for-store") as (lab, session):
+        ss = lab.world.vm_by_name("s-1-VM")
+        assert ss is not None
+        await session.api.start_system_vm(ss.id)
+        diagnosis = await diagnose(session, ["v-2-VM"])
+    f = by_vm(diagnosis)["v-2-VM"]["ssvm-for-store"]
+    assert f.status is Status.OK and "s-1-VM Running" in f.summary, f

@@ -737,3 +737,8 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+
+# secondary storage (issue 13: no-ssvm-for-store)
+from cspctl.lab import api_storage  # noqa: E402
+
+COMMANDS["listImageStores"] = Command(api_storage.list_image_stores, since="4.2")

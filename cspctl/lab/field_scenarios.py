@@ -113,6 +113,19 @@ def build_ssvm_cert_expired(clock: LabClock, faults: Faults) -> World:
     return world
 
 
+def build_no_ssvm_for_store(clock: LabClock, faults: Faults) -> World:
+    from cspctl.lab.scenarios import DAY, _pair, _small_world
+
+    world, pod = _small_world("no-ssvm-for-store", clock, faults, version="4.18.1.0")
+    _pair(world, pod)
+    _cp, ss = _pair_vms(world)
+    world.finish_stop(ss)
+    ss.disconnected_at = clock.now() - DAY
+    world.add_event("SSVM.STOP", f"Stopping {ss.name}", vm=ss, created=clock.now() - DAY)
+    world.vm_alert(ss, "down").sent = clock.now() - DAY
+    return world
+
+
 def field_scenarios(scenario: type[Scenario]) -> list[Any]:
     """The Scenario entries, most common first (``cspctl lab scenarios`` lists them)."""
     return [
@@ -126,4 +139,6 @@ def field_scenarios(scenario: type[Scenario]) -> list[Any]:
                  build_novnc_broken),
         scenario("ssvm-cert-expired", "4.18.1.0: browser uploads of templates and ISOs fail; "
                  "every agent Up", build_ssvm_cert_expired),
+        scenario("no-ssvm-for-store", "4.18.1.0: template and ISO downloads stay at 0%, "
+                 "snapshots fail", build_no_ssvm_for_store),
     ]

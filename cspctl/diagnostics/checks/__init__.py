@@ -14,19 +14,22 @@ from cspctl.diagnostics.checks import (
     resources,
     ssvm,
     state,
+    zone,
 )
 from cspctl.diagnostics.checks.base import REGISTRY
 from cspctl.diagnostics.model import Check
 
-AREAS = (state, hosts, access, agent, reconcile, console, clock, resources, ssvm, certs, mgmt)
+AREAS = (state, hosts, zone, access, agent, reconcile, console, clock, resources, ssvm, certs,
+         mgmt)
 """Every area module (importing them registers their checks)."""
 
 REPORT_ORDER = (
-    "mgmt-servers", "vm-state", "host-agent", "ssh", "version", "boot-params", "mgmt-connect",
-    "java-process", "cloud-service", "agent-reconcile", "java-cwd", "asset-protection", "ports",
-    "novnc", "ssvm-ports", "static-assets", "ssl-settings", "console-cert", "ssvm-ssl-settings",
-    "clock-drift", "timezone", "disk", "memory", "dns", "secondary-storage", "ssvm-cert",
-    "agent-cert", "agent-keystore", "agent-log", "alerts", "agent-state",
+    "mgmt-servers", "vm-state", "host-agent", "ssvm-for-store", "ssh", "version", "boot-params",
+    "mgmt-connect", "java-process", "cloud-service", "agent-reconcile", "java-cwd",
+    "asset-protection", "ports", "novnc", "ssvm-ports", "static-assets", "ssl-settings",
+    "console-cert", "ssvm-ssl-settings", "clock-drift", "timezone", "disk", "memory", "dns",
+    "secondary-storage", "ssvm-cert", "agent-cert", "agent-keystore", "agent-log", "alerts",
+    "agent-state",
 )
 """The operator's order: what CloudStack says, can we get in, the agent, the console, time,
 resources, SSVM specifics, certificates; the agent-state verdict (reads the others) last.
