@@ -17,6 +17,7 @@ from tests.test_diag_lab import ALLOWED_SKIPS, by_vm, diagnose, lab_session
 SKIPS = {
     "stale-agentstate": {("v-2-VM", "java-cwd"), ("v-2-VM", "novnc")},  # need a java to read
     "no-ssvm-for-store": {("s-1-VM", c.id) for c in CATALOGUE},  # a Stopped VM: no SSH
+    "patch-missing": {("v-3-VM", c.id) for c in CATALOGUE},  # a Starting VM: no SSH
 }
 
 
@@ -50,6 +51,8 @@ FIELD = [
     ("no-ssvm-for-store",
      {("v-2-VM", "ssvm-for-store"), ("s-1-VM", "ssvm-for-store"), ("s-1-VM", "vm-state")},
      ("v-2-VM", "ssvm-for-store"), "recreate", "but no SSVM Running (s-1-VM Stopped)", "#5991"),
+    ("patch-missing", {("v-3-VM", "linklocal-3922")}, ("v-3-VM", "linklocal-3922"), "recreate",
+     "kvm02 cannot reach 169.254.", "#8143"),
 ]
 
 
@@ -168,3 +171,13 @@ async def test_ssvm_for_store_ok_once_the_ssvm_runs_again() -> None:
         diagnosis = await diagnose(session, ["v-2-VM"])
     f = by_vm(diagnosis)["v-2-VM"]["ssvm-for-store"]
     assert f.status is Status.OK and "s-1-VM Running" in f.summary, f
+
+
+async def test_patch_missing_probes_3922_from_the_host_hop() -> None:
+    async with lab_session("patch-missing") as (_lab, session):
+        diagnosis = await diagnose(session, ["v-3-VM"])
+    f = by_vm(diagnosis)["v-3-VM"]["linklocal-3922"]
+    probes = [e for e in f.evidence if e.source == "host"]
+    assert probes and probes[0].command.startswith("nc -z -w 3 169.254."), f.evidence
+    assert probes[0].command.endswith(" 3922") and probes[0].exit_status not in (0, 127)
+    assert "Could not find patch file" in (f.advice or "")

@@ -126,6 +126,23 @@ def build_no_ssvm_for_store(clock: LabClock, faults: Faults) -> World:
     return world
 
 
+def build_patch_missing(clock: LabClock, faults: Faults) -> World:
+    """The CPVM was re-created and stays Starting: its host cannot reach link-local:3922."""
+    from cspctl.lab.scenarios import _pair, _small_world
+
+    world, pod = _small_world("patch-missing", clock, faults, version="4.18.1.0")
+    _pair(world, pod)
+    cp, _ss = _pair_vms(world)
+    now = clock.now()
+    world.remove(cp)
+    new = world.new_system_vm(cp.vm_type, pod, cp.host or world.hosts[1], state="Starting",
+                              created=now - 1500, boot_time=now - 1500)
+    world.add_event("PROXY.CREATE", f"{new.name} created", vm=new, created=now - 1500)
+    world.add_event("PROXY.START", f"Starting {new.name}", vm=new, state="Started",
+                    created=now - 1500)
+    return world
+
+
 def field_scenarios(scenario: type[Scenario]) -> list[Any]:
     """The Scenario entries, most common first (``cspctl lab scenarios`` lists them)."""
     return [
@@ -141,4 +158,6 @@ def field_scenarios(scenario: type[Scenario]) -> list[Any]:
                  "every agent Up", build_ssvm_cert_expired),
         scenario("no-ssvm-for-store", "4.18.1.0: template and ISO downloads stay at 0%, "
                  "snapshots fail", build_no_ssvm_for_store),
+        scenario("patch-missing", "4.18.1.0: a new console proxy has been Starting for "
+                 "25 minutes", build_patch_missing),
     ]

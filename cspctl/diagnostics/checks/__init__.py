@@ -24,7 +24,8 @@ AREAS = (state, hosts, zone, access, agent, reconcile, console, clock, resources
 """Every area module (importing them registers their checks)."""
 
 REPORT_ORDER = (
-    "mgmt-servers", "vm-state", "host-agent", "ssvm-for-store", "ssh", "version", "boot-params",
+    "mgmt-servers", "vm-state", "host-agent", "ssvm-for-store", "ssh", "linklocal-3922",
+    "version", "boot-params",
     "mgmt-connect", "java-process", "cloud-service", "agent-reconcile", "java-cwd",
     "asset-protection", "ports", "novnc", "ssvm-ports", "static-assets", "ssl-settings",
     "console-cert", "ssvm-ssl-settings", "clock-drift", "timezone", "disk", "memory", "dns",

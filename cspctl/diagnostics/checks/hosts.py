@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from cspctl.diagnostics.checks import facts
+from cspctl.diagnostics.checks import facts, probe
+from cspctl.diagnostics.checks.access import host_route_of
 from cspctl.diagnostics.checks.base import API, check
 from cspctl.diagnostics.context import CheckContext
-from cspctl.diagnostics.model import Finding
+from cspctl.diagnostics.model import Finding, Status
+from cspctl.errors import CspctlError
 
 HOST_AGENT_ADVICE = (
     "The CloudStack agent on the KVM host that runs this VM is not connected to the "
@@ -58,3 +60,51 @@ async def host_agent(ctx: CheckContext) -> Finding:
             "ErrorInMaintenance, cancel maintenance and look at the management-server log.",
         )
     return ctx.ok(f"host {name}: agent Up" + (f", {resource}" if resource else ""))
+
+
+PATCH_ADVICE = (
+    "A system VM leaves Starting only after the management server, through its host, copies "
+    "the systemvm patch into it over SSH on link-local port 3922; until then the VM's "
+    "/var/log/cloud.log repeats \"Could not find patch file, retrying\" "
+    "(apache/cloudstack#8143, #6497). From {host}, {address}:3922 does not answer. On the "
+    "host check the cloud0 bridge (ip addr show cloud0: 169.254.0.1/16), iptables rules for "
+    "169.254.0.0/16, and the VM's console (virsh console {name}) for sshd failing to start. "
+    "Once the host reaches the link-local network, destroy the VM so CloudStack re-creates it "
+    "(playbook recreate)."
+)
+
+
+@check("linklocal-3922", "Host reaches the VM's link-local port 3922 (patch copy)",
+       needs=API, after=("ssh",))
+async def linklocal_3922(ctx: CheckContext) -> Finding:
+    """A VM that is not Running yet: ``nc -z`` (or socat, /dev/tcp) from its host to 3922."""
+    vm = ctx.vm
+    if vm.state == "Running":
+        ssh = ctx.finding_of("ssh")
+        if ssh is not None and ssh.status is Status.OK:
+            return ctx.ok("proved by 'SSH access': the host reaches link-local:3922")
+        return ctx.skip("the VM is Running: 'SSH access' tests this path")
+    if vm.state not in ("Starting", "Stopping") or not vm.hostid or not vm.linklocalip:
+        return ctx.skip(f"{vm.name} is {vm.state} and on no host")
+    ctx.api_evidence(f"listSystemVms id={vm.id}",
+                     facts.fmt_fields(vm, "state", "hostname", "linklocalip", "created"))
+    from cspctl.ssh import resolve_route
+
+    try:
+        route = await resolve_route(vm, ctx.api, ctx.profile)
+    except CspctlError as exc:
+        return ctx.error(f"no route to the VM's host: {exc}")
+    host_route = host_route_of(route)
+    if host_route is None:
+        return ctx.skip("no hypervisor-host hop on this route (VMware/private access)")
+    ctx.state.host_route = ctx.state.host_route or host_route
+    host = vm.hostname or host_route.target.host
+    if await probe.tcp_open(ctx, vm.linklocalip, 3922, on_host=True):
+        return ctx.ok(f"{vm.state}: {host} reaches {vm.linklocalip}:3922; the patch can be "
+                      "copied (wait for the start to finish)")
+    return ctx.fail(
+        f"{vm.name} {vm.state}: {host} cannot reach {vm.linklocalip}:3922, so the patch "
+        "cannot be copied into it",
+        PATCH_ADVICE.format(host=host, address=vm.linklocalip, name=vm.name),
+        "recreate",
+    )

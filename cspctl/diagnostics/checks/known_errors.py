@@ -63,7 +63,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
         "the management server could not copy the systemvm patch into the VM over "
         "link-local port 3922",
         "check from the hypervisor host that 3922 on the VM's link-local address answers",
-        (8143, 6497), "reboot"),
+        (8143, 6497), "recreate"),
     KnownError(
         "pkix",
         re.compile(r"unable to find valid certification path to requested target"),
