@@ -53,6 +53,8 @@ FIELD = [
      ("v-2-VM", "ssvm-for-store"), "recreate", "but no SSVM Running (s-1-VM Stopped)", "#5991"),
     ("patch-missing", {("v-3-VM", "linklocal-3922")}, ("v-3-VM", "linklocal-3922"), "recreate",
      "kvm02 cannot reach 169.254.", "#8143"),
+    ("ssvm-pkix", {("s-1-VM", "ssvm-download-trust")}, ("s-1-VM", "ssvm-download-trust"),
+     "recreate", "java trusts ./certs/realhostip.keystore", "#9086"),
 ]
 
 
@@ -181,3 +183,19 @@ async def test_patch_missing_probes_3922_from_the_host_hop() -> None:
     assert probes and probes[0].command.startswith("nc -z -w 3 169.254."), f.evidence
     assert probes[0].command.endswith(" 3922") and probes[0].exit_status not in (0, 127)
     assert "Could not find patch file" in (f.advice or "")
+
+
+async def test_ssvm_pkix_evidence_is_the_log_and_the_trust_store() -> None:
+    async with lab_session("ssvm-pkix") as (_lab, session):
+        diagnosis = await diagnose(session, ["s-1-VM"])
+    found = by_vm(diagnosis)["s-1-VM"]
+    f = found["ssvm-download-trust"]
+    assert f.summary.startswith("3 HTTPS download(s) failed: unable to find valid"), f.summary
+    commands = [e.command for e in f.evidence]
+    assert commands[0].startswith("grep 'unable to find valid certification path'")
+    assert any(c.startswith("ps -o args= -p ") for c in commands)
+    assert any(c.endswith("/certs/realhostip.keystore") for c in commands)
+    log = found["agent-log"]  # the agent stays connected: only its downloads fail
+    assert log.status is Status.WARN and log.summary.startswith("connected, but"), log
+    assert "apache/cloudstack#9086" in (log.advice or "")
+    assert found["agent-state"].status is Status.OK

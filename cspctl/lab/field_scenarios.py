@@ -143,6 +143,20 @@ def build_patch_missing(clock: LabClock, faults: Faults) -> World:
     return world
 
 
+def build_ssvm_pkix(clock: LabClock, faults: Faults) -> World:
+    from cspctl.lab.scenarios import _pair, _small_world
+
+    world, pod = _small_world("ssvm-pkix", clock, faults, version="4.18.1.0")
+    _pair(world, pod)
+    _cp, ss = _pair_vms(world)
+    field_os(world, ss).fail_downloads_pkix(
+        "https://download.cloudstack.org/templates/4.18/ubuntu-22.04.qcow2.bz2")
+    world.add_event("TEMPLATE.DOWNLOAD.FAILED", "Failed to download template ubuntu-22.04: "
+                    "unable to find valid certification path to requested target",
+                    level="ERROR", vm=ss, created=clock.now() - 600)
+    return world
+
+
 def field_scenarios(scenario: type[Scenario]) -> list[Any]:
     """The Scenario entries, most common first (``cspctl lab scenarios`` lists them)."""
     return [
@@ -160,4 +174,6 @@ def field_scenarios(scenario: type[Scenario]) -> list[Any]:
                  "snapshots fail", build_no_ssvm_for_store),
         scenario("patch-missing", "4.18.1.0: a new console proxy has been Starting for "
                  "25 minutes", build_patch_missing),
+        scenario("ssvm-pkix", "4.18.1.0: templates registered by HTTPS URL never download; "
+                 "every agent Up", build_ssvm_pkix),
     ]

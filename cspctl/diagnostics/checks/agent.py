@@ -225,13 +225,19 @@ async def agent_log(ctx: CheckContext) -> Finding:
     if result.exit_status != 0:
         return ctx.skip("/var/log/cloud.log cannot be read")
     connected, problems = known_errors.classify_log(result.stdout)
+    ids = list(problems)
+    advice = "; ".join(known_errors.by_id(i).describe() for i in reversed(ids))
+    if connected and problems:
+        latest = problems[ids[-1]]
+        return ctx.warn(
+            f"connected, but the agent's work fails: {latest.split(') ', 1)[-1][:160]}",
+            f"The agent log says {advice}. The other steps show which one applies.",
+        )
     if connected:
         return ctx.ok("latest: connected to the management server")
     if not problems:
         return ctx.ok("no connection errors in the last 100 lines")
-    ids = list(problems)
     latest = problems[ids[-1]]
-    advice = "; ".join(known_errors.by_id(i).describe() for i in reversed(ids))
     # log evidence corroborates the other steps; the step that proves the cause names the
     # playbook, so this one names none
     return ctx.warn(

@@ -21,6 +21,8 @@ class KnownError:
     fix: str
     upstream: tuple[int, ...] = ()
     playbook: str | None = None
+    breaks_connection: bool = True
+    """False for errors of the agent's work (downloads) rather than of its connection."""
 
     def describe(self) -> str:
         refs = ", ".join(f"apache/cloudstack#{n}" for n in self.upstream)
@@ -70,7 +72,7 @@ KNOWN_ERRORS: tuple[KnownError, ...] = (
         "a download's HTTPS certificate is not trusted by the keystore java uses "
         "(a stale realhostip.keystore)",
         "import the CA into the keystore or destroy the SSVM so it gets a fresh one",
-        (9086, 9962), "recreate"),
+        (9086, 9962), "recreate", breaks_connection=False),
     KnownError(
         "unreachable",
         re.compile(r"Unable to connect to remote|Connection refused|No route to host|"
@@ -103,7 +105,11 @@ def by_id(error_id: str) -> KnownError:
 
 
 def classify_log(text: str) -> tuple[bool, dict[str, str]]:
-    """(latest connection event is a success, known error id -> its latest line since then)."""
+    """(latest connection event is a success, known error id -> its latest line since then).
+
+    Errors that do not break the connection (``breaks_connection=False``) are reported
+    without turning a connected agent into a disconnected one.
+    """
     connected = False
     problems: dict[str, str] = {}
     for line in text.splitlines():
@@ -114,7 +120,7 @@ def classify_log(text: str) -> tuple[bool, dict[str, str]]:
         if known is not None:
             problems.pop(known.id, None)
             problems[known.id] = line.strip()
-            connected = False
+            connected = connected and not known.breaks_connection
         elif RECONNECTING.search(line):
             connected = False
     return connected, problems

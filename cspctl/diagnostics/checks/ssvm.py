@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from cspctl.diagnostics import parse
@@ -120,3 +121,39 @@ async def ssvm_cert(ctx: CheckContext) -> Finding:
             "recreate",
         )
     return ctx.ok(f"certificate {who} valid until {stamp} ({days} days left)")
+
+
+PKIX_SIGNATURE = "unable to find valid certification path"
+TRUSTSTORE = re.compile(r"-Djavax\.net\.ssl\.trustStore=(\S+)")
+
+PKIX_ADVICE = (
+    "The SSVM's java checks a download server's certificate against the trust store it was "
+    "started with ({store}), not the system CA bundle. That keystore is a leftover of the "
+    "retired realhostip.com era and lacks today's CAs, so HTTPS template and ISO downloads "
+    "fail with PKIX \"unable to find valid certification path\" (apache/cloudstack#9086, "
+    "#9962). Destroy the SSVM so it is re-created from the current template (playbook "
+    "recreate); if the new one still fails, import the download server's CA into the keystore "
+    "(keytool -importcert), or register the template over HTTP."
+)
+
+
+@check("ssvm-download-trust", "Template downloads trust the server (PKIX)", applies_to=SSVM,
+       after=("java-process",))
+async def ssvm_download_trust(ctx: CheckContext) -> Finding:
+    """PKIX errors in /var/log/cloud.log, and the trust store java was started with."""
+    log = await probe.vm(ctx, f"grep '{PKIX_SIGNATURE}' /var/log/cloud.log", tail_only=True)
+    lines = [ln for ln in log.stdout.splitlines() if PKIX_SIGNATURE in ln]
+    if not lines:
+        return ctx.ok("no PKIX errors in /var/log/cloud.log")
+    pids = await facts.java_pids(ctx)
+    store = "its trust store"
+    if pids:
+        args = await probe.vm(ctx, f"ps -o args= -p {pids[0]}")
+        found = TRUSTSTORE.search(args.stdout)
+        if found:
+            store = found.group(1)
+            await probe.vm(ctx, f"ls -l {facts.SYSTEMVM_DIR}/{store.removeprefix('./')}")
+    stamp = " ".join(lines[-1].split()[:2])
+    return ctx.fail(f"{len(lines)} HTTPS download(s) failed: {PKIX_SIGNATURE} to requested "
+                    f"target (latest {stamp}); java trusts {store}",
+                    PKIX_ADVICE.format(store=store), "recreate")

@@ -78,6 +78,22 @@ class FieldVmOS(SystemVmOS):
                 self.kill(proc.pid)
         self._refresh()
 
+    # ---- template downloads that do not trust the server ------------------------------------
+    def fail_downloads_pkix(self, url: str, times: int = 3, every: float = 600.0) -> None:
+        """The SSVM's java (trustStore ./certs/realhostip.keystore) rejects a download's TLS."""
+        now = self.now()
+        for i in range(times):
+            t = now - (times - i) * every
+            for level, msg in (
+                ("INFO", f"Starting download from {url} to /mnt/SecStorage/template/tmpl/2/201"),
+                ("ERROR", "Failed to download template: javax.net.ssl.SSLHandshakeException: "
+                          "PKIX path building failed: sun.security.provider.certpath."
+                          "SunCertPathBuilderException: unable to find valid certification "
+                          "path to requested target"),
+            ):
+                self._log(t, self._agent_log(t, level, "storage.template.HttpTemplateDownloader",
+                                             "pool-3-thread-1", msg))
+
     # ---- the agent's view -----------------------------------------------------------------
     def agent_problem_now(self) -> str | None:
         problem = super().agent_problem_now()
