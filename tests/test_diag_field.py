@@ -55,6 +55,9 @@ FIELD = [
      "kvm02 cannot reach 169.254.", "#8143"),
     ("ssvm-pkix", {("s-1-VM", "ssvm-download-trust")}, ("s-1-VM", "ssvm-download-trust"),
      "recreate", "java trusts ./certs/realhostip.keystore", "#9086"),
+    ("template-path-mismatch", {("s-1-VM", "systemvm-template")},
+     ("s-1-VM", "systemvm-template"), "recreate",
+     "Ready in the API (systemvm-kvm-4.18.1) but not on secondary storage", "#6826"),
 ]
 
 
@@ -199,3 +202,17 @@ async def test_ssvm_pkix_evidence_is_the_log_and_the_trust_store() -> None:
     assert log.status is Status.WARN and log.summary.startswith("connected, but"), log
     assert "apache/cloudstack#9086" in (log.advice or "")
     assert found["agent-state"].status is Status.OK
+
+
+async def test_template_path_mismatch_names_the_missing_file() -> None:
+    async with lab_session("template-path-mismatch") as (_lab, session):
+        diagnosis = await diagnose(session, ["s-1-VM"])
+    f = by_vm(diagnosis)["s-1-VM"]["systemvm-template"]
+    assert "template/tmpl/1/202/5b2e8f0c-1d3a-4c6e-8f9b-7a4d2c1e0b93.qcow2 is missing" \
+        in f.summary
+    assert "tmpl/1/201" not in f.summary  # the old template's file is there
+    commands = [e.command for e in f.evidence]
+    zone = diagnosis.reports[0].vm.zoneid
+    assert commands[0] == f"listTemplates templatefilter=system zoneid={zone}"
+    assert any(c.startswith("find /mnt/SecStorage") for c in commands)
+    assert any(c.endswith("/template/tmpl/1/202/template.properties") for c in commands)

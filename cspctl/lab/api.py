@@ -742,3 +742,4 @@ COMMANDS: dict[str, Command] = {
 from cspctl.lab import api_storage  # noqa: E402
 
 COMMANDS["listImageStores"] = Command(api_storage.list_image_stores, since="4.2")
+COMMANDS["listTemplates"] = Command(api_storage.list_templates)

@@ -157,6 +157,28 @@ def build_ssvm_pkix(clock: LabClock, faults: Faults) -> World:
     return world
 
 
+def build_template_path_mismatch(clock: LabClock, faults: Faults) -> World:
+    """After an upgrade the 4.18 template row is Ready, but its file is not where it points."""
+    from cspctl.lab.scenarios import _pair, _small_world
+
+    world, pod = _small_world("template-path-mismatch", clock, faults, version="4.18.1.0")
+    tpl = world.default_template["consoleproxy"]
+    _pair(world, pod)
+    cp, ss = _pair_vms(world)
+    os_ = field_os(world, ss)
+    os_.seed_template(201, "systemvm-kvm-4.16.1", "0f7c4d2a-6a55-4e2b-9a47-2a1c3c7e8a11.qcow2")
+    os_.seed_template(202, tpl.name, "5b2e8f0c-1d3a-4c6e-8f9b-7a4d2c1e0b93.qcow2",
+                      present=False)
+    now = clock.now()
+    world.remove(cp)
+    world.add_event("PROXY.DESTROY", f"destroying console proxy {cp.name} to upgrade it",
+                    vm=cp, created=now - 7200)
+    world.add_alert(10, "ALERT.SERVICE.CONSOLEPROXY",
+                    f"Console proxy creation failure. zone: {cp.zone.name}, error details: "
+                    "Unable to create a deployment for VM", sent=now - 3600)
+    return world
+
+
 def field_scenarios(scenario: type[Scenario]) -> list[Any]:
     """The Scenario entries, most common first (``cspctl lab scenarios`` lists them)."""
     return [
@@ -176,4 +198,7 @@ def field_scenarios(scenario: type[Scenario]) -> list[Any]:
                  "25 minutes", build_patch_missing),
         scenario("ssvm-pkix", "4.18.1.0: templates registered by HTTPS URL never download; "
                  "every agent Up", build_ssvm_pkix),
+        scenario("template-path-mismatch", "4.18.1.0 after an upgrade: the console proxy "
+                 "destroyed to pick up the new version never came back",
+                 build_template_path_mismatch),
     ]

@@ -29,8 +29,8 @@ REPORT_ORDER = (
     "mgmt-connect", "java-process", "cloud-service", "agent-reconcile", "java-cwd",
     "asset-protection", "ports", "novnc", "ssvm-ports", "static-assets", "ssl-settings",
     "console-cert", "ssvm-ssl-settings", "clock-drift", "timezone", "disk", "memory", "dns",
-    "secondary-storage", "ssvm-download-trust", "ssvm-cert", "agent-cert", "agent-keystore",
-    "agent-log", "alerts", "agent-state",
+    "secondary-storage", "systemvm-template", "ssvm-download-trust", "ssvm-cert", "agent-cert",
+    "agent-keystore", "agent-log", "alerts", "agent-state",
 )
 """The operator's order: what CloudStack says, can we get in, the agent, the console, time,
 resources, SSVM specifics, certificates; the agent-state verdict (reads the others) last.

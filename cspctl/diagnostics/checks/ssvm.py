@@ -157,3 +157,65 @@ async def ssvm_download_trust(ctx: CheckContext) -> Finding:
     return ctx.fail(f"{len(lines)} HTTPS download(s) failed: {PKIX_SIGNATURE} to requested "
                     f"target (latest {stamp}); java trusts {store}",
                     PKIX_ADVICE.format(store=store), "recreate")
+
+
+TEMPLATE_ADVICE = (
+    "New system VMs are created from the system VM template's file on secondary storage. "
+    "{what} (apache/cloudstack#6826: after an upgrade the template row points at a path that "
+    "is not on secondary storage). Until it is fixed every new CPVM/SSVM fails to deploy. "
+    "Re-seed the template for this zone with cloud-install-sys-tmplt (or register it again and "
+    "wait until it is Ready), make sure the directory and file named in template.properties "
+    "exist, then destroy the failed system VMs so CloudStack re-creates them (playbook "
+    "recreate)."
+)
+PROPERTIES_FIND = ("find /mnt/SecStorage -maxdepth 6 -path '*/template/tmpl/*' "
+                   "-name template.properties")
+
+
+def _properties(text: str) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+@check("systemvm-template", "System VM template Ready and on secondary storage",
+       applies_to=SSVM, after=("secondary-storage",))
+async def systemvm_template(ctx: CheckContext) -> Finding:
+    """``listTemplates templatefilter=system`` per zone; template.properties files and images."""
+    zone = ctx.vm.zoneid
+    answer = await ctx.api.call("listTemplates", templatefilter="system", zoneid=zone)
+    rows = list(answer.get("template") or [])
+    ctx.api_evidence(f"listTemplates templatefilter=system zoneid={zone}", "\n".join(
+        f"{r.get('name')}: isready={r.get('isready')} status={r.get('status')}"
+        for r in rows) or "(none)")
+    names = {str(r.get("name")) for r in rows} | {str(r.get("displaytext")) for r in rows}
+    not_ready = [r for r in rows if not r.get("isready")]
+    if not rows:
+        return ctx.fail(f"no system VM template in zone {ctx.vm.zonename or zone}",
+                        TEMPLATE_ADVICE.format(what="The zone has none"), "recreate")
+    if len(not_ready) == len(rows):
+        r = not_ready[0]
+        return ctx.fail(f"{r.get('name')} is not Ready in zone {ctx.vm.zonename or zone}: "
+                        f"{r.get('status') or 'no status'}",
+                        TEMPLATE_ADVICE.format(what="It is not Ready in this zone"), "recreate")
+    found = await probe.vm(ctx, PROPERTIES_FIND)
+    paths = [p for p in found.stdout.splitlines() if p.endswith("/template.properties")][:10]
+    missing: list[str] = []
+    for path in paths:
+        props = _properties((await ctx.vm_run(f"cat {path}")).stdout)
+        filename = props.get("filename", "")
+        if not filename or "/" in filename:
+            continue
+        image = f"{path.rsplit('/', 1)[0]}/{filename}"
+        if (await ctx.vm_run(f"ls -l {image}")).exit_status != 0:
+            label = props.get("description") or props.get("uniquename") or "?"
+            ours = " (a system VM template)" if label in names else ""
+            missing.append(f"{label}{ours}: {image} is missing")
+    ready = ", ".join(str(r.get("name")) for r in rows if r.get("isready"))
+    if missing:
+        return ctx.fail(f"Ready in the API ({ready}) but not on secondary storage: "
+                        + "; ".join(missing),
+                        TEMPLATE_ADVICE.format(what="The file its template.properties names is "
+                                               "not there"), "recreate")
+    where = f"{len(paths)} template dir(s) complete" if paths else "no template.properties " \
+        "under the mount to compare"
+    return ctx.ok(f"{ready} Ready; {where}")

@@ -94,6 +94,23 @@ class FieldVmOS(SystemVmOS):
                 self._log(t, self._agent_log(t, level, "storage.template.HttpTemplateDownloader",
                                              "pool-3-thread-1", msg))
 
+    # ---- system VM templates on secondary storage (the SSVM's NFS mount) --------------------
+    def seed_template(self, dbid: int, name: str, filename: str, present: bool = True) -> str:
+        """template/tmpl/1/<dbid>/ with its template.properties (and the image if present)."""
+        from .systemvm import NFS_MOUNT_ID
+
+        d = f"/mnt/SecStorage/{NFS_MOUNT_ID}/template/tmpl/1/{dbid}"
+        t = self.now() - 3 * 86400
+        self.fs.write(f"{d}/template.properties",
+                      f"filename={filename}\ndescription={name}\nchecksum=\nhvm=false\n"
+                      f"size=2516582400\nqcow2=true\nid={dbid}\npublic=true\n"
+                      f"qcow2.filename={filename}\nuniquename=routing-{dbid}\n"
+                      "qcow2.virtualsize=5368709120\nvirtualsize=5368709120\n"
+                      "qcow2.size=2516582400\n", mtime=t)
+        if present:
+            self.fs.write(f"{d}/{filename}", "", mtime=t, size=2_516_582_400)
+        return d
+
     # ---- the agent's view -----------------------------------------------------------------
     def agent_problem_now(self) -> str | None:
         problem = super().agent_problem_now()
