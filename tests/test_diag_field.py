@@ -216,3 +216,51 @@ async def test_template_path_mismatch_names_the_missing_file() -> None:
     assert commands[0] == f"listTemplates templatefilter=system zoneid={zone}"
     assert any(c.startswith("find /mnt/SecStorage") for c in commands)
     assert any(c.endswith("/template/tmpl/1/202/template.properties") for c in commands)
+
+
+async def test_boot_timeline_shows_the_stages_and_a_rerun_of_cloud_early_config() -> None:
+    async with lab_session("seed") as (_lab, session):
+        seed = await diagnose(session, ["v-2-VM"])
+    f = by_vm(seed)["v-2-VM"]["boot-timeline"]
+    assert f.status is Status.WARN, f
+    assert "cloud-early-config ran again at" in f.summary and "after the agent started" \
+        in f.summary
+    assert "patch +0 s, boot done +10 s, agent started +11 s" in f.summary
+    async with lab_session("healthy") as (_lab, session):
+        healthy = await diagnose(session, ["v-2-VM"])
+    ok = by_vm(healthy)["v-2-VM"]["boot-timeline"]
+    assert ok.status is Status.OK and ok.summary.endswith("connected +13 s"), ok
+
+
+def test_boot_timeline_reads_both_log_formats_and_systemd_units() -> None:
+    from cspctl.diagnostics.checks.boot import timeline
+    from cspctl.diagnostics.parse import parse_systemctl_show
+
+    log = ("Mon Nov 30 05:21:08 UTC 2026 Executing cloud-early-config\n"
+           "Mon Nov 30 05:21:08 UTC 2026 Patching CPVM/SSVM with cloud agent jars\n"
+           "2026-11-30 05:21:19,986 INFO  [cloud.agent.AgentShell] (main:null) Agent started\n")
+    assert [label for _t, label in timeline(log)] == ["cloud-early-config", "patch",
+                                                      "agent started"]
+    # composed from systemd's documented `systemctl show` format, not captured
+    shown = ("Id=cloud-early-config.service\nActiveState=active\n"
+             "InactiveExitTimestamp=Mon 2026-11-30 05:21:08 UTC\n"
+             "ActiveEnterTimestamp=Mon 2026-11-30 05:21:20 UTC\n\n"
+             "Id=cloud.service\nActiveState=failed\nInactiveExitTimestamp=\n"
+             "ActiveEnterTimestamp=\n")
+    assert parse_systemctl_show(shown) == ["cloud-early-config active 12 s", "cloud failed"]
+
+
+async def test_boot_timeline_fails_a_boot_stuck_in_cloud_early_config() -> None:
+    async with lab_session("healthy") as (lab, session):
+        cp = lab.world.vm_by_name("v-2-VM")
+        assert cp is not None
+        vmos = cp.os
+        t = vmos.now() - 900  # the chain started 15 minutes ago and stopped after patching
+        vmos.log[:] = [(t, vmos._boot_line(msg, t)) for msg in (
+            "Executing cloud-early-config", "Patching CPVM/SSVM with cloud agent jars",
+            "Could not find patch file, retrying")]
+        diagnosis = await diagnose(session, ["v-2-VM"])
+    f = by_vm(diagnosis)["v-2-VM"]["boot-timeline"]
+    assert f.status is Status.FAIL and f.playbook == "reboot", f
+    assert f.summary.startswith("stuck: cloud-early-config started 15 min ago"), f.summary
+    assert "#8143" in (f.advice or "")

@@ -543,6 +543,39 @@ def parse_ps_lstart(text: str, pid: int) -> datetime | None:
     return None
 
 
+def parse_systemctl_show(text: str) -> list[str]:
+    """``systemctl show -p Id -p ActiveState -p InactiveExitTimestamp -p ActiveEnterTimestamp
+    UNIT…`` (blank-line separated blocks) -> ``"cloud-early-config active 12 s"`` per unit.
+
+    The duration is ActiveEnter - InactiveExit (how long the unit took to start); units that
+    never ran show only their state.
+    """
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        unit = props.get("Id", "").removesuffix(".service")
+        if not unit:
+            continue
+        took = ""
+        start, ready = (_systemd_time(props.get(k, "")) for k in
+                        ("InactiveExitTimestamp", "ActiveEnterTimestamp"))
+        if start and ready:
+            took = f" {int((ready - start).total_seconds())} s"
+        out.append(f"{unit} {props.get('ActiveState', '?')}{took}")
+    return out
+
+
+def _systemd_time(value: str) -> datetime | None:
+    """``Mon 2026-11-30 05:21:08 UTC`` (the zone word is dropped: both ends share it)."""
+    words = value.split()
+    if len(words) < 3:
+        return None
+    try:
+        return datetime.strptime(f"{words[1]} {words[2]}", "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
 def parse_domstate(text: str, name: str | None = None) -> str | None:
     """``virsh domstate NAME`` (``running``, ``shut off``) or the row of ``virsh list --all``."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from cspctl.diagnostics.checks import (
     access,
     agent,
+    boot,
     certs,
     clock,
     console,
@@ -19,14 +20,15 @@ from cspctl.diagnostics.checks import (
 from cspctl.diagnostics.checks.base import REGISTRY
 from cspctl.diagnostics.model import Check
 
-AREAS = (state, hosts, zone, access, agent, reconcile, console, clock, resources, ssvm, certs,
+AREAS = (state, hosts, zone, access, boot, agent, reconcile, console, clock, resources, ssvm, certs,
          mgmt)
 """Every area module (importing them registers their checks)."""
 
 REPORT_ORDER = (
     "mgmt-servers", "vm-state", "host-agent", "ssvm-for-store", "ssh", "linklocal-3922",
     "version", "boot-params",
-    "mgmt-connect", "java-process", "cloud-service", "agent-reconcile", "java-cwd",
+    "mgmt-connect", "boot-timeline", "java-process", "cloud-service", "agent-reconcile",
+    "java-cwd",
     "asset-protection", "ports", "novnc", "ssvm-ports", "static-assets", "ssl-settings",
     "console-cert", "ssvm-ssl-settings", "clock-drift", "timezone", "disk", "memory", "dns",
     "secondary-storage", "systemvm-template", "ssvm-download-trust", "ssvm-cert", "agent-cert",
