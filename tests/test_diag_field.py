@@ -264,3 +264,29 @@ async def test_boot_timeline_fails_a_boot_stuck_in_cloud_early_config() -> None:
     assert f.status is Status.FAIL and f.playbook == "reboot", f
     assert f.summary.startswith("stuck: cloud-early-config started 15 min ago"), f.summary
     assert "#8143" in (f.advice or "")
+
+
+def test_known_error_table_maps_upstream_log_lines_to_causes() -> None:
+    from cspctl.diagnostics.checks import known_errors
+
+    lines = {
+        "keystore-trust-all": "WARN  [utils.nio.Link] (Agent-Selector:null) Failed to load "
+                              "keystore, using trust all manager",
+        "certificate-unknown": "javax.net.ssl.SSLHandshakeException: Received fatal alert: "
+                               "certificate_unknown",
+        "ssl-handshake": "ERROR [utils.nio.NioConnection] SSL Handshake failed while "
+                         "connecting to host: 10.1.1.10 port: 8250",
+        "patch-missing": "Could not find patch file, retrying",
+        "pkix": "PKIX path building failed: unable to find valid certification path to "
+                "requested target",
+    }
+    for error_id, line in lines.items():
+        known = known_errors.match(line)
+        assert known is not None and known.id == error_id, (error_id, known)
+    assert known_errors.by_id("patch-missing").upstream == (8143, 6497)
+    connected, problems = known_errors.classify_log(
+        "Connected to 10.1.1.10:8250\n" + lines["pkix"] + "\n")
+    assert connected and list(problems) == ["pkix"]  # a download error keeps the link up
+    connected, problems = known_errors.classify_log(
+        "Connected to 10.1.1.10:8250\n" + lines["ssl-handshake"] + "\n")
+    assert not connected and list(problems) == ["ssl-handshake"]

@@ -210,6 +210,16 @@ def test_ls_l_proc_cwd_kernel_marks_a_really_deleted_directory(tmp_path: Path) -
     assert parse.parse_cwd(alive) == parse.Cwd(os.getcwd(), False)
 
 
+def test_ls_l_coreutils_sizes_of_a_file_an_empty_file_and_a_missing_one(tmp_path: Path) -> None:
+    full, empty = tmp_path / "cloud.jks", tmp_path / "cloud.ca.crt"
+    full.write_bytes(b"x" * 2210)
+    empty.write_bytes(b"")
+    for command in (f"ls -l {full} {empty} {tmp_path}/missing",
+                    f"ls -l --time-style=long-iso {full} {empty}"):
+        sizes = parse.parse_ls_sizes(sh(command).stdout)
+        assert sizes == {str(full): 2210, str(empty): 0}, (command, sizes)
+
+
 def test_service_status_real_init_system_answer_matches_its_exit_code() -> None:
     """systemctl where systemd runs, else the sysvinit/LSB script of a service that exists."""
     if Path("/run/systemd/system").is_dir():
