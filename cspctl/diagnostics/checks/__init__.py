@@ -25,7 +25,7 @@ AREAS = (state, hosts, zone, access, boot, agent, reconcile, console, clock, res
 """Every area module (importing them registers their checks)."""
 
 REPORT_ORDER = (
-    "mgmt-servers", "vm-state", "host-agent", "ssvm-for-store", "ssh", "linklocal-3922",
+    "mgmt-servers", "vm-state", "ssh", "host-agent", "ssvm-for-store", "linklocal-3922",
     "version", "boot-params",
     "mgmt-connect", "boot-timeline", "java-process", "cloud-service", "agent-reconcile",
     "java-cwd",
