@@ -99,6 +99,13 @@ async def agent_state(ctx: CheckContext) -> Finding:
                 "agentstate has had bugs (always Up in 4.14, Up after a forced stop); trust "
                 "the host record and the in-VM checks.",
             )
+        stale = ctx.finding_of("agent-reconcile")
+        if stale is not None and stale.status is Status.FAIL:
+            return ctx.warn(
+                "the API says Up, but the VM disagrees (see 'Agent state: API, hypervisor, "
+                "process and connection agree')",
+                "The agent's recorded state is stale; the reconciling step names the fix.",
+            )
         return ctx.ok("agent Up")
     if agent is None or agent == "Unknown":
         if vm.state != "Running":
