@@ -71,8 +71,11 @@ def _fmt(events: list[tuple[datetime, str]]) -> str:
     return ", ".join(parts)
 
 
+NOW_PROBE = "date '+%Y-%m-%d %H:%M:%S'"
+
+
 @check("boot-timeline", "Boot chain timeline (cloud-early-config, patch, agent)",
-       after=("java-process",))
+       after=("java-process",), probes=(STAGES_GREP, NOW_PROBE))
 async def boot_timeline(ctx: CheckContext) -> Finding:
     """cloud.log's boot stages since the latest cloud-early-config run, with durations."""
     units: list[str] = []
@@ -84,7 +87,7 @@ async def boot_timeline(ctx: CheckContext) -> Finding:
         except probe.ToolMissing:
             pass  # the log below still tells the stages
     result = await probe.vm(ctx, STAGES_GREP, tail_only=True)
-    now_result = await ctx.vm_run("date '+%Y-%m-%d %H:%M:%S'")
+    now_result = await ctx.vm_run(NOW_PROBE)
     try:
         now = datetime.strptime(now_result.stdout.strip(), "%Y-%m-%d %H:%M:%S")
     except ValueError:

@@ -38,8 +38,11 @@ async def _hypervisor_state(ctx: CheckContext) -> str:
     return state or "not defined on this host"
 
 
+SOCKETS_PROBE = "ss -tn"
+
+
 @check("agent-reconcile", "Agent state: API, hypervisor, process and connection agree",
-       after=("java-process", "boot-params"))
+       after=("java-process", "boot-params"), probes=(SOCKETS_PROBE,))
 async def agent_reconcile(ctx: CheckContext) -> Finding:
     """listHosts agent state, ``virsh domstate``, ``pgrep java``, ``ss -tn`` to port 8250."""
     vm = ctx.vm
@@ -50,7 +53,7 @@ async def agent_reconcile(ctx: CheckContext) -> Finding:
     pids = await facts.java_pids(ctx)
     cmd = await facts.cmdline(ctx) or {}
     port = int(cmd["port"]) if cmd.get("port", "").isdigit() else 8250
-    sockets = await probe.vm(ctx, "ss -tn", "netstat -tn")
+    sockets = await probe.vm(ctx, SOCKETS_PROBE, "netstat -tn")
     conns = parse.established_to(sockets.stdout, port)
     process = f"java pid {pids[0]}" if pids else "no java process"
     link = (f"connected to {conns[0].peer_host}:{port}" if conns
