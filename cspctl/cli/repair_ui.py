@@ -165,7 +165,8 @@ def render_catalogue(playbooks: Iterable[Any]) -> str:
     for p in playbooks:
         changes = sum(1 for s in p.steps if s.destructive)
         out.append(f"{p.id:<17} {p.title}")
-        out.append(f"{'':<17} needs: {p.requirement()}; {len(p.steps)} steps, {changes} "
+        steps = f"{len(p.steps)} step{'s' if len(p.steps) != 1 else ''}"
+        out.append(f"{'':<17} needs: {p.requirement()}; {steps}, {changes} "
                    "confirmed one by one")
     return "\n".join(out) + "\n"
 

@@ -1,4 +1,5 @@
-"""Playbooks inside the VM: protect-assets (the seed workaround), its undo, restart-cloud."""
+"""Playbooks inside the VM: protect-assets (chattr +i on the console assets), its undo,
+restart-cloud."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ async def _cwd_intact(ctx: RepairContext) -> str:
 
 PROTECT_ASSETS = Playbook(
     id="protect-assets",
-    title="Protect the console asset dirs and restart the agent (seed workaround)",
+    title="Protect the console asset dirs (chattr +i) and restart the agent",
     summary="chattr +i images, js, css; kill the agent's java; start cloud; re-run "
             "cloud-early-config to prove the directory now survives it",
     fixes=("java-cwd", "static-assets", "agent-state"),
@@ -95,8 +96,9 @@ UNPROTECT_ASSETS = Playbook(
     ),
     verify=("asset-protection",),
     needs_ssh=True,
-    notes=(UPGRADE_NOTE, "If the VM still has the seed fault, the next cloud-early-config run "
-           "deletes the agent's directory again: re-apply protect-assets after upgrading."),
+    notes=(UPGRADE_NOTE, "If cloud-early-config still re-creates /usr/local/cloud/systemvm, "
+           "its next run deletes the agent's directory again: re-apply protect-assets "
+           "after upgrading."),
 )
 
 

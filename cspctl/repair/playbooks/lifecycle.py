@@ -13,8 +13,8 @@ from cspctl.text import safe_line
 
 BOOT_NOTE = (
     "A reboot runs the boot scripts again, cloud-early-config included: when that script is "
-    "what deletes the agent's directory (the seed incident), a reboot brings the fault back; "
-    "protect-assets fixes that case."
+    "what deletes the agent's working directory (java's cwd shows '(deleted)'), a reboot "
+    "brings the fault back; protect-assets fixes that case."
 )
 
 
