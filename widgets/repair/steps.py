@@ -1,0 +1,36 @@
+"""A playbook's steps as they run, then the verification checks, then the outcome.
+
+Every status has a text marker and word (readable under NO_COLOR). The "Does" column says
+whether a step reads, changes (asks first) or waits.
+"""
+
+from __future__ import annotations
+
+from widgets.steps import MARKERS, StepList
+from widgets.systemvms.table import Column
+
+REPAIR_MARKERS: dict[str, tuple[str, str, str]] = {
+    **MARKERS,
+    "pending": ("·", "todo", "dim"),
+    "asking": ("?", "ASK", "bold reverse"),
+    "done": ("✔", "DONE", "green"),
+    "failed": ("✘", "FAIL", "bold red"),
+    "refused": ("⊘", "REFUSED", "bold magenta"),
+    "declined": ("✗", "DECLINED", "bold yellow"),
+    "dry-run": ("○", "DRY-RUN", "cyan"),
+    "not-run": ("-", "NOT RUN", "dim"),
+    "verified": ("✔", "VERIFIED", "bold green"),
+    "unverified": ("✘", "UNVERIFIED", "bold red"),
+    "error": ("?", "ERROR", "bold magenta"),
+}
+
+
+class RepairStepList(StepList):
+    """Rows keyed by step id (``verify:<check>`` for checks, ``outcome`` for the end)."""
+
+    COLUMNS = (
+        Column("mark", " "), Column("status", "Status"), Column("target", "Does", priority=2),
+        Column("title", "Step", max_width=34), Column("summary", "Result", flex=True),
+        Column("time", "Time", priority=1),
+    )
+    MARKERS = REPAIR_MARKERS
