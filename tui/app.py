@@ -187,6 +187,7 @@ class CspctlApp(App[int]):
             self.notify(
                 "Embedded lab, scenario "
                 f"'{self.settings.lab_scenario}'. Select a system VM: d diagnoses it, "
+                "r repairs it, "
                 + ("shells are refused in read-only mode" if backend.read_only
                    else "s opens a root shell on it") + ", ? lists every key.",
                 title="Welcome to cspctl", timeout=8)

@@ -160,6 +160,8 @@ class RepairPane(Vertical):
             else "diagnosing it to suggest playbooks…"))
         ranked: list[tuple[Playbook, list[Finding]]] = []
         try:
+            if given is None:  # diagnose what the VM is now, not what it was when selected
+                await self._reload_vm()
             ranked = await self.backend.suggest_repairs(self.vm, given)
         except CspctlError as exc:
             self.notify(str(exc), title=f"repair {self.vm_name}", severity="error", timeout=10)
@@ -182,7 +184,7 @@ class RepairPane(Vertical):
         self._set_phase("choose")
         if ranked:
             self._status(f"repair {self.vm_name}: {len(ranked)} suggested, best first · "
-                         "enter: its steps · t: dry-run")
+                         "enter: its steps")
         elif self.phase == "choose":
             self._status(f"repair {self.vm_name}: no finding calls for a playbook · "
                          "enter: a playbook's steps")
@@ -193,6 +195,10 @@ class RepairPane(Vertical):
         if wanted in self.playbooks:
             self.playbook_list.select_key(wanted)
             self.prepare_steps(wanted)
+
+    async def _reload_vm(self) -> None:
+        """The VM's current record (state, agent state, addresses) from the API."""
+        self.vm = await self.backend.find_vm(self.vm.id or self.vm.name or "?")
 
     def _set_phase(self, phase: Phase) -> None:
         self.phase = phase
@@ -263,8 +269,8 @@ class RepairPane(Vertical):
         self._set_phase("steps")
         self._show_preview_rows()
         changes = sum(1 for s in states if s.destructive)
-        self._status(f"{p.id} on {self.vm_name}: {len(states)} steps, {changes} change the VM "
-                     "(each asks first) · g: run · t: dry-run · esc: back")
+        self._status(f"{p.id} on {self.vm_name}: {len(states)} steps, {changes} ask first"
+                     " · g: run")
         self._progress("")
         self.step_list.move_cursor(row=0)
         self._show_step(states[0].id if states else "")
@@ -354,6 +360,7 @@ class RepairPane(Vertical):
         self._status(f"{p.id} on {self.vm_name}: running…")
         outcome: Outcome | None = None
         try:
+            await self._reload_vm()
             outcome = await self.backend.run_repair(p.id, self.vm, ask=self._ask,
                                                     on_event=self._on_event,
                                                     dry_run=self.dry_run)
@@ -430,9 +437,8 @@ class RepairPane(Vertical):
                               started=self._clock())
             self._progress(f"… {s.title}")
         elif isinstance(event, StepProgress):
-            title = self.states[event.step_id].title if event.step_id in self.states else ""
-            self._progress(f"… {title}: {safe_line(event.message)} — "
-                           f"{event.elapsed:.0f} s elapsed, deadline {event.deadline:g} s")
+            self._progress(f"… {event.elapsed:.0f} s of at most {event.deadline:g} s · "
+                           f"{safe_line(event.message)}")
         elif isinstance(event, Asked):
             self.pending_question = event.question
             steps.update_step(event.question.step_id, status="asking")
@@ -475,7 +481,7 @@ class RepairPane(Vertical):
         self._detail(self._outcome_text(outcome))
         self._progress(f"{_mark(status)}: {safe_line(outcome.message, 500)}")
         self._status(f"{outcome.playbook} on {self.vm_name}: {status.upper()} · "
-                     "esc: playbooks (diagnosed again)")
+                     "esc: playbooks")
         severity = ("information" if status in ("verified", "dry-run")
                     else "error" if status in ("failed", "error") else "warning")
         self.notify(safe_line(outcome.message, 300), title=f"repair {outcome.playbook}: "

@@ -30,7 +30,7 @@ class RepairStepList(StepList):
 
     COLUMNS = (
         Column("mark", " "), Column("status", "Status"), Column("target", "Does", priority=2),
-        Column("title", "Step", max_width=34), Column("summary", "Result", flex=True),
+        Column("title", "Step", max_width=28), Column("summary", "Result", flex=True),
         Column("time", "Time", priority=1),
     )
     MARKERS = REPAIR_MARKERS
