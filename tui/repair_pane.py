@@ -449,9 +449,12 @@ class RepairPane(Vertical):
         elif isinstance(event, StepFinished):
             s = event.step
             self.states[s.id] = s
-            steps.update_step(s.id, status=s.status.value, summary=safe_line(s.summary),
+            status = s.status.value
+            if status == "done" and getattr(s, "attention", False):
+                status = "attention"
+            steps.update_step(s.id, status=status, summary=safe_line(s.summary),
                               duration=s.elapsed)
-            self._progress(f"{_mark(s.status.value)} {s.title}")
+            self._progress(f"{_mark(status)} {s.title}")
         elif isinstance(event, VerifyStarted):
             for cid in event.checks:
                 steps.put(Row(f"verify:{cid}", "verifies", self.backend.check_title(cid),

@@ -14,6 +14,7 @@ REPAIR_MARKERS: dict[str, tuple[str, str, str]] = {
     "pending": ("·", "todo", "dim"),
     "asking": ("?", "ASK", "bold reverse"),
     "done": ("✔", "DONE", "green"),
+    "attention": ("!", "DONE?", "bold yellow"),  # done, but see its result
     "failed": ("✘", "FAIL", "bold red"),
     "refused": ("⊘", "REFUSED", "bold magenta"),
     "declined": ("✗", "DECLINED", "bold yellow"),
