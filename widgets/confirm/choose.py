@@ -16,8 +16,8 @@ class ChooseDialog(ModalScreen[tuple[str, ...]]):
     """Space toggles an item; ``y`` (or the button) dismisses with the picked ones, Escape
     with none."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="ChooseDialog") + """
-    ChooseDialog SelectionList { height: auto; max-height: 10; }
+    DEFAULT_CSS = DIALOG_CSS.format(name="ChooseDialog", body="30vh") + """
+    ChooseDialog SelectionList { height: auto; max-height: 30vh; }
     """
 
     BINDINGS = [

@@ -14,13 +14,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 DIALOG_CSS = """
+/* the body scrolls within its max-height, so the buttons stay on an 80x24 screen */
 {name} {{ align: center middle; }}
 {name} > Vertical {{
     width: 76; max-width: 100%; height: auto; max-height: 100%;
     border: thick $warning; background: $surface; padding: 0 1;
 }}
 {name} .title {{ text-style: bold; }}
-{name} .body-scroll {{ height: auto; max-height: 1fr; margin: 1 0; }}
+{name} .body-scroll {{ height: auto; max-height: {body}; margin: 1 0; }}
 {name} .body {{ height: auto; }}
 {name} Horizontal {{ height: auto; align-horizontal: right; }}
 {name} Button {{ margin-left: 1; }}
@@ -30,7 +31,7 @@ DIALOG_CSS = """
 class ConfirmDialog(ModalScreen[bool]):
     """Ask a question; dismisses with True (yes) or False (no / escape)."""
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog", body="60vh")
 
     BINDINGS = [
         Binding("escape", "answer(False)", "No", id="confirm.no"),

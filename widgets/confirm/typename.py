@@ -18,9 +18,7 @@ class TypeNameDialog(ModalScreen[str | None]):
     The dialog does not judge the name: whoever asked compares it with the expected one.
     """
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="TypeNameDialog") + """
-    TypeNameDialog Input { margin-bottom: 1; }
-    """
+    DEFAULT_CSS = DIALOG_CSS.format(name="TypeNameDialog", body="40vh")
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm.cancel")]
 
