@@ -92,6 +92,9 @@ async def test_seed_repair_from_the_failed_diagnostics_step(lab: Lab) -> None:
         pane = app.query_one(RepairPane)
         await until(pilot, lambda: pane.phase == "steps", timeout=30, what="steps")
         assert pane.chosen is not None and pane.chosen.id == "protect-assets"
+        progress: list[str] = []
+        show_progress = pane._progress
+        pane._progress = lambda text: (progress.append(text), show_progress(text))  # type: ignore[method-assign]
         assert {f.check_id for f in pane.behind["protect-assets"]} >= {"java-cwd",
                                                                         "static-assets"}
         assert not journal(app, "repair.start")  # nothing ran yet: only shown
@@ -121,6 +124,9 @@ async def test_seed_repair_from_the_failed_diagnostics_step(lab: Lab) -> None:
         assert outcome is not None
         assert outcome.status.value == "verified", outcome.message
         assert asked == ["chattr", "kill-java", "start-cloud", "early-config"]
+        # the wait for the agent showed its elapsed time and the deadline
+        assert any(" s of at most 20 s · " in line and "agent" in line for line in progress), (
+            progress)
         text = await until_text(pilot, "VERIFIED")
         # verification per check, in the list
         for check in ("java-cwd", "static-assets", "agent-state"):
@@ -185,7 +191,15 @@ async def test_dry_run_shows_every_step_and_changes_nothing(lab: Lab) -> None:
 async def test_read_only_refuses_and_nothing_runs(lab: Lab) -> None:
     app = repair_app(lab, read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = await open_wizard(pilot)
+        # the command palette opens the wizard too
+        await loaded(pilot)
+        await pilot.press("ctrl+p", *"repair v-2")
+        await until(pilot, lambda: "Repair v-2-VM…" in screen_text(app), what="palette hit")
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(app.query(RepairPane)), what="repair tab")
+        pane = app.query_one(RepairPane)
+        assert pane.vm.name == "v-2-VM"
+        await until(pilot, lambda: pane.phase == "choose", timeout=60, what="suggestions")
         await choose(pilot, pane, "protect-assets")
         # before running: the badge, and the destructive steps shown as refused
         text = await until_text(pilot, "READ-ONLY", "REFUSED")
@@ -233,3 +247,19 @@ async def test_reboot_blast_radius_and_recreate_typed_name(lab: Lab) -> None:
         assert state(lab.world) == before
         typed = journal(app, "repair.answer")[-1]
         assert typed["typed"] == "v-3-VM"
+
+
+def test_question_text_is_never_markup() -> None:
+    """What the cloud or the VM said reaches the dialog as text: no markup, no escapes."""
+    from cspctl.repair import Question
+    from widgets.repair import question_body, question_title
+
+    q = Question(kind="confirm", playbook="protect-assets", step_id="chattr",
+                 title="Make [b]x[/b] immutable", vm="v-2-VM\x1b[2J",
+                 preview="ssh v-2-VM: echo [red]boom[/red] \x1b]0;pwned\x07",
+                 blast_radius=("[link=http://x]sessions[/link] will drop",),
+                 undo="chattr -i [dim]/x[/dim]")
+    body, title = question_body(q), question_title(q)
+    assert "[red]boom[/red]" in body.plain and "[link=http://x]sessions[/link]" in body.plain
+    assert "[dim]/x[/dim]" in body.plain and "[b]x[/b]" in title
+    assert "\x1b" not in body.plain + title and "\x07" not in body.plain
