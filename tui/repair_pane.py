@@ -22,7 +22,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
@@ -209,15 +209,14 @@ class RepairPane(Vertical):
             self.focus()
         self.refresh_bindings()
 
-    @on(DataTable.RowHighlighted, "#repair-playbooks")
-    def _playbook_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self._show_playbook(event.row_key.value)
+    @on(PlaybookList.RowHighlighted, "#repair-playbooks")
+    def _playbook_highlighted(self, event: PlaybookList.RowHighlighted) -> None:
+        self._show_playbook(event.row_key)
 
-    @on(DataTable.RowSelected, "#repair-playbooks")
-    def _playbook_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None and self.phase == "choose":
-            self.prepare_steps(event.row_key.value)
+    @on(PlaybookList.RowSelected, "#repair-playbooks")
+    def _playbook_selected(self, event: PlaybookList.RowSelected) -> None:
+        if self.phase == "choose" and event.row_key in self.playbooks:
+            self.prepare_steps(event.row_key)
 
     def _show_playbook(self, pid: str) -> None:
         p = self.playbooks.get(pid)
@@ -265,7 +264,7 @@ class RepairPane(Vertical):
         self.outcome = None
         self.checks = {}
         self.states = {s.id: s for s in states}
-        self.step_list.steps.clear()
+        self.step_list.clear_steps()
         self._set_phase("steps")
         self._show_preview_rows()
         changes = sum(1 for s in states if s.destructive)
@@ -285,13 +284,12 @@ class RepairPane(Vertical):
                 status, summary = "dry-run", "dry-run: shown, not run"
             self.step_list.put(Row(s.id, KIND_WORD[s.kind], s.title, status, safe_line(summary)))
 
-    @on(DataTable.RowHighlighted, "#repair-steps")
-    def _step_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self._show_step(event.row_key.value)
+    @on(RepairStepList.RowHighlighted, "#repair-steps")
+    def _step_highlighted(self, event: RepairStepList.RowHighlighted) -> None:
+        self._show_step(event.row_key)
 
-    @on(DataTable.RowSelected, "#repair-steps")
-    def _step_selected(self, event: DataTable.RowSelected) -> None:
+    @on(RepairStepList.RowSelected, "#repair-steps")
+    def _step_selected(self, event: RepairStepList.RowSelected) -> None:
         if self.phase == "steps":
             self.action_run()
 
@@ -422,7 +420,7 @@ class RepairPane(Vertical):
 
         steps = self.step_list
         if isinstance(event, RunStarted):
-            steps.steps.clear()
+            steps.clear_steps()
             for s in event.steps:
                 self.states[s.id] = s
                 steps.put(Row(s.id, KIND_WORD[s.kind], s.title, "pending",

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.text import Text
-
-from widgets.repair.steps import REPAIR_MARKERS
-from widgets.systemvms.table import Column, SyncTable
+from widgets.repair.steps import REPAIR_MARKERS, REPAIR_TONES
+from widgets.systemvms.table import Cell, Column, SyncTable
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class PlaybookList(SyncTable):
         self.sync((r.id, self._cells(r)) for r in rows)
 
     @staticmethod
-    def _cells(row: PlaybookRow) -> tuple[str | Text, ...]:
-        marker, word, style = REPAIR_MARKERS.get(row.status, OTHER)
-        return (Text(marker, style=style), Text(word, style=style), row.id, row.title,
-                row.because)
+    def _cells(row: PlaybookRow) -> tuple[str | Cell, ...]:
+        marker, word, _ = REPAIR_MARKERS.get(row.status, OTHER)
+        tone = REPAIR_TONES.get(row.status, "dim")
+        return (Cell(marker, tone), Cell(word, tone), row.id, row.title, row.because)

@@ -7,6 +7,7 @@ whether a step reads, changes (asks first) or waits.
 from __future__ import annotations
 
 from widgets.steps import MARKERS, StepList
+from widgets.steps.steplist import TONES
 from widgets.systemvms.table import Column
 
 REPAIR_MARKERS: dict[str, tuple[str, str, str]] = {
@@ -26,6 +27,13 @@ REPAIR_MARKERS: dict[str, tuple[str, str, str]] = {
 }
 
 
+REPAIR_TONES: dict[str, str] = {
+    **TONES, "asking": "warn", "done": "good", "attention": "warn", "failed": "bad",
+    "refused": "error", "declined": "warn", "dry-run": "dim", "not-run": "dim",
+    "verified": "good", "unverified": "bad", "error": "error",
+}
+
+
 class RepairStepList(StepList):
     """Rows keyed by step id (``verify:<check>`` for checks, ``outcome`` for the end)."""
 
@@ -35,3 +43,9 @@ class RepairStepList(StepList):
         Column("time", "Time", priority=1),
     )
     MARKERS = REPAIR_MARKERS
+    TONES = REPAIR_TONES
+
+    def clear_steps(self) -> None:
+        """Forget every row (a new playbook, or a new run of it)."""
+        self.steps.clear()
+        self.sync([])
