@@ -316,8 +316,6 @@ async def test_help_palette_and_coming_next(lab: Lab) -> None:
             assert binding_id in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
-        await pilot.press("r")
-        assert any("repair wizard is coming next" in n for n in notifications(app))
         await pilot.press("ctrl+p")
         await pilot.press(*"diagnose zone")
         await until(pilot, lambda: "Diagnose zone tokyo-z1" in screen_text(app),

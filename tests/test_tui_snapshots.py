@@ -71,3 +71,37 @@ def test_diagnostics_pane(snap_compare, size: tuple[int, int]) -> None:
                     what="java-cwd evidence")
 
     assert snap_compare(seed_app(), terminal_size=size, run_before=diagnose)
+
+
+async def _wizard_steps(pilot: Pilot[object]) -> None:
+    """The repair tab on the CPVM with protect-assets chosen: every step's preview."""
+    from tui.repair_pane import RepairPane
+
+    app = pilot.app
+    await loaded(pilot)
+    await pilot.press("slash", "v", "minus", "enter", "r")
+    await until(pilot, lambda: bool(app.query(RepairPane)), what="repair tab")
+    pane = app.query_one(RepairPane)
+    await until(pilot, lambda: pane.phase == "choose", timeout=60, what="suggestions")
+    await pilot.press("enter")
+    await until(pilot, lambda: pane.phase == "steps", timeout=60, what="steps")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_repair_wizard(snap_compare, size: tuple[int, int]) -> None:
+    assert snap_compare(seed_app(), terminal_size=size, run_before=_wizard_steps)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_repair_confirmation(snap_compare, size: tuple[int, int]) -> None:
+    async def first_question(pilot: Pilot[object]) -> None:
+        from widgets.confirm import ConfirmDialog
+
+        await _wizard_steps(pilot)
+        await pilot.press("g")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), timeout=60,
+                    what="the first question")
+        await pilot.pause()
+
+    assert snap_compare(seed_app(), terminal_size=size, run_before=first_question)

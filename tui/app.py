@@ -37,6 +37,7 @@ from tui.help import HelpScreen, binding_rows
 from tui.inventory import UNHEALTHY, Snapshot
 from tui.log_pane import LogPane
 from tui.overview import Overview
+from tui.repair_pane import RepairPane, repair_target
 from tui.settings import UiSettings
 from tui.shell_pane import ShellPane
 from widgets.confirm import ConfirmDialog
@@ -73,7 +74,7 @@ class CspctlApp(App[int]):
         Binding("d", "diagnose", "Diagnose", id="console.diagnose"),
         Binding("slash", "filter", "Filter", id="console.filter"),
         Binding("question_mark", "help", "Help", id="console.help"),
-        Binding("r", "repair", "Repair (next)", show=False, id="console.repair"),
+        Binding("r", "repair", "Repair", id="console.repair"),
         Binding("l", "log", "Log", id="console.log"),
         Binding("ctrl+r", "refresh", "Refresh", id="console.refresh"),
         Binding("ctrl+q", "quit", "Quit", priority=True, id="console.quit"),
@@ -186,6 +187,7 @@ class CspctlApp(App[int]):
             self.notify(
                 "Embedded lab, scenario "
                 f"'{self.settings.lab_scenario}'. Select a system VM: d diagnoses it, "
+                "r repairs it, "
                 + ("shells are refused in read-only mode" if backend.read_only
                    else "s opens a root shell on it") + ", ? lists every key.",
                 title="Welcome to cspctl", timeout=8)
@@ -479,9 +481,27 @@ class CspctlApp(App[int]):
         self.refresh_data(manual=True)
 
     def action_repair(self) -> None:
-        self.notify("The repair wizard is coming next: it will run the playbook a finding "
-                    "names (e.g. protect-assets), with preview and confirmation.",
-                    title="coming next", timeout=5)
+        """Repair wizard for the selected VM, or for the selected diagnostics step's
+        playbook."""
+        target = repair_target(self)
+        if target is not None:
+            self.open_repair(*target)
+
+    def open_repair(self, vm: SystemVm, findings: list[Any] | None = None,
+                    playbook: str | None = None) -> None:
+        if self.backend is None:
+            self.notify("not connected yet", severity="warning")
+            return
+        tab_id = _tab_id("repair", vm.id or vm.name or "vm")
+        existing = self._pane(tab_id, RepairPane)
+        if existing is not None and existing.phase in ("running", "preparing"):
+            self.tabs.active = tab_id
+            return
+        if existing is not None:
+            self.tabs.remove_pane(tab_id)
+        pane = TabPane(f"Repair {vm.name}", RepairPane(self.backend, vm, findings=findings,
+                                                       playbook=playbook), id=tab_id)
+        self.call_after_refresh(self._add_pane, pane, tab_id)
 
     def action_log(self) -> None:
         """Open (or go to) the session log: the live timeline of this session's journal."""
@@ -502,6 +522,7 @@ class CspctlApp(App[int]):
             ("VM list", Overview.BINDINGS),
             ("tables", SyncTable.BINDINGS),
             ("shell pane", Terminal.BINDINGS),
+            ("repair wizard", RepairPane.BINDINGS),
             ("session log", LogPane.BINDINGS),
             ("diagnosis tab", DiagnosticsPane.BINDINGS),
             ("dialogs", ConfirmDialog.BINDINGS),
@@ -534,7 +555,7 @@ class CspctlApp(App[int]):
             return
         with contextlib.suppress(Exception):
             pane = self.tabs.get_pane(active)
-            for kind in (Terminal, StepList, Timeline):
+            for kind in (Terminal, RepairPane, StepList, Timeline):
                 found = pane.query(kind)
                 if found:
                     found.first().focus()

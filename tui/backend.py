@@ -17,6 +17,8 @@ from tui.inventory import Snapshot
 from tui.settings import UiSettings
 
 if TYPE_CHECKING:
+    from cspctl.diagnostics.model import Finding
+    from cspctl.repair import Ask, Outcome, Playbook, RepairEvent, StepState
     from cspctl.ssh import HostKeyQuestion, Route, ShellSession
 
 
@@ -136,6 +138,55 @@ class Backend:
         return await self.session.ssh.open_shell(
             route, term=self.settings.shell_term, cols=cols, rows=rows
         )
+
+    # -- repair -------------------------------------------------------------------------
+    def repair_playbooks(self, vm: SystemVm) -> list[Playbook]:
+        """Every playbook of the catalogue that applies to this kind of VM."""
+        from cspctl.repair import CATALOGUE
+
+        return [p for p in CATALOGUE if vm.systemvmtype in p.applies_to]
+
+    async def suggest_repairs(self, vm: SystemVm, findings: list[Finding] | None = None,
+                              ) -> list[tuple[Playbook, list[Finding]]]:
+        """Playbooks for ``vm``, best first, with the findings behind each. Without
+        ``findings`` the VM is diagnosed first (read-only checks, journalled)."""
+        from cspctl.repair import suggest
+        from cspctl.repair.verify import diagnose
+
+        if findings is None:
+            findings = list((await diagnose(self.session, vm, writes=False)).findings)
+        return suggest(findings)
+
+    def check_title(self, check_id: str) -> str:
+        """The diagnostics check's title (its id when unknown)."""
+        from cspctl.diagnostics import CATALOGUE
+
+        return next((c.title for c in CATALOGUE if c.id == check_id), check_id)
+
+    async def find_vm(self, name: str) -> SystemVm:
+        """The live system VM called ``name`` (CannotRepair when there is none)."""
+        from cspctl.repair import find_vm
+
+        return await find_vm(self.session, name)
+
+    async def preview_repair(self, playbook: str, vm: SystemVm) -> list[StepState]:
+        """Every step of ``playbook`` on ``vm`` with its preview (CannotRepair when it does
+        not apply: wrong VM type or CloudStack version)."""
+        from cspctl.repair import prepare
+
+        run = await prepare(self.session, playbook, vm)
+        return run.preview()
+
+    async def run_repair(self, playbook: str, vm: SystemVm, *, ask: Ask,
+                         on_event: Callable[[RepairEvent], Any], dry_run: bool = False,
+                         ) -> Outcome:
+        """Run ``playbook`` on ``vm`` through the engine (it asks, gates and journals)."""
+        from cspctl.repair import DEFAULT_TIMEOUT, run_playbook
+
+        return await run_playbook(self.session, playbook, vm, ask=ask, on_event=on_event,
+                                  dry_run=dry_run,
+                                  timeout=self.settings.repair_timeout or DEFAULT_TIMEOUT,
+                                  poll=self.settings.repair_poll)
 
     def record(self, event: str, **fields: Any) -> None:
         self.session.journal.record(event, **fields)

@@ -20,9 +20,9 @@ class ConsoleCommands(Provider):
         yield "Refresh", "reload zones and system VMs now (ctrl+r)", app.action_refresh
         yield "Filter system VMs", "filter by name, state or IP (/)", app.action_filter
         yield "Help: key bindings", "every binding and its id (?)", app.action_help
-        yield ("Repair wizard (coming next)", "guided repair playbooks (r)",
+        yield ("Repair VM…", "repair wizard for the selected VM or diagnostics step (r)",
                app.action_repair)
-        yield "Session log (coming next)", "the journal of this session (l)", app.action_log
+        yield "Session log", "the journal of this session: timeline, notes, export, copy (l)", app.action_log
         snapshot = app.snapshot
         if snapshot is not None:
             for vm in snapshot.vms:
@@ -30,6 +30,8 @@ class ConsoleCommands(Provider):
                 state = f"{vm.short_type}, {vm.state}, agent {vm.agentstate or '-'}"
                 yield (f"Open shell on {name}", state, partial(app.open_shell, vm))
                 yield (f"Diagnose {name}", state, partial(app.open_diagnosis, [vm], name))
+                yield (f"Repair {name}…", f"{state}: suggested playbooks",
+                       partial(app.open_repair, vm))
             for zone in snapshot.zones:
                 vms = snapshot.vms_in(zone.id)
                 label = f"zone {zone.name}"

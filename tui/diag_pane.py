@@ -51,7 +51,7 @@ def finding_text(vm_name: str, finding: Finding, *, durations: bool = True,
         out.append(f"{finding.advice}\n")
     if finding.playbook:
         out.append("playbook: ", style="bold")
-        out.append(f"{finding.playbook}  (r: repair wizard, coming next)\n")
+        out.append(f"{finding.playbook}  (r: repair wizard)\n")
     for ev in finding.evidence:
         status = "" if ev.exit_status is None else f", exit {ev.exit_status}"
         out.append(f"\n$ {ev.command}", style="bold cyan")

@@ -39,6 +39,10 @@ class UiSettings:
     show_durations: bool = True
     scrub: Callable[[str], str] | None = None
     """Applied to header and status lines before display (tests mask ports and paths)."""
+    repair_timeout: float | None = None
+    """Seconds a repair waits for each async job and for the agent (None: the engine's 300)."""
+    repair_poll: float = 2.0
+    """Seconds between polls of a repair's async jobs and agent state."""
     diagnostics_test_hook: Callable[[object], Awaitable[None] | None] | None = None
     """Test seam only: called with each diagnostics event after the pane has shown it; the
     run awaits the result, so a test can hold a diagnosis mid-way (e.g. on an Event)."""

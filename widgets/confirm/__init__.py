@@ -1,5 +1,7 @@
-"""A yes/no confirmation dialog (host keys, destructive steps)."""
+"""Questions for the operator: yes/no (host keys, destructive steps), a typed name, picks."""
 
+from widgets.confirm.choose import ChooseDialog
 from widgets.confirm.dialog import ConfirmDialog
+from widgets.confirm.typename import TypeNameDialog
 
-__all__ = ["ConfirmDialog"]
+__all__ = ["ChooseDialog", "ConfirmDialog", "TypeNameDialog"]

@@ -1,28 +1,37 @@
-"""A modal yes/no question; the default answer is No (Enter on "No", Escape = No)."""
+"""A modal yes/no question; the default answer is No (Enter on "No", Escape = No).
+
+The body is plain text or a rich :class:`~rich.text.Text` (never markup: what a cloud or a VM
+said is shown as it is); a long body scrolls inside the dialog, the buttons stay visible.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+DIALOG_CSS = """
+/* the body scrolls within its max-height, so the buttons stay on an 80x24 screen */
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 76; max-width: 100%; height: auto; max-height: 100%;
+    border: thick $warning; background: $surface; padding: 0 1;
+}}
+{name} .title {{ text-style: bold; }}
+{name} .body-scroll {{ height: auto; max-height: {body}; margin: 1 0; }}
+{name} .body {{ height: auto; }}
+{name} Horizontal {{ height: auto; align-horizontal: right; }}
+{name} Button {{ margin-left: 1; }}
+"""
 
 
 class ConfirmDialog(ModalScreen[bool]):
     """Ask a question; dismisses with True (yes) or False (no / escape)."""
 
-    DEFAULT_CSS = """
-    ConfirmDialog { align: center middle; }
-    ConfirmDialog > Vertical {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $warning; background: $surface; padding: 0 1;
-    }
-    ConfirmDialog .title { text-style: bold; }
-    ConfirmDialog .body { margin: 1 0; }
-    ConfirmDialog Horizontal { height: auto; align-horizontal: right; }
-    ConfirmDialog Button { margin-left: 1; }
-    """
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog", body="60vh")
 
     BINDINGS = [
         Binding("escape", "answer(False)", "No", id="confirm.no"),
@@ -30,7 +39,8 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("n", "answer(False)", "No", show=False, id="confirm.no_key"),
     ]
 
-    def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "No") -> None:
+    def __init__(self, title: str, body: str | Text, *, yes: str = "Yes",
+                 no: str = "No") -> None:
         super().__init__()
         self.title_text = title
         self.body = body
@@ -40,7 +50,8 @@ class ConfirmDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.title_text, classes="title", markup=False)
-            yield Static(self.body, classes="body", markup=False)
+            with VerticalScroll(classes="body-scroll", can_focus=False):
+                yield Static(self.body, classes="body", markup=False)
             with Horizontal():
                 yield Button(f"{self.yes_label} (y)", id="yes", variant="warning")
                 yield Button(f"{self.no_label} (n)", id="no", variant="primary")

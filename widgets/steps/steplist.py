@@ -50,6 +50,10 @@ class StepList(SyncTable):
         Column("title", "Step", max_width=30), Column("summary", "Result", flex=True),
         Column("time", "Time", priority=1),
     )
+    MARKERS = MARKERS
+    """status -> (marker, word, style); subclasses add their own statuses."""
+    TONES = TONES
+    """status -> the tone (colour) of its marker and word."""
 
     def __init__(self, *, clock: Callable[[], float], show_durations: bool = True,
                  show_target: bool = True, **kwargs: object) -> None:
@@ -78,8 +82,8 @@ class StepList(SyncTable):
         return step
 
     def _cells(self, step: StepState) -> tuple[str | Cell, ...]:
-        marker, word, _ = MARKERS.get(step.status, ("?", step.status, ""))
-        tone = TONES.get(step.status, "")
+        marker, word, _ = self.MARKERS.get(step.status, ("?", step.status, ""))
+        tone = self.TONES.get(step.status, "")
         if not self.show_durations:
             elapsed = ""
         elif step.status == "running" and step.started is not None:

@@ -1,0 +1,62 @@
+"""A modal to pick any number of items (none picked by default)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, SelectionList, Static
+
+from widgets.confirm.dialog import DIALOG_CSS
+
+
+class ChooseDialog(ModalScreen[tuple[str, ...]]):
+    """Space toggles an item; ``y`` (or the button) dismisses with the picked ones, Escape
+    with none."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="ChooseDialog", body="30vh") + """
+    ChooseDialog SelectionList { height: auto; max-height: 30vh; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Pick none", id="confirm.pick_none"),
+        Binding("y", "done", "Use the picked", id="confirm.picked"),
+    ]
+
+    def __init__(self, title: str, body: str | Text, choices: tuple[str, ...], *,
+                 yes: str = "Delete the picked", no: str = "Pick none") -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.choices = choices
+        self.yes_label = yes
+        self.no_label = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, classes="title", markup=False)
+            with VerticalScroll(classes="body-scroll", can_focus=False):
+                yield Static(self.body, classes="body", markup=False)
+            yield SelectionList[int](*[(Text(c), i) for i, c in enumerate(self.choices)])
+            with Horizontal():
+                yield Button(f"{self.yes_label} (y)", id="yes", variant="warning")
+                yield Button(f"{self.no_label} (esc)", id="no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one(SelectionList).focus()
+
+    def _picked(self) -> tuple[str, ...]:
+        chosen: list[int] = self.query_one(SelectionList).selected
+        return tuple(self.choices[i] for i in sorted(chosen))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(self._picked() if event.button.id == "yes" else ())
+
+    def action_done(self) -> None:
+        self.dismiss(self._picked())
+
+    def action_cancel(self) -> None:
+        self.dismiss(())

@@ -1,0 +1,51 @@
+"""A playbook's steps as they run, then the verification checks, then the outcome.
+
+Every status has a text marker and word (readable under NO_COLOR). The "Does" column says
+whether a step reads, changes (asks first) or waits.
+"""
+
+from __future__ import annotations
+
+from widgets.steps import MARKERS, StepList
+from widgets.steps.steplist import TONES
+from widgets.systemvms.table import Column
+
+REPAIR_MARKERS: dict[str, tuple[str, str, str]] = {
+    **MARKERS,
+    "pending": ("·", "todo", "dim"),
+    "asking": ("?", "ASK", "bold reverse"),
+    "done": ("✔", "DONE", "green"),
+    "attention": ("!", "DONE?", "bold yellow"),  # done, but see its result
+    "failed": ("✘", "FAIL", "bold red"),
+    "refused": ("⊘", "REFUSED", "bold magenta"),
+    "declined": ("✗", "DECLINED", "bold yellow"),
+    "dry-run": ("○", "DRY-RUN", "cyan"),
+    "not-run": ("-", "NOT RUN", "dim"),
+    "verified": ("✔", "VERIFIED", "bold green"),
+    "unverified": ("✘", "UNVERIFIED", "bold red"),
+    "error": ("?", "ERROR", "bold magenta"),
+}
+
+
+REPAIR_TONES: dict[str, str] = {
+    **TONES, "asking": "warn", "done": "good", "attention": "warn", "failed": "bad",
+    "refused": "error", "declined": "warn", "dry-run": "dim", "not-run": "dim",
+    "verified": "good", "unverified": "bad", "error": "error",
+}
+
+
+class RepairStepList(StepList):
+    """Rows keyed by step id (``verify:<check>`` for checks, ``outcome`` for the end)."""
+
+    COLUMNS = (
+        Column("mark", " "), Column("status", "Status"), Column("target", "Does", priority=2),
+        Column("title", "Step", max_width=28), Column("summary", "Result", flex=True),
+        Column("time", "Time", priority=1),
+    )
+    MARKERS = REPAIR_MARKERS
+    TONES = REPAIR_TONES
+
+    def clear_steps(self) -> None:
+        """Forget every row (a new playbook, or a new run of it)."""
+        self.steps.clear()
+        self.sync([])
