@@ -22,7 +22,8 @@ class ConsoleCommands(Provider):
         yield "Help: key bindings", "every binding and its id (?)", app.action_help
         yield ("Repair VM…", "repair wizard for the selected VM or diagnostics step (r)",
                app.action_repair)
-        yield "Session log", "the journal of this session: timeline, notes, export, copy (l)", app.action_log
+        yield ("Session log", "the journal of this session: timeline, notes, export, copy (l)",
+               app.action_log)
         snapshot = app.snapshot
         if snapshot is not None:
             for vm in snapshot.vms:
