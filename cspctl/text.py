@@ -11,7 +11,9 @@ The console renders the same strings as text (``rich.text.Text``), never as mark
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 MAX_FIELD = 4096
 """Longest single value (a name, a state) shown or kept, in characters."""
@@ -19,8 +21,12 @@ MAX_BLOCK = 64 * 1024
 """Longest multi-line block (command output used as evidence), in characters."""
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_UNSAFE_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_BIDI}\u2028\u2029]")
-_UNSAFE_BLOCK = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_BIDI}\u2028\u2029]")
+# lone surrogates (from JSON ``\\ud800`` escapes) cannot even be encoded for a terminal
+_ODD = f"{_BIDI}\u2028\u2029\ud800-\udfff"
+_UNSAFE_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_ODD}]")
+_UNSAFE_BLOCK = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_ODD}]")
+# what json.dumps(ensure_ascii=False) leaves raw although a terminal would act on it
+_UNSAFE_JSON = re.compile(f"[\\x7f-\\x9f{_ODD}]")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -51,3 +57,21 @@ def is_safe(text: str, *, multiline: bool = False) -> bool:
     """True when ``text`` holds nothing :func:`safe_line` (or :func:`safe_block`) would change."""
     pattern = _UNSAFE_BLOCK if multiline else _UNSAFE_LINE
     return pattern.search(text) is None
+
+
+def safe_json(value: Any, **dumps_kwargs: Any) -> str:
+    """``json.dumps`` whose text is safe to print: the same document, but DEL, C1 and bidi
+    characters (left raw by ``ensure_ascii=False``) are written as ``\\uXXXX`` escapes.
+
+    ``json.dumps`` already escapes C0 controls; the JSON value read back is unchanged.
+    """
+    return safe_json_text(json.dumps(value, ensure_ascii=False, **dumps_kwargs))
+
+
+def safe_json_text(text: str) -> str:
+    """JSON text (as ``json.dumps(..., ensure_ascii=False)`` writes it) made safe to print:
+    DEL, C1 and bidi characters, which can only stand inside its strings, become ``\\uXXXX``
+    escapes there. The document read back is unchanged."""
+    if _UNSAFE_JSON.search(text) is None:
+        return text
+    return _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -84,18 +84,21 @@ def run(args: argparse.Namespace) -> int:
     except (UsageError, Refused):
         raise
     except CspctlError as exc:
-        print(f"cspctl: {exc}", file=sys.stderr)
+        from cspctl.cli.main import error_line
+
+        print(error_line(exc), file=sys.stderr)
         return EXIT_COULD_NOT_RUN
 
 
 def _progress(event: Any) -> None:
     from cspctl.diagnostics.runner import RunStarted, StepFinished
+    from cspctl.text import safe_line
 
     if isinstance(event, RunStarted):
-        print(f"{event.vm.name}: {len(event.check_ids)} checks…", file=sys.stderr)
+        print(f"{safe_line(event.vm.name)}: {len(event.check_ids)} checks…", file=sys.stderr)
     elif isinstance(event, StepFinished):
         f = event.finding
-        print(f"  {f.status.marker} {f.status.word:<5} {f.title}", file=sys.stderr)
+        print(f"  {f.status.marker} {f.status.word:<5} {safe_line(f.title)}", file=sys.stderr)
 
 
 def _serialized_tty_ask() -> Any:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from cspctl import signals
 from cspctl.cli.table import Raw, render
 from cspctl.names import zone_not_found
+from cspctl.text import safe_json_text
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.client import CloudStackClient
@@ -62,7 +63,8 @@ async def _run(args: argparse.Namespace) -> int:
             items = await api.list_hosts(**scope)
         session.journal.record("cli.list", what=args.what, zone=args.zone, count=len(items))
     if args.json:
-        print(dump_json([as_json(m) for m in items]))
+        # dump_json leaves C1/bidi raw (ensure_ascii=False): escaped as JSON escapes
+        print(safe_json_text(dump_json([as_json(m) for m in items])))
     else:
         print(TABLES[args.what](items))
     sys.stdout.flush()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from cspctl.config import Profile, display_path, load_config
 from cspctl.config.loader import emit_warnings
 from cspctl.errors import ConfigError, CspctlError
 from cspctl.sessionlog import Journal
+from cspctl.text import safe_json, safe_line
 
 EPILOG = """\
 where profiles come from (cmk wins over cloudmonkey for a name both define;
@@ -177,7 +177,7 @@ async def _run(args: argparse.Namespace) -> int:
         records.append(rec)
 
     if args.json:
-        print(json.dumps(records, indent=2, ensure_ascii=False))
+        print(safe_json(records, indent=2))
         return 1 if failed else 0
 
     headers = ["", "NAME", "SOURCE", "URL", "AUTH"]
@@ -201,5 +201,5 @@ async def _run(args: argparse.Namespace) -> int:
     if notes:
         print()
         for note in notes:
-            print(note)
+            print(safe_line(note))
     return 1 if failed else 0

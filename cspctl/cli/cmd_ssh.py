@@ -25,6 +25,7 @@ from cspctl import signals
 from cspctl.errors import CspctlError, UsageError
 from cspctl.gate import Refused
 from cspctl.names import NotFound, check_vm_argument, find_system_vms
+from cspctl.text import safe_block, safe_line
 
 OWN_FAILURE = 255
 """``ssh -- CMD``: cspctl itself failed (the remote command's status is 0-254), as OpenSSH."""
@@ -149,7 +150,7 @@ def make_tty_ask() -> Any:
 
     async def ask(question: Any) -> bool:
         def prompt() -> str:
-            text = f"cspctl: {question.explain()}\nTrust this key and continue? [y/N] "
+            text = f"cspctl: {safe_block(question.explain())}\nTrust this key and continue? [y/N] "
             with open("/dev/tty", "w", encoding="utf-8") as out:
                 out.write(text)
                 out.flush()
@@ -183,12 +184,12 @@ async def _main(args: argparse.Namespace, target: str, command: list[str]) -> in
         vm = await find_vm(session.api, target, session.profile.name)
         route = await resolve_route(vm, session.api, session.profile)
         if args.print_route:
-            print(f"route to {vm.name} ({vm.short_type}, id {vm.id}, {route.mode}):")
+            print(safe_line(f"route to {vm.name} ({vm.short_type}, id {vm.id}, {route.mode}):"))
             for line in route.describe():
-                print(f"  {line}")
+                print(f"  {safe_line(line)}")
             print("authentication:")
             for line in route.details():
-                print(f"  {line}")
+                print(f"  {safe_line(line)}")
             return 0
         pool = session.ssh
         pool.accept_new = pool.accept_new or args.accept_new_hostkey

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from cspctl import __version__
 from cspctl.errors import CspctlError
 from cspctl.signals import Terminated
+from cspctl.text import safe_line
 
 # Each module defines ``register(subparsers)``; its parsers set ``func(args) -> int``.
 SUBCOMMAND_MODULES = (
@@ -85,7 +86,7 @@ def _print_config_warnings() -> None:
 
     def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
         if issubclass(category, ConfigWarning):
-            print(f"cspctl: warning: {message}", file=sys.stderr)
+            print(f"cspctl: warning: {safe_line(message)}", file=sys.stderr)
         else:
             original(message, category, filename, lineno, file, line)
 
@@ -97,7 +98,7 @@ def _internal_error(exc: Exception) -> str:
     """One line for an unexpected exception, with anything credential-like masked."""
     from cspctl.sessionlog import Scrubber
 
-    text = " ".join(Scrubber()(f"{type(exc).__name__}: {exc}").split())
+    text = " ".join(safe_line(Scrubber()(f"{type(exc).__name__}: {exc}")).split())
     return f"cspctl: internal error: {text[:300]} (run with --debug for the traceback)"
 
 
@@ -118,6 +119,10 @@ def _quiet_broken_pipe() -> int:
         pass
     return SIGPIPE_EXIT
 
+def error_line(exc: BaseException) -> str:
+    """``cspctl: <message>`` on one line: names from a cloud or a file may hold anything."""
+    return f"cspctl: {safe_line(exc)}"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -134,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CspctlError as exc:
         if args.debug:
             raise
-        print(f"cspctl: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("cspctl: interrupted", file=sys.stderr)

@@ -1,10 +1,16 @@
-"""Plain aligned text tables for headless commands (no colour: state is shown by words/marks)."""
+"""Plain aligned text tables for headless commands (no colour: state is shown by words/marks).
+
+Every cell is untrusted text: it goes through :func:`cspctl.text.safe_line` (one line, no
+control character left, long values cut with a marker).
+"""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
+
+from cspctl.text import safe_line
 
 EMPTY = "-"
 
@@ -21,12 +27,12 @@ class Raw(str):
 
 
 def cell(value: Any) -> str:
-    """A value as shown in a table: None/empty -> ``-``, one line."""
+    """A value as shown in a table: None/empty -> ``-``, one line, nothing a terminal obeys."""
     if isinstance(value, Raw):
-        return str(value)
+        return safe_line(value)
     if value is None or value == "":
         return EMPTY
-    return " ".join(str(value).split())
+    return " ".join(safe_line(value).split())
 
 
 def render(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
