@@ -138,6 +138,8 @@ class ApiServer:
             {"id": "host-kvm-1", "name": "kvm1", "state": "Up", "type": "Routing",
              "ipaddress": "10.0.0.11", "hypervisor": "KVM", "zoneid": "zone-1",
              "version": "4.8.0"}]
+        self.zones = [{"id": "zone-1", "name": "zone1", "networktype": "Advanced",
+                       "allocationstate": "Enabled", "dns1": "8.8.8.8", "zonetoken": "zt"}]
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -337,9 +339,7 @@ class ApiServer:
         return self._page("listHosts", "host", rows, params)
 
     def _cmd_listZones(self, params: dict[str, str]) -> web.Response:
-        zone = {"id": "zone-1", "name": "zone1", "networktype": "Advanced",
-                "allocationstate": "Enabled", "dns1": "8.8.8.8", "zonetoken": "zt"}
-        return self._page("listZones", "zone", [zone], params)
+        return self._page("listZones", "zone", self.zones, params)
 
     def _cmd_listPods(self, params: dict[str, str]) -> web.Response:
         return self._page("listPods", "pod", [{"id": "pod-1", "name": "pod1",

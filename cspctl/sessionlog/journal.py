@@ -22,6 +22,7 @@ from typing import Any
 import platformdirs
 
 from cspctl.sessionlog.redact import Scrubber
+from cspctl.text import safe_json
 
 SCHEMA_VERSION = 1
 """Written as ``"v"`` on every line. A reader keeps (and shows raw) lines of a newer version."""
@@ -68,7 +69,8 @@ class Journal:
         """Append one event; returns the (redacted) record as written."""
         rec = {"v": SCHEMA_VERSION, "ts": _now(), "event": event,
                **self.scrub.scrub_obj(fields)}
-        line = json.dumps(rec, ensure_ascii=False, default=str)
+        # safe_json: a journal is read with cat/tail too; lone surrogates could not be written
+        line = safe_json(rec, default=str)
         with self._lock:
             if self._fh is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
