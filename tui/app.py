@@ -29,6 +29,7 @@ from cspctl.cloudstack.errors import TransportError
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
 from cspctl.gate import Refused
+from cspctl.text import safe_block, safe_line
 from tui.backend import Backend
 from tui.commands import ConsoleCommands
 from tui.diag_pane import DiagnosticsPane
@@ -40,6 +41,7 @@ from tui.overview import Overview
 from tui.repair_pane import RepairPane, repair_target
 from tui.settings import UiSettings
 from tui.shell_pane import ShellPane
+from widgets import plain
 from widgets.confirm import ConfirmDialog
 from widgets.sessionlog import Timeline
 from widgets.steps import StepList
@@ -120,6 +122,13 @@ class CspctlApp(App[int]):
         found = super().get_driver_class()
         return HangupSafeDriver if found is LinuxDriver else found
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification is text, never markup (``markup`` is ignored): messages and
+        titles carry names and errors from the cloud. Controls are made visible."""
+        super().notify(safe_block(message), title=safe_line(title), severity=severity,
+                       timeout=timeout, markup=False)
+
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Vertical(id="head"):
@@ -167,10 +176,11 @@ class CspctlApp(App[int]):
         try:
             backend = await self.opener()
         except CspctlError as exc:
-            self.exit(exc.exit_code, message=f"cspctl: {exc}")
+            self.exit(exc.exit_code, message=plain.line(f"cspctl: {exc}"))
             return
         except Exception as exc:  # e.g. the lab could not bind its ports
-            self.exit(1, message=f"cspctl: could not start: {type(exc).__name__}: {exc}")
+            self.exit(1, message=plain.line(
+                f"cspctl: could not start: {type(exc).__name__}: {exc}"))
             return
         await self._use_backend(backend)
 
@@ -304,8 +314,8 @@ class CspctlApp(App[int]):
             return
         profile = backend.profile
         version = (self.snapshot.version if self.snapshot else None) or "?"
-        main.update(self.settings.shown(
-            f"cspctl · {profile.name} · CloudStack {version} · {profile.url}"))
+        main.update(plain.line(self.settings.shown(
+            f"cspctl · {profile.name} · CloudStack {version} · {profile.url}")))
         lab = "LAB " if getattr(profile, "is_lab", False) else ""
         badge.update(lab + ("READ-ONLY" if backend.read_only else "read-write"))
         badge.set_class(backend.read_only, "read-only")
@@ -331,7 +341,7 @@ class CspctlApp(App[int]):
             parts.insert(1 if self.snapshot is not None else 0, waiting)
         if self.settings.show_journal_path:
             parts.append(f"journal {_home(backend.journal_path)}")
-        sub.update(self.settings.shown(" · ".join(parts)))
+        sub.update(plain.line(self.settings.shown(" · ".join(parts))))
         sub.set_class(self.api_error is not None, "error")
 
     SHELL_HIDDEN = frozenset({"shell", "diagnose", "filter", "help", "repair", "log", "refresh",
@@ -425,7 +435,8 @@ class CspctlApp(App[int]):
             return
         if existing is not None:
             self.tabs.remove_pane(tab_id)
-        pane = TabPane(f"Shell {vm.name}", ShellPane(self.backend, vm), id=tab_id)
+        pane = TabPane(plain.content(f"Shell {vm.name}"), ShellPane(self.backend, vm),
+                       id=tab_id)
         self.call_after_refresh(self._add_pane, pane, tab_id)
 
     async def _add_pane(self, pane: TabPane, tab_id: str) -> None:
@@ -467,8 +478,8 @@ class CspctlApp(App[int]):
             return
         if existing is not None:
             self.tabs.remove_pane(tab_id)
-        pane = TabPane(f"Diagnose {label}", DiagnosticsPane(self.backend, vms, label),
-                       id=tab_id)
+        pane = TabPane(plain.content(f"Diagnose {label}"),
+                       DiagnosticsPane(self.backend, vms, label), id=tab_id)
         self.call_after_refresh(self._add_pane, pane, tab_id)
 
     def action_filter(self) -> None:

@@ -15,6 +15,8 @@ from textual.widgets import Static
 
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
+from cspctl.text import safe_block, safe_line
+from widgets import plain
 from widgets.steps import MARKERS, StepList, StepState
 
 
@@ -42,22 +44,23 @@ def finding_text(vm_name: str, finding: Finding, *, durations: bool = True,
     marker, word, style = MARKERS.get(finding.status.value, ("?", "?", ""))
     out = _Scrubbed(scrub)
     out.append(f"{marker} {word} ", style=style)
-    out.append(f"{finding.title} — {vm_name}\n", style="bold")
-    out.append(f"{finding.summary}\n")
+    # every value is data from the cloud or a VM: appended as text, controls made visible
+    out.append(f"{safe_line(finding.title)} — {safe_line(vm_name)}\n", style="bold")
+    out.append(f"{safe_block(finding.summary)}\n")
     if finding.reason:
-        out.append(f"reason: {finding.reason}\n", style="italic")
+        out.append(f"reason: {safe_block(finding.reason)}\n", style="italic")
     if finding.advice:
         out.append("advice: ", style="bold")
-        out.append(f"{finding.advice}\n")
+        out.append(f"{safe_block(finding.advice)}\n")
     if finding.playbook:
         out.append("playbook: ", style="bold")
-        out.append(f"{finding.playbook}  (r: repair wizard)\n")
+        out.append(f"{safe_line(finding.playbook)}  (r: repair wizard)\n")
     for ev in finding.evidence:
         status = "" if ev.exit_status is None else f", exit {ev.exit_status}"
-        out.append(f"\n$ {ev.command}", style="bold cyan")
+        out.append(f"\n$ {safe_line(ev.command)}", style="bold cyan")
         took = f", {ev.duration:.2f}s" if durations else ""
         out.append(f"   [{ev.source}{status}{took}]\n", style="dim")
-        out.append((ev.output or "(no output)") + "\n")
+        out.append(safe_block(ev.output or "(no output)") + "\n")
     return out
 
 
@@ -84,7 +87,8 @@ class DiagnosticsPane(Vertical):
         self.last_copy: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(f"diagnosing {self.label}…", classes="pane-status", markup=False)
+        yield Static(plain.line(f"diagnosing {self.label}…"), classes="pane-status",
+                     markup=False)
         yield StepList(clock=self._clock, id="steps", show_target=len(self.vms) > 1,
                        show_durations=self.backend.settings.show_durations)
         with VerticalScroll(id="step-detail"):
@@ -99,7 +103,8 @@ class DiagnosticsPane(Vertical):
         self.run_diagnosis()
 
     def _status(self, text: str) -> None:
-        self.query_one(".pane-status", Static).update(self.backend.settings.shown(text))
+        self.query_one(".pane-status", Static).update(
+            plain.line(self.backend.settings.shown(text)))
 
     @work(exclusive=True, group="diagnose", exit_on_error=False)
     async def run_diagnosis(self) -> None:
@@ -190,7 +195,7 @@ class DiagnosticsPane(Vertical):
         found = self.findings.get(key)
         if found is None:
             step = self.steps.steps.get(key)
-            text.update(f"{step.title}: {step.status}…" if step else "")
+            text.update(plain.line(f"{step.title}: {step.status}…" if step else ""))
             return
         settings = self.backend.settings
         text.update(finding_text(*found, durations=settings.show_durations,

@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from widgets import plain
+
 
 def binding_rows(
     groups: Iterable[tuple[str, Iterable[BindingType]]],
@@ -47,13 +49,13 @@ class HelpScreen(ModalScreen[None]):
                 "(scrollback), ctrl+pgup/pgdn (tabs), ctrl+t (real terminal), ctrl+q (quit).\n"
                 "Close this help with Escape, ? or q.",
                 id="help-intro", markup=False)
-            table: DataTable[str] = DataTable(id="help-table", cursor_type="row")
+            table: DataTable[object] = DataTable(id="help-table", cursor_type="row")
             yield table
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Where", "Key", "Action", "Id")
-        table.add_rows(self.rows)
+        table.add_rows([[plain.line(cell) for cell in row] for row in self.rows])
         table.focus()
         box = self.query_one("#help-box")
         box.border_title = "Help"

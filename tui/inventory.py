@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import cached_property
 
 from cspctl.cloudstack.models import SystemVm, Zone
+from cspctl.text import safe_line
 
 UNHEALTHY = "✘"
 HEALTHY = "✔"
@@ -135,7 +136,7 @@ def detail_lines(vm: SystemVm) -> list[str]:
 def zone_label(zone: Zone | None, unhealthy: int, total: int) -> str:
     """A zone in the zone list: ``✘2/5 name`` (unhealthy/total) — text, not colour."""
     mark = UNHEALTHY if unhealthy else HEALTHY
-    name = "all zones" if zone is None else (zone.name or zone.id or "?")
+    name = "all zones" if zone is None else safe_line(zone.name or zone.id or "?")
     return f"{mark}{unhealthy}/{total} {name}"
 
 

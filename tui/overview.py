@@ -13,11 +13,18 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from cspctl.cloudstack.models import SystemVm
+from cspctl.text import safe_line
 from tui import inventory
 from tui.inventory import Snapshot
+from widgets import plain
 from widgets.systemvms import Cell, Column, SyncTable
 
 ALL_ZONES = "*"
+
+
+def _prompt_text(prompt: object) -> str:
+    """An option's prompt as plain text (whatever visual it was given as)."""
+    return str(getattr(prompt, "plain", prompt))
 
 
 class Overview(Vertical):
@@ -75,11 +82,12 @@ class Overview(Vertical):
         for zone in snapshot.zones:
             bad, total = snapshot.zone_health(zone.id)
             wanted.append((zone.id or "?", inventory.zone_label(zone, bad, total)))
-        current = [(opt.id, str(opt.prompt)) for opt in zones.options]
+        current = [(opt.id, _prompt_text(opt.prompt)) for opt in zones.options]
         if current != wanted:
             highlighted = zones.highlighted
             zones.clear_options()
-            zones.add_options([Option(label, id=key) for key, label in wanted])
+            # a zone name is data: a Text prompt is never parsed as markup
+            zones.add_options([Option(plain.line(label), id=key) for key, label in wanted])
             if self.zone_id is None and len(snapshot.zones) >= 1:
                 self.zone_id = snapshot.zones[0].id
             ids = [key for key, _ in wanted]
@@ -132,7 +140,7 @@ class Overview(Vertical):
         title = f"System VMs ({count}"
         title += f", {inventory.UNHEALTHY}{bad} unhealthy)" if bad else ")"
         if self.query_text:
-            title += f" filter: {self.query_text}"
+            title += f" filter: {plain.markup_literal(self.query_text)}"
         if self.stale:
             title = f"{inventory.UNHEALTHY} STALE {title} — {self.stale}"
         table.border_title = title  # ``stale`` holds only our own words (no server text)
@@ -160,12 +168,12 @@ class Overview(Vertical):
     def show_error(self, message: str) -> None:
         """No data to show: say why, inline."""
         self.query_one("#detail", Static).update(
-            self.scrub(f"{inventory.UNHEALTHY} no data: {message}"))
+            plain.line(self.scrub(f"{inventory.UNHEALTHY} no data: {message}")))
 
     def show_waiting(self, text: str) -> None:
         """No data yet: how long we have been waiting, and which attempt ("loading… 12 s")."""
         if self.snapshot is None:
-            self.query_one("#detail", Static).update(self.scrub(text))
+            self.query_one("#detail", Static).update(plain.line(self.scrub(text)))
 
     def clear(self, text: str = "loading…") -> None:
         """Forget every row (another cloud now): nothing old stays on screen or selectable."""
@@ -176,7 +184,7 @@ class Overview(Vertical):
         self._shown, self._unhealthy, self._haystacks = {}, set(), {}
         self.table.sync([])
         self.table.border_title = "System VMs"
-        self.query_one("#detail", Static).update(self.scrub(text))
+        self.query_one("#detail", Static).update(plain.line(self.scrub(text)))
 
     def set_stale(self, why: str | None) -> None:
         """Mark the rows as old (``why``: our own words, e.g. "rows from 10:00:00, 42 s ago";
@@ -202,11 +210,11 @@ class Overview(Vertical):
         if vm is None:
             detail.update("no system VM selected" if self.snapshot else "loading…")
         else:
-            lines = inventory.detail_lines(vm)
+            lines = [safe_line(line) for line in inventory.detail_lines(vm)]
             if self.stale:
                 lines = [f"{inventory.UNHEALTHY} STALE: {self.stale}, the API is not answering; "
                          "d, s and D refuse to act until a refresh succeeds (ctrl+r)", *lines]
-            detail.update(self.scrub("\n".join(lines)))
+            detail.update(plain.block(self.scrub("\n".join(lines))))
         self.post_message(self.VmSelected(vm))
 
     # -- events ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
+from widgets import plain
 from widgets.terminal import Terminal
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ class ShellPane(Vertical):
         self.state = "connecting"
 
     def compose(self) -> ComposeResult:
-        yield Static(f"{self.vm.name}: connecting…", classes="pane-status", markup=False)
+        yield Static(plain.line(f"{self.vm.name}: connecting…"), classes="pane-status",
+                     markup=False)
         yield Terminal(writer=self._write, on_resize=self._resize)
 
     @property
@@ -42,7 +44,8 @@ class ShellPane(Vertical):
         return self.query_one(Terminal)
 
     def _status(self, text: str) -> None:
-        self.query_one(".pane-status", Static).update(self.backend.settings.shown(text))
+        self.query_one(".pane-status", Static).update(
+            plain.line(self.backend.settings.shown(text)))
 
     def on_mount(self) -> None:
         self.terminal.focus()

@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from widgets import plain
+
 DIALOG_CSS = """
 /* the body scrolls within its max-height, so the buttons stay on an 80x24 screen */
 {name} {{ align: center middle; }}
@@ -49,9 +51,10 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text, classes="title", markup=False)
+            # title and body name VMs and addresses from the cloud: text, never markup
+            yield Static(plain.line(self.title_text), classes="title", markup=False)
             with VerticalScroll(classes="body-scroll", can_focus=False):
-                yield Static(self.body, classes="body", markup=False)
+                yield Static(plain.block(self.body), classes="body", markup=False)
             with Horizontal():
                 yield Button(f"{self.yes_label} (y)", id="yes", variant="warning")
                 yield Button(f"{self.no_label} (n)", id="no", variant="primary")
