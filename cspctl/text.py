@@ -59,6 +59,18 @@ def is_safe(text: str, *, multiline: bool = False) -> bool:
     return pattern.search(text) is None
 
 
+def bounded(value: Any, limit: int = MAX_FIELD) -> Any:
+    """``value`` (decoded JSON) with every string, key or value, cut to ``limit`` characters
+    (with :func:`truncate`'s marker); dicts, lists and tuples are copied, the rest kept."""
+    if isinstance(value, str):
+        return truncate(value, limit)
+    if isinstance(value, dict):
+        return {bounded(k, limit): bounded(v, limit) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [bounded(v, limit) for v in value]
+    return value
+
+
 def safe_json(value: Any, **dumps_kwargs: Any) -> str:
     """``json.dumps`` whose text is safe to print: the same document, but DEL, C1 and bidi
     characters (left raw by ``ensure_ascii=False``) are written as ``\\uXXXX`` escapes.

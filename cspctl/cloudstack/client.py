@@ -41,10 +41,12 @@ from cspctl.cloudstack.models import (
 )
 from cspctl.cloudstack.pagination import ShortListing, fetch_all
 from cspctl.cloudstack.transport import (
+    MAX_BODY,
     body_hint,
     from_httpx,
     is_idempotent,
     is_retryable,
+    send_capped,
     server_label,
     status_hint,
 )
@@ -86,6 +88,9 @@ class CloudStackClient:
     Authenticates with API key + secret (signature v3 by default, classic otherwise) or, with
     only username/password, logs in on first use and sends the session key (unsigned).
     """
+
+    max_body: int = MAX_BODY
+    """Largest response body read (bytes); a larger one is ResponseTooLarge, never retried."""
 
     def __init__(
         self,
@@ -351,10 +356,11 @@ class CloudStackClient:
         base = str(self._url.copy_with(query=None))
         try:
             if method == "GET":
-                resp = await self._http.get(f"{base}?{encoded}")
+                request = self._http.build_request("GET", f"{base}?{encoded}")
             else:
-                resp = await self._http.post(base, content=encoded.encode("ascii"), headers={
-                    "Content-Type": "application/x-www-form-urlencoded"})
+                request = self._http.build_request("POST", base, content=encoded.encode("ascii"),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+            resp = await send_capped(self._http, request, self.max_body, self.server, command)
         except httpx.HTTPError as exc:
             raise from_httpx(exc, self.server, command, self.timeout) from None
         ctype = resp.headers.get("content-type")

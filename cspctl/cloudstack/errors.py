@@ -127,6 +127,17 @@ class PartialListing(CloudStackError):
             "broken server): retry, and check management-server.log"))
 
 
+class ResponseTooLarge(CloudStackError):
+    """The server sent (or announced) a body larger than the client accepts; never retried."""
+
+    def __init__(self, server: str, command: str | None, *, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            server, command, f"response larger than {limit / 2**20:g} MB: not read",
+            hint="a listing this large is not a CloudStack answer: check the server, or "
+            "narrow the request (zone, name)")
+
+
 class JobFailed(CloudStackError):
     """An async job ended with jobstatus 2 (failed) or 3 (cancelled)."""
 

@@ -1,7 +1,9 @@
 """Typed views of CloudStack API objects, tolerant across 4.8 to 4.20.
 
-Every model keeps the object exactly as CloudStack sent it in ``raw`` (unknown fields are
-never dropped); known fields are typed attributes, ``None`` when the server left them out.
+Every model keeps the object as CloudStack sent it in ``raw`` (unknown fields are never
+dropped); known fields are typed attributes, ``None`` when the server left them out. Sizes
+are bounded whatever a server sends: a string longer than the model's ``max_field``
+(:data:`cspctl.text.MAX_FIELD`) is cut with a visible marker, in ``raw`` too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import typing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Self
+
+from cspctl.text import MAX_BLOCK, MAX_FIELD, bounded
 
 
 def _parse_date(value: Any) -> datetime | None:
@@ -145,11 +149,15 @@ class Model:
 
     object_name: ClassVar[str] = ""
     """The entity key in list responses (``systemvm``, ``zone``...)."""
+    max_field: ClassVar[int] = MAX_FIELD
+    """Longest string kept in any field (longer ones are cut with a visible marker)."""
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Self:
-        """Build from one JSON object; missing fields become None, nothing is dropped."""
-        kwargs: dict[str, Any] = {"raw": dict(data)}
+        """Build from one JSON object; missing fields become None, nothing is dropped (but
+        strings longer than ``max_field`` are cut)."""
+        data = bounded(data, cls.max_field)
+        kwargs: dict[str, Any] = {"raw": data}
         for name, conv in _field_converters(cls):
             if name in data:
                 value = data[name]
@@ -298,6 +306,7 @@ class Configuration(Model):
 @dataclass(frozen=True, slots=True)
 class AsyncJob(Model):
     object_name: ClassVar[str] = "asyncjob"
+    max_field: ClassVar[int] = MAX_BLOCK  # job results carry command output (runDiagnostics)
     jobid: str | None = None
     jobstatus: int | None = None
     """0 pending, 1 succeeded, 2 failed, 3 cancelled."""

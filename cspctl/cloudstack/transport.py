@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 
@@ -13,6 +14,7 @@ from cspctl.cloudstack.errors import (
     ApiTimeout,
     BadResponse,
     CloudStackError,
+    ResponseTooLarge,
     TlsError,
     TransportError,
 )
@@ -23,6 +25,41 @@ ASYNC_COMMANDS = frozenset(
      "runDiagnostics", "getDiagnosticsData", "provisionCertificate"}
 )
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_BODY = 64 * 2**20
+"""Largest response body read, in bytes (after content decoding): memory stays bounded."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response read in full (``status_code``, ``headers``, ``content``, as httpx names)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+async def send_capped(http: httpx.AsyncClient, request: httpx.Request, limit: int,
+                      server: str, command: str) -> Answer:
+    """Send ``request`` and read its body, never more than ``limit`` bytes.
+
+    A larger body (announced by Content-Length or found while streaming, gzip included) is
+    abandoned at once: ResponseTooLarge. httpx errors propagate for :func:`from_httpx`.
+    """
+    response = await http.send(request, stream=True)
+    try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise ResponseTooLarge(server, command, limit=limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise ResponseTooLarge(server, command, limit=limit)
+            chunks.append(chunk)
+        return Answer(response.status_code, response.headers, b"".join(chunks))
+    finally:
+        await response.aclose()
 
 
 def is_idempotent(command: str) -> bool:

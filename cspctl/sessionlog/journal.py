@@ -10,7 +10,6 @@ most the last moment, and the event loop never waits for the disk. Nothing secre
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import uuid
@@ -22,7 +21,11 @@ from typing import Any
 import platformdirs
 
 from cspctl.sessionlog.redact import Scrubber
-from cspctl.text import safe_json
+from cspctl.text import MAX_BLOCK, MAX_FIELD, bounded, safe_json
+
+MAX_EVENT = 256 * 1024
+"""Longest journal line, in characters: a larger event keeps its strings cut to MAX_FIELD,
+and if even that is too large, only its name, size and field names."""
 
 SCHEMA_VERSION = 1
 """Written as ``"v"`` on every line. A reader keeps (and shows raw) lines of a newer version."""
@@ -36,6 +39,25 @@ def state_dir() -> Path:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _bounded_line(rec: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The event and its JSON line, at most MAX_EVENT characters whatever it holds.
+
+    ``safe_json``: a journal is read with cat/tail too, and lone surrogates could not even be
+    written."""
+    line = safe_json(rec, default=str)
+    if len(line) <= MAX_EVENT:
+        return rec, line
+    size = len(line)
+    rec = {**bounded(rec, MAX_FIELD), "truncated": size}
+    line = safe_json(rec, default=str)
+    if len(line) <= MAX_EVENT:
+        return rec, line
+    names = [bounded(str(k), 64) for k in rec if k not in ("v", "ts", "event")][:100]
+    rec = {"v": rec.get("v"), "ts": rec["ts"], "event": rec["event"], "truncated": size,
+           "fields": names}
+    return rec, safe_json(rec, default=str)
 
 
 class Journal:
@@ -67,10 +89,10 @@ class Journal:
 
     def record(self, event: str, **fields: Any) -> dict[str, Any]:
         """Append one event; returns the (redacted) record as written."""
+        # scrubbed before it is cut: a cut could split a secret the scrubber would not know
         rec = {"v": SCHEMA_VERSION, "ts": _now(), "event": event,
-               **self.scrub.scrub_obj(fields)}
-        # safe_json: a journal is read with cat/tail too; lone surrogates could not be written
-        line = safe_json(rec, default=str)
+               **bounded(self.scrub.scrub_obj(fields), MAX_BLOCK)}
+        rec, line = _bounded_line(rec)
         with self._lock:
             if self._fh is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

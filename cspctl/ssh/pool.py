@@ -41,6 +41,9 @@ from cspctl.ssh.route import Hop, Route
 from cspctl.ssh.shell import ShellSession
 
 JOURNAL_OUTPUT_LIMIT = 4096
+MAX_COMMAND_OUTPUT = 2 * 2**20
+"""Characters of a command's stdout (and of its stderr) kept in memory: the first and last
+half, with a marker between. Everything is still read (and shown live via ``on_output``)."""
 OutputCallback = Callable[[str, str], None]
 """``on_output(stream, text)``: live output of a command ("stdout" or "stderr")."""
 _Key = tuple[str | None, tuple[Hop, ...]]
@@ -756,20 +759,48 @@ async def _collect(
 ) -> tuple[str, str]:
     """Read stdout and stderr to EOF (passing chunks to ``on_output``), wait for the close."""
 
-    async def pump(reader: Any, name: str, buf: list[str]) -> None:
+    async def pump(reader: Any, name: str, buf: _Capped) -> None:
         while True:
             chunk = await reader.read(65536)
             if not chunk:
                 return
-            buf.append(chunk)
+            buf.add(chunk)
             if on_output is not None:
                 on_output(name, chunk)
 
-    out: list[str] = []
-    err: list[str] = []
+    out, err = _Capped(MAX_COMMAND_OUTPUT), _Capped(MAX_COMMAND_OUTPUT)
     await asyncio.gather(pump(proc.stdout, "stdout", out), pump(proc.stderr, "stderr", err))
     await proc.wait_closed()
-    return "".join(out), "".join(err)
+    return out.text(), err.text()
+
+
+class _Capped:
+    """Output kept within ``limit`` characters: its head and its newest tail, and how much
+    was dropped between them."""
+
+    def __init__(self, limit: int) -> None:
+        self.half = limit // 2
+        self.head = ""
+        self.tail = ""
+        self.dropped = 0
+
+    def add(self, chunk: str) -> None:
+        if len(self.head) < self.half:
+            room = self.half - len(self.head)
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if not chunk:
+            return
+        self.tail += chunk
+        if len(self.tail) > self.half:
+            cut = len(self.tail) - self.half
+            self.dropped += cut
+            self.tail = self.tail[cut:]
+
+    def text(self) -> str:
+        if not self.dropped:
+            return self.head + self.tail
+        return f"{self.head}\n…[{self.dropped} characters of output not kept]\n{self.tail}"
 
 
 def _signal_number(name: str) -> int:
