@@ -6,6 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -39,9 +40,14 @@ if TYPE_CHECKING:
 
 
 def finding_text(vm_name: str, finding: Finding, *, durations: bool = True,
-                 scrub: Callable[[str], str] = str) -> Text:
-    """The detail of one finding: summary, advice, playbook, then every piece of evidence."""
+                 scrub: Callable[[str], str] = str,
+                 style_of: Callable[[str], str | Style] | None = None) -> Text:
+    """The detail of one finding: summary, advice, playbook, then every piece of evidence.
+
+    ``style_of(status)``: how the status marker is drawn (the step list's, NO_COLOR aware)."""
     marker, word, style = MARKERS.get(finding.status.value, ("?", "?", ""))
+    if style_of is not None:
+        style = style_of(finding.status.value)
     out = _Scrubbed(scrub)
     out.append(f"{marker} {word} ", style=style)
     # every value is data from the cloud or a VM: appended as text, controls made visible
@@ -199,7 +205,7 @@ class DiagnosticsPane(Vertical):
             return
         settings = self.backend.settings
         text.update(finding_text(*found, durations=settings.show_durations,
-                                 scrub=settings.shown))
+                                 scrub=settings.shown, style_of=self.steps.status_style))
 
     def _show_first_problem(self) -> None:
         """Select the first failure in step order (else the first error, else warning)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from rich.style import Style
 from textual.timer import Timer
 
 from widgets.systemvms.table import Cell, Column, SyncTable
@@ -80,6 +81,13 @@ class StepList(SyncTable):
         step = replace(step, **changes)  # type: ignore[arg-type]
         self.put(step)
         return step
+
+    def status_style(self, status: str) -> Style:
+        """How ``status`` is drawn in this list (its tone's component style, NO_COLOR aware),
+        for other views of the same step (the diagnostics pane's detail)."""
+        tone = TONES.get(status, "")
+        return self.get_component_rich_style(f"synctable--{tone}", partial=True) if tone \
+            else Style()
 
     def _cells(self, step: StepState) -> tuple[str | Cell, ...]:
         marker, word, _ = self.MARKERS.get(step.status, ("?", step.status, ""))

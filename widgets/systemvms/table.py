@@ -20,7 +20,9 @@ the remaining width, its cells ending with ``…`` when cut.
 
 Cells are plain text (:class:`Cell`: text and a tone). The text is shown as text, never as
 markup, with control characters made visible (:func:`cspctl.text.safe_line`); colours come
-from the tone's component class (``synctable--bad`` …) in the stylesheet.
+from the tone's component class (``synctable--bad`` …) in the stylesheet. Under NO_COLOR the
+bad and error tones are bold reverse video and warnings bold: failures stay the most visible
+thing on screen without colour.
 """
 
 from __future__ import annotations
@@ -182,6 +184,12 @@ class SyncTable(ScrollView, can_focus=True):
         & > .synctable--warn { color: ansi_yellow; text-style: bold; }
         & > .synctable--error { color: ansi_magenta; text-style: bold; }
         & > .synctable--dim { text-style: dim; }
+        /* NO_COLOR: what is wrong stands out by weight and reverse video, never by a
+           colour the monochrome filter would turn into a dim grey */
+        &:nocolor > .synctable--good { color: $foreground; text-style: none; }
+        &:nocolor > .synctable--bad { color: $foreground; text-style: bold reverse; }
+        &:nocolor > .synctable--error { color: $foreground; text-style: bold reverse; }
+        &:nocolor > .synctable--warn { color: $foreground; text-style: bold; }
     }
     """
 
