@@ -602,10 +602,11 @@ class CspctlApp(App[int]):
         self.backend.record("ui.real_terminal", vm=vm.name, route=route.summary())
         try:
             with self.suspend():
-                print(f"cspctl: shell on {vm.name} ({route.summary()}); exit returns to the "
-                      "console", flush=True)
+                print(safe_line(f"cspctl: shell on {vm.name} ({route.summary()}); exit "
+                                "returns to the console"), flush=True)
                 status = await interactive_shell(self.backend.session.ssh, route)
-                print(f"cspctl: shell on {vm.name} ended (exit {status})", flush=True)
+                print(safe_line(f"cspctl: shell on {vm.name} ended (exit {status})"),
+                      flush=True)
         except CspctlError as exc:
             self.notify(str(exc), title=f"shell {vm.name}", severity="error")
         except Exception as exc:  # SuspendNotSupported (headless, web) and the like

@@ -21,6 +21,7 @@ from typing import Any
 
 from cspctl import signals
 from cspctl.errors import CspctlError, UsageError
+from cspctl.text import safe_line
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -214,5 +215,5 @@ def _save(lab: Any, name: str) -> Path | None:
 
         return save_profile(lab.profile(name))
     except CspctlError as exc:
-        print(f"cspctl: profile not saved: {exc}", file=sys.stderr)
+        print(f"cspctl: profile not saved: {safe_line(exc)}", file=sys.stderr)
         return None
