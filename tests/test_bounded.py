@@ -174,3 +174,51 @@ async def test_ssh_output_kept_in_memory_is_capped(sshd: SshdServer, client_key:
     assert len(res.stdout) < MAX_COMMAND_OUTPUT + 200
     assert res.stdout.startswith("xxxx") and res.stdout.endswith("xxxEND\n")
     assert f"[{total + 4 - MAX_COMMAND_OUTPUT} characters of output not kept]" in res.stdout
+
+
+CONSOLE_WRAPPER = """
+import asyncio, resource, sys, time
+from functools import partial
+from tui.app import CspctlApp
+from tui.backend import Backend
+from tests.tui_helpers import fixed_settings, screen_text
+
+async def main():
+    settings = fixed_settings()
+    app = CspctlApp(partial(Backend.open_profile, None, settings=settings), settings=settings)
+    async with app.run_test(size=(120, 40)) as pilot:
+        deadline = time.monotonic() + 120
+        for wanted in (1, 2, 3):
+            while app.refresh_count < wanted and time.monotonic() < deadline:
+                await pilot.pause(0.1)
+            if wanted < 3:
+                app.action_refresh()
+        await pilot.pause(0.5)
+        text = screen_text(app)
+        print(f"refreshes={app.refresh_count}")
+        print(f"shown={'v-1-VM' in text and 'NNNN' in text}")
+        print(f"rows={app.overview.table.row_count}")
+        print(f"raw_esc={chr(27) in text}")
+    print(f"maxrss_kb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.timeout(300)
+async def test_a_50_mb_name_keeps_the_console_small() -> None:
+    """The console refreshes a listing with a 50 MB name three times within 500 MB."""
+    async with ApiServer(n_systemvms=2) as srv:
+        srv.systemvms[0]["name"] = "v-1-VM" + "\x1b" * 10 + "N" * (50 * MB)
+        env = {"CSPCTL_URL": srv.url, "CSPCTL_APIKEY": srv.apikey,
+               "CSPCTL_SECRETKEY": srv.secretkey}
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", CONSOLE_WRAPPER, cwd=ROOT, env={**os.environ, **env},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(proc.communicate(), 240)
+    assert proc.returncode == 0, err.decode()[-3000:]
+    facts = dict(line.split("=", 1) for line in out.decode().splitlines() if "=" in line)
+    assert int(facts["refreshes"]) >= 3, facts
+    assert facts["rows"] == "2" and facts["shown"] == "True" and facts["raw_esc"] == "False"
+    rss = int(facts["maxrss_kb"]) // 1024
+    assert rss < 500, f"the console used {rss} MB"
