@@ -29,7 +29,7 @@ from cspctl.diagnostics.report import render_json, render_markdown, render_text
 from cspctl.diagnostics.runner import Diagnosis, VmReport
 from cspctl.errors import CspctlError, UsageError
 from cspctl.text import safe_block, safe_json, safe_line
-from tests.apiserver import ApiServer
+from tests.apiserver import ApiServer, Fault
 from tests.cli_helpers import ROOT
 
 ESCAPES = [
@@ -231,3 +231,35 @@ async def test_hostile_names_never_reach_the_terminal_raw() -> None:
     # the reports ran and name the VMs
     for argv in ("diagnose --all --no-ssh", "diagnose --all --no-ssh --format md"):
         assert "v-3-VM\\x1b]0;pwned-title" in runs[argv].stdout.decode(), runs[argv]
+
+
+async def test_hostile_profile_names_and_server_errors_are_visible_escapes() -> None:
+    """A profile file (cmk) names a profile with escapes, and the server's error text holds
+    some: ``profiles`` (table and JSON) and the one-line API error print them escaped."""
+    from cspctl.config import cmk_config_path
+
+    async with ApiServer() as srv:
+        cmk = cmk_config_path()
+        cmk.parent.mkdir(parents=True)
+        cmk.write_text(
+            f"profile = evil\x1b]0;t\x07\n\n"
+            f"[evil\x1b]0;t\x07]\nurl = {srv.url}\napikey = {srv.apikey}\n"
+            f"secretkey = {srv.secretkey}\n"
+        )
+        cmk.chmod(0o600)
+        srv.faults["listZones"] = Fault(status=530, errortext=f"boom{HOSTILE}")
+        runs = {
+            " ".join(argv): await run_raw(*argv, env={})
+            for argv in (("profiles",), ("profiles", "--json"), ("list", "zones"))
+        }
+    for argv, res in runs.items():
+        try:
+            assert_bytes_clean(res)
+        except AssertionError as exc:
+            raise AssertionError(f"cspctl {argv}: {exc}") from None
+    assert "evil\\x1b]0;t\\x07" in runs["profiles"].stdout.decode()
+    assert json.loads(runs["profiles --json"].stdout)[0]["name"] == "evil\x1b]0;t\x07"
+    listing = runs["list zones"]
+    assert listing.returncode != 0
+    lines = listing.stderr.decode().splitlines()
+    assert len(lines) == 1 and "boom\\x1b]0;pwned-title" in lines[0], lines
