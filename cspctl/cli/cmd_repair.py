@@ -19,6 +19,7 @@ from typing import Any
 
 from cspctl import signals
 from cspctl.errors import CspctlError, UsageError
+from cspctl.text import safe_json, safe_line
 
 EXIT_REFUSED = 5
 EXIT_CANNOT = 3
@@ -110,7 +111,8 @@ async def _repair(args: argparse.Namespace) -> int:
         except (CannotRepair, UsageError, NotFound):
             raise
         except CspctlError as exc:
-            print(f"cspctl: could not run {args.playbook} on {args.vm}: {exc}", file=sys.stderr)
+            print(f"cspctl: could not run {args.playbook} on {args.vm}: {safe_line(exc)}",
+                  file=sys.stderr)
             return EXIT_CANNOT
         needs_answers = not (args.dry_run or session.read_only)
         if needs_answers and not terminal and not args.yes:
@@ -122,7 +124,7 @@ async def _repair(args: argparse.Namespace) -> int:
             return EXIT_REFUSED
         outcome = await run.run()
         if args.json:
-            print(json.dumps(outcome.to_dict(), indent=2, ensure_ascii=False, default=str))
+            print(safe_json(outcome.to_dict(), indent=2, default=str))
         return outcome.exit_code
 
 
@@ -145,10 +147,10 @@ async def _list(args: argparse.Namespace) -> int:
         report = await diagnose(session, vm, writes=False)
     ranked = suggest(report.findings)
     if args.json:
-        print(json.dumps({"vm": vm.name, "status": report.status.value, "suggested": [
+        print(safe_json({"vm": vm.name, "status": report.status.value, "suggested": [
             {**_pb_dict(p), "findings": [{"check_id": f.check_id, "status": f.status.value,
                                           "summary": f.summary} for f in fs]}
-            for p, fs in ranked]}, indent=2, ensure_ascii=False))
+            for p, fs in ranked]}, indent=2))
     else:
         sys.stdout.write(render_suggestions(vm.name or args.vm, ranked))
     return 0
