@@ -108,7 +108,7 @@ def test_journal_events_have_a_maximum_size(tmp_path: Path) -> None:
     assert big["truncated"] > MAX_EVENT and big["output"].startswith("oooo")
     assert "more characters cut]" in big["output"]
     assert many["truncated"] and many["fields"][:2] == ["f0", "f1"]
-    assert small == {"ts": small["ts"], "event": "small", "name": "v-1-VM"}
+    assert small == {"v": small["v"], "ts": small["ts"], "event": "small", "name": "v-1-VM"}
 
 
 # -- a 50 MB name, end to end ----------------------------------------------------------------
