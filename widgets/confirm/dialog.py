@@ -54,7 +54,9 @@ class ConfirmDialog(ModalScreen[bool]):
             # title and body name VMs and addresses from the cloud: text, never markup
             yield Static(plain.line(self.title_text), classes="title", markup=False)
             with VerticalScroll(classes="body-scroll", can_focus=False):
-                yield Static(plain.block(self.body), classes="body", markup=False)
+                # a Text body was built as text by its caller (styles kept); a str is data
+                body = self.body if isinstance(self.body, Text) else plain.block(self.body)
+                yield Static(body, classes="body", markup=False)
             with Horizontal():
                 yield Button(f"{self.yes_label} (y)", id="yes", variant="warning")
                 yield Button(f"{self.no_label} (n)", id="no", variant="primary")
