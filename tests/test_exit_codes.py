@@ -49,3 +49,22 @@ async def test_ssh_command_mode_exits_255_for_cspctls_own_failures() -> None:
     # a bad option of cspctl's own, before the command
     bad = await run_cli("ssh", "v-2-VM", "--timeout", "soon", "--", "true", env=DOWN)
     assert bad.returncode == 255 and "--timeout 'soon'" in assert_one_clean_error_line(bad)
+
+
+def test_ssh_command_mode_internal_error_is_255(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """An unexpected error inside cspctl under ``-- CMD`` is still cspctl's own failure: 255,
+    one line (a remote status can be anything from 0 to 254); without ``--`` it stays 70."""
+    from cspctl.cli import cmd_ssh
+    from cspctl.cli.main import main
+
+    async def broken(*_args: object) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cmd_ssh, "_main", broken)
+    for key, value in DOWN.items():
+        monkeypatch.setenv(key, value)
+    assert main(["ssh", "v-2-VM", "--", "true"]) == 255
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cspctl: internal error: boom"), err
+    assert main(["ssh", "v-2-VM", "--print-route"]) == 70

@@ -128,6 +128,13 @@ def run(args: argparse.Namespace) -> int:
         if remote:
             raise OwnFailure(str(exc)) from None
         raise
+    except BrokenPipeError:
+        raise  # main() ends quietly
+    except Exception as exc:  # an internal error is still cspctl's own failure: 255
+        if remote and not getattr(args, "debug", False):
+            raise OwnFailure(f"internal error: {str(exc)[:300] or type(exc).__name__} "
+                             "(run with --debug for the traceback)") from None
+        raise
 
 
 async def find_vm(api: Any, target: str, profile_name: str) -> Any:
