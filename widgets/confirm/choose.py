@@ -5,20 +5,20 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, SelectionList, Static
+from textual.widgets import Button, SelectionList
 
-from widgets.confirm.dialog import DIALOG_CSS
+from widgets import plain
+from widgets.confirm.dialog import DIALOG_CSS, QuestionDialog
 
 
-class ChooseDialog(ModalScreen[tuple[str, ...]]):
+class ChooseDialog(QuestionDialog[tuple[str, ...]]):
     """Space toggles an item; ``y`` (or the button) dismisses with the picked ones, Escape
     with none."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ChooseDialog", body="30vh") + """
     ChooseDialog SelectionList { height: auto; max-height: 30vh; }
     """
+    NO_KEY = "esc"
 
     BINDINGS = [
         Binding("escape", "cancel", "Pick none", id="confirm.pick_none"),
@@ -27,22 +27,11 @@ class ChooseDialog(ModalScreen[tuple[str, ...]]):
 
     def __init__(self, title: str, body: str | Text, choices: tuple[str, ...], *,
                  yes: str = "Delete the picked", no: str = "Pick none") -> None:
-        super().__init__()
-        self.title_text = title
-        self.body = body
+        super().__init__(title, body, yes=yes, no=no)
         self.choices = choices
-        self.yes_label = yes
-        self.no_label = no
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.title_text, classes="title", markup=False)
-            with VerticalScroll(classes="body-scroll", can_focus=False):
-                yield Static(self.body, classes="body", markup=False)
-            yield SelectionList[int](*[(Text(c), i) for i, c in enumerate(self.choices)])
-            with Horizontal():
-                yield Button(f"{self.yes_label} (y)", id="yes", variant="warning")
-                yield Button(f"{self.no_label} (esc)", id="no", variant="primary")
+    def compose_answer(self) -> ComposeResult:
+        yield SelectionList[int](*[(plain.line(c), i) for i, c in enumerate(self.choices)])
 
     def on_mount(self) -> None:
         self.query_one(SelectionList).focus()

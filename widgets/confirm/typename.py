@@ -5,42 +5,32 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from widgets.confirm.dialog import DIALOG_CSS
+from widgets import plain
+from widgets.confirm.dialog import DIALOG_CSS, QuestionDialog
 
 
-class TypeNameDialog(ModalScreen[str | None]):
+class TypeNameDialog(QuestionDialog[str | None]):
     """Dismisses with what was typed (Enter or the button), or None (Escape / Cancel).
 
     The dialog does not judge the name: whoever asked compares it with the expected one.
     """
 
     DEFAULT_CSS = DIALOG_CSS.format(name="TypeNameDialog", body="40vh")
+    YES_KEY = "enter"
+    NO_KEY = "esc"
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm.cancel")]
 
     def __init__(self, title: str, body: str | Text, *, prompt: str,
                  yes: str = "Confirm", no: str = "Cancel") -> None:
-        super().__init__()
-        self.title_text = title
-        self.body = body
+        super().__init__(title, body, yes=yes, no=no)
         self.prompt = prompt
-        self.yes_label = yes
-        self.no_label = no
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.title_text, classes="title", markup=False)
-            with VerticalScroll(classes="body-scroll", can_focus=False):
-                yield Static(self.body, classes="body", markup=False)
-            yield Static(self.prompt, markup=False)
-            yield Input(id="typed", placeholder="type it here, then Enter")
-            with Horizontal():
-                yield Button(f"{self.yes_label} (enter)", id="yes", variant="warning")
-                yield Button(f"{self.no_label} (esc)", id="no", variant="primary")
+    def compose_answer(self) -> ComposeResult:
+        yield Static(plain.line(self.prompt), markup=False)
+        yield Input(id="typed", placeholder="type it here, then Enter")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
