@@ -1,7 +1,7 @@
 """A loopback CloudStack API server for the client's tests (aiohttp.web, real socket).
 
 Written independently of ``cspctl.cloudstack``: its own signature verifier, its own envelopes,
-shaped after cloudstack.md. Tests poke ``faults``, ``job_plans``, ``clock_offset``... and read
+shaped after docs/cloudstack.md. Tests poke ``faults``, ``job_plans``, ``clock_offset``... and read
 ``requests`` to see what reached the wire.
 """
 

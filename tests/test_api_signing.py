@@ -26,7 +26,7 @@ KEY = "Ek4-ZNQ9sBtTd3VaJ0yQ0X6_cspctl-lab-apikey-0001"
 SECRET = "q8VrN2r_Jd7Yt0wPz1sLxK4mC9bH3fA6uE5gT2iO-cspctl-lab-secret-0001"
 
 
-# -- the reference implementation from cloudstack.md §2.1, written out here on purpose ----------
+# -- the reference implementation from docs/cloudstack.md §2.1, written out here on purpose ------
 REF_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*_")
 
 

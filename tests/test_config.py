@@ -24,7 +24,8 @@ from cspctl.config import (
 from cspctl.config.cmk import unquote_goini
 from cspctl.errors import ConfigError
 
-# cmk 6.x as written by go-ini on first start, then `set profile prod` etc. (cloudstack.md §6.1)
+# cmk 6.x as written by go-ini on first start, then `set profile prod` etc.
+# (docs/cloudstack.md §6.1)
 CMK6 = """\
 prompt       = 🐱
 asyncblock   = true
@@ -51,7 +52,7 @@ apikey    = Ek4-ZNQ9sBtTd3VaJ0yQ0X6_cspctl-prod-apikey-0001
 secretkey = q8VrN2r_Jd7Yt0wPz1sLxK4mC9bH3fA6uE5gT2iO-cspctl-prod-secret==
 """
 
-# cloudmonkey 5.x (Python) as written by `set profile`, `set url`... (cloudstack.md §6.2)
+# cloudmonkey 5.x (Python) as written by `set profile`, `set url`... (docs/cloudstack.md §6.2)
 CLOUDMONKEY5 = """\
 [core]
 profile = legacy

@@ -1,4 +1,4 @@
-"""Parsers of the diagnostics, on real-format samples (cloudstack.md §7, §9)."""
+"""Parsers of the diagnostics, on real-format samples (docs/cloudstack.md §7, §9)."""
 
 from __future__ import annotations
 

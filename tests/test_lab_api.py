@@ -1,6 +1,6 @@
 """The lab's management server over real HTTP: envelopes, errors, auth, pagination, jobs.
 
-Requests are signed here with the reference algorithm of cloudstack.md §2.1 (written in this
+Requests are signed here with the reference algorithm of docs/cloudstack.md §2.1 (written in this
 file, independent of both the lab's verifier and cspctl's client).
 """
 

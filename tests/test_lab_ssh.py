@@ -50,7 +50,7 @@ class FakeVm:
 
 
 class FakeWorld:
-    """Just what LabSsh needs from LAB-API's World."""
+    """Just what LabSsh needs from the lab's World."""
 
     def __init__(self) -> None:
         clock = Clock()
@@ -324,7 +324,7 @@ async def _ssh(cfg: Path, jump: str, target: str, command: str) -> tuple[int, st
 
 @pytest.mark.skipif(shutil.which("ssh") is None, reason="OpenSSH client not installed")
 async def test_openssh_proxyjump_through_the_lab(tmp_path: Path) -> None:
-    """End to end through LAB-API's Lab: plain `ssh -J host -p 3922 root@169.254.x.x`."""
+    """End to end through the lab's Lab: plain `ssh -J host -p 3922 root@169.254.x.x`."""
     from cspctl.lab.runner import Lab
 
     async with Lab("seed", time_scale=0.0, state_dir=tmp_path / "lab") as lab:

@@ -1,4 +1,4 @@
-"""Parsers for the plain Linux output the checks read (formats: cloudstack.md §7 and §9).
+"""Parsers for the plain Linux output the checks read (formats: docs/cloudstack.md §7 and §9).
 
 Remote commands stay what an operator would type; all interpretation happens here, where it
 can be unit-tested on real-format samples.

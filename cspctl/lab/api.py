@@ -2,7 +2,7 @@
 
 Answers JSON for ``response=json`` and a short XML document otherwise (CloudStack's default
 is XML; the lab's XML covers the same objects, element per field). Envelopes, error keys,
-HTTP codes and texts follow cloudstack.md §1-§5; era differences follow the world's
+HTTP codes and texts follow docs/cloudstack.md §1-§5; era differences follow the world's
 management-server version. Boundaries the sources leave open, chosen here:
   * unknown command: 432 ``errorresponse`` before 4.15, the generic 401 from 4.15 on;
   * ``login`` by GET: 405 plain text in every era; Content-Type from ``json.content.type``

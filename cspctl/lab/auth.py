@@ -1,6 +1,6 @@
 """Server-side authentication of the lab's management server, written independently of the
 client (cspctl/cloudstack): request signatures (classic HMAC-SHA1 and version 3 with
-``expires``), login sessions and their keys (cloudstack.md §2).
+``expires``), login sessions and their keys (docs/cloudstack.md §2).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Async jobs of the lab's management server: lifecycle actions on system VMs that take a
-(scaled) while, polled with queryAsyncJobResult (cloudstack.md §4)."""
+(scaled) while, polled with queryAsyncJobResult (docs/cloudstack.md §4)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """API objects as the management server serialises them: field names, order (the response
-class's declaration order) and era differences (cloudstack.md §1.2, §5; fixtures). Null fields
-are left out, as Gson does.
+class's declaration order) and era differences (docs/cloudstack.md §1.2, §5; fixtures). Null
+fields are left out, as Gson does.
 """
 
 from __future__ import annotations

@@ -182,7 +182,7 @@ class Lab:
             return
         try:
             from cspctl.lab.sshd import LabSsh
-        except ImportError:  # LAB-VM's SSH servers not installed: API-only lab
+        except ImportError:  # the SSH servers are not importable: API-only lab
             log.warning("cspctl.lab.sshd not available: the lab runs without SSH")
             return
         self.ssh = LabSsh(self.world, authorized_keys=[self.world.mgmt_public_key],

@@ -1,6 +1,6 @@
 """Lab scenarios: each builds a World that reproduces one real situation (``--scenario NAME``).
 
-Fault flag names are agreed with vmos.py (LAB-VM) in /tmp/team/notes-lab.md; a VM of the
+Fault flag names are the ones the OS model (cspctl/lab/vmos/) reads; a VM of the
 scenario gets its flags again whenever it is re-created from the template (destroy).
 """
 

@@ -530,7 +530,7 @@ class World:
             hook(vm)
         return vm
 
-    # ----- OS models (vmos.py, owned by LAB-VM) ---------------------------------------------
+    # ----- OS models (cspctl/lab/vmos) ------------------------------------------------------
     def vm_spec_fields(self, vm: LabSystemVm) -> dict[str, Any]:
         """Everything the VM's OS model (vmos.VmSpec) is built from."""
         return {
@@ -549,7 +549,7 @@ class World:
         }
 
     def make_vm_os(self, vm: LabSystemVm) -> Any:
-        """A SystemVmOS (vmos, owned by LAB-VM) for ``vm``; not booted yet."""
+        """A SystemVmOS (cspctl.lab.vmos) for ``vm``; not booted yet."""
         from cspctl.lab import vmos
 
         machine = vmos.SystemVmOS(_build(vmos.VmSpec, self.vm_spec_fields(vm)), self.clock)

@@ -96,7 +96,7 @@ class VmSpec:
         return "consoleproxy" if self.is_cpvm else "secstorage"
 
     def cmdline_pairs(self) -> dict[str, str]:
-        """The /var/cache/cloud/cmdline pairs in emission order (cloudstack.md §7.2)."""
+        """The /var/cache/cloud/cmdline pairs in emission order (docs/cloudstack.md §7.2)."""
         if isinstance(self.cmdline, dict):
             return dict(self.cmdline)
         if isinstance(self.cmdline, str):

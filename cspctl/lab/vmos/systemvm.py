@@ -179,7 +179,7 @@ class SystemVmOS(SimOS):
         self._problem = (self.agent_problem_now(), self.now())
 
     def set_fault(self, name: str, on: bool = True) -> None:
-        """Switch a fault at run time (e.g. LAB-API's firewall repaired)."""
+        """Switch a fault at run time (e.g. the firewall repaired through the lab API)."""
         if on:
             self.faults.add(name)
         else:
@@ -872,7 +872,7 @@ class SystemVmOS(SimOS):
         return 0
 
     def _ssvm_check(self, ctx: Ctx, args: list[str]) -> int:
-        """/usr/local/cloud/systemvm/ssvm-check.sh, sections as in cloudstack.md §7.6."""
+        """/usr/local/cloud/systemvm/ssvm-check.sh, sections as in docs/cloudstack.md §7.6."""
         sep = "================================================\n"
         out = ctx.out
         dns = self.nameserver() or ""
