@@ -14,7 +14,7 @@ from cspctl.lab.clock import LabClock
 from cspctl.lab.faults import Faults
 from cspctl.lab.world import AGENT_OLD, CPVM, SSVM, LabPod, World
 
-# Fault flags understood by the system VM model (cspctl/lab/vmos.py).
+# Fault flags understood by the system VM model (cspctl/lab/vmos/spec.py).
 EARLY_CONFIG_RERUN = "early-config-rerun"
 MGMT_PORT_BLOCKED = "mgmt-port-blocked"
 CLOCK_DRIFT = "clock-drift"
