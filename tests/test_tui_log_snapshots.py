@@ -23,7 +23,7 @@ SIZES = [(80, 24), (120, 40)]
 def log_mask(text: str) -> str:
     text = mask(text)
     text = re.sub(r"\b\d\d:\d\d:\d\d\b", "hh:mm:ss", text)
-    text = re.sub(r"\d{8}T\d{6}Z-[0-9a-f]{6}", "SESSION-ID", text)
+    text = re.sub(r"\d{8}T\d{6}(?:\.\d{3})?Z-[0-9a-f]{6}", "SESSION-ID", text)
     text = re.sub(r"started by [^,]+,", "started by OPERATOR@HOST,", text)
     text = re.sub(r"UTC[+-]\d\d:\d\d", "UTC+hh:mm", text)
     return re.sub(r"API \w+ →", "API call →", text)

@@ -64,7 +64,11 @@ class Journal:
     """Append-only JSONL recorder. Thread-safe; listeners see each event after it is written."""
 
     def __init__(self, path: Path | None = None, *, scrubber: Scrubber | None = None) -> None:
-        self.session_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+        # milliseconds in the id: sessions started within one second still sort in order
+        # (``latest`` is the last one), e.g. 20261202T070616.513Z-d0acb4
+        now = datetime.now(UTC)
+        self.session_id = (now.strftime("%Y%m%dT%H%M%S") + f".{now.microsecond // 1000:03d}Z-"
+                           + uuid.uuid4().hex[:6])
         if path is None:
             path = state_dir() / "sessions" / f"{self.session_id}.jsonl"
         self.path = path

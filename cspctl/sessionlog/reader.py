@@ -21,7 +21,7 @@ from cspctl.sessionlog.journal import SCHEMA_VERSION, state_dir
 MAX_JOURNAL_BYTES = 256 * 1024 * 1024
 """A journal bigger than this is read up to this size only (the rest is reported)."""
 
-_ID = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")
+_ID = re.compile(r"^[0-9]{8}T[0-9]{6}(?:\.[0-9]{3})?Z-[0-9a-f]{6}$")
 
 
 class JournalNotFound(CspctlError):
