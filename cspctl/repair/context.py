@@ -18,6 +18,8 @@ from cspctl.text import safe_line
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.models import AsyncJob, SystemVm
+    from cspctl.gate import Gate
+    from cspctl.repair.model import Ask
     from cspctl.session import Session
     from cspctl.ssh import CommandResult, Route
 
@@ -44,9 +46,9 @@ class RepairContext:
         self.scratch: dict[str, Any] = {}
         """Values steps hand to later steps (a host's zone, previous settings...)."""
         self._route: Route | None = None
-        self.gate: Any = None
+        self.gate: Gate | None = None
         """The run's Gate (a step's ``prepare`` asks only when ``gate.allows_writes()``)."""
-        self.asker: Any = None
+        self.asker: Ask | None = None
         """``await asker(Question)``: an extra question of a step, journalled like the rest."""
 
     # ---- facts ------------------------------------------------------------------------------
