@@ -88,7 +88,7 @@ async def test_empty_list_and_exact_single_page() -> None:
 
 async def test_explicit_page_fetches_only_that_page(srv: ApiServer) -> None:
     async with client_for(srv) as api:
-        vms = await api.list("listSystemVms", SystemVm, page=2, pagesize=2)
+        vms = await api.list_rows("listSystemVms", SystemVm, page=2, pagesize=2)
     assert [vm.name for vm in vms] == ["v-3-VM", "s-4-VM"]
 
 

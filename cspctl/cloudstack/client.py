@@ -421,7 +421,7 @@ class CloudStackClient:
 
     # -- lists -----------------------------------------------------------------------------
 
-    async def list(self, command: str, model: type[M], **params: Any) -> list[M]:
+    async def list_rows(self, command: str, model: type[M], **params: Any) -> list[M]:
         """Every row of a list command (all pages; page 1 first, the rest concurrently; when
         this client listed the same a moment ago, as many pages as it had go out at once).
 
@@ -487,13 +487,13 @@ class CloudStackClient:
         return err
 
     async def list_zones(self, **params: Any) -> list[Zone]:
-        return await self.list("listZones", Zone, **params)
+        return await self.list_rows("listZones", Zone, **params)
 
     async def list_pods(self, **params: Any) -> list[Pod]:
-        return await self.list("listPods", Pod, **params)
+        return await self.list_rows("listPods", Pod, **params)
 
     async def list_hosts(self, **params: Any) -> list[Host]:
-        return await self.list("listHosts", Host, **params)
+        return await self.list_rows("listHosts", Host, **params)
 
     async def list_system_vms(self, **params: Any) -> list[SystemVm]:
         """System VMs with ``agentstate``/``version`` always filled when CloudStack knows them.
@@ -501,7 +501,7 @@ class CloudStackClient:
         Servers before 4.13.1 lack those fields; they are joined from the VMs' own host
         records (listHosts type=ConsoleProxy / SecondaryStorageVM, host name == VM name).
         """
-        vms = await self.list("listSystemVms", SystemVm, **params)
+        vms = await self.list_rows("listSystemVms", SystemVm, **params)
         if all("agentstate" in vm.raw for vm in vms):
             return vms
         scope = {k: params[k] for k in ("zoneid", "podid") if params.get(k)}
@@ -524,7 +524,7 @@ class CloudStackClient:
         return [_join_agent(vm, by_name.get(vm.name or "")) for vm in vms]
 
     async def list_configurations(self, **params: Any) -> list[Configuration]:
-        return await self.list("listConfigurations", Configuration, **params)
+        return await self.list_rows("listConfigurations", Configuration, **params)
 
     async def get_configuration(self, name: str) -> Configuration | None:
         """The global setting ``name`` (exact match), or None when the server has no such."""
@@ -552,13 +552,13 @@ class CloudStackClient:
         return caps.cloudstackversion
 
     async def list_management_servers(self, **params: Any) -> list[ManagementServer]:
-        return await self.list("listManagementServers", ManagementServer, **params)
+        return await self.list_rows("listManagementServers", ManagementServer, **params)
 
     async def list_alerts(self, **params: Any) -> list[Alert]:
-        return await self.list("listAlerts", Alert, **params)
+        return await self.list_rows("listAlerts", Alert, **params)
 
     async def list_events(self, **params: Any) -> list[Event]:
-        return await self.list("listEvents", Event, **params)
+        return await self.list_rows("listEvents", Event, **params)
 
     # -- async jobs ------------------------------------------------------------------------
 
