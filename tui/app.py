@@ -39,7 +39,8 @@ from tui.help import HelpScreen, binding_rows
 from tui.inventory import UNHEALTHY, Snapshot
 from tui.log_pane import LogPane
 from tui.overview import Overview
-from tui.repair_pane import RepairPane, repair_target
+from tui.repair_pane import RepairPane
+from tui.repair_target import repair_target
 from tui.settings import UiSettings
 from tui.shell_pane import ShellPane
 from widgets import plain
