@@ -677,9 +677,7 @@ def run(args: argparse.Namespace) -> int:
     read_only = getattr(args, "read_only", None)
     # Fail on a bad scenario or profile with one line, before the screen is taken over.
     if getattr(args, "lab", False):
-        from cspctl.lab.scenarios import get_scenario
-
-        get_scenario(settings.lab_scenario)
+        Backend.check_lab_scenario(settings.lab_scenario)
     else:
         from cspctl.config import load_profile
 

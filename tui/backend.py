@@ -78,6 +78,14 @@ class Backend:
             raise
         return cls(session, lab=lab, settings=settings, owns_lab=True)
 
+    @staticmethod
+    def check_lab_scenario(scenario: str) -> None:
+        """Raise (a one-line ``CspctlError``) when ``scenario`` is no lab scenario: called
+        before the console takes the screen."""
+        from cspctl.lab.scenarios import get_scenario
+
+        get_scenario(scenario)
+
     @classmethod
     def for_lab(cls, lab: Lab, *, read_only: bool | None = None,
                 settings: UiSettings | None = None) -> Backend:

@@ -107,7 +107,7 @@ async def hand_off(pool: OpensShells, route: Route, vm_name: str, *, fd_in: int 
 
 def _say(fd: int, text: str) -> None:
     """One line of ours on the terminal (names from the cloud: controls made visible)."""
-    data = (safe_line(text) + "\r\n").encode("utf-8", "replace")
+    data = (safe_line(text) + "\n").encode("utf-8", "replace")
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
