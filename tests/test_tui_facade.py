@@ -164,3 +164,27 @@ async def test_real_shell_is_refused_in_read_only_mode_before_connecting(lab: La
         await backend.close()
     events = [e["event"] for e in backend.session.journal.events()]
     assert "ssh.refused" in events and "ui.real_terminal" not in events
+
+
+async def test_ctrl_t_where_the_terminal_cannot_be_handed_over_says_so_and_opens_nothing(
+        lab: Lab) -> None:
+    from tests.tui_helpers import lab_app, loaded, notifications, until
+    from tui.shell_pane import ShellPane
+
+    app = lab_app(lab)
+    async with app.run_test(size=(120, 40)) as pilot:  # headless: no terminal to suspend
+        await loaded(pilot)
+        await pilot.press("slash", "s", "minus", "enter", "s")
+        await until(pilot, lambda: bool(app.query(ShellPane)), what="shell tab")
+        pane = app.query_one(ShellPane)
+        await until(pilot, lambda: pane.state == "open", what="shell open")
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: any("cannot open the real terminal here" in n
+                                       for n in notifications(app)), what="warning")
+        assert pane.state == "open" and app.tabs.active != "overview"
+        assert app.backend is not None
+        events = [e for e in app.backend.session.journal.events()
+                  if e["event"] in ("ui.real_terminal", "ssh.shell")]
+    # only the pane's own shell: nothing was handed over, so nothing says it was
+    assert [(e["event"], e.get("action")) for e in events][:1] == [("ssh.shell", "start")]
+    assert not [e for e in events if e["event"] == "ui.real_terminal"]
