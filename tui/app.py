@@ -29,6 +29,7 @@ from cspctl.cloudstack.errors import TransportError
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
 from cspctl.gate import Refused
+from cspctl.ssh.hostkeys import HostKeyQuestion
 from cspctl.text import safe_block, safe_line
 from tui.backend import Backend
 from tui.commands import ConsoleCommands
@@ -38,7 +39,8 @@ from tui.help import HelpScreen, binding_rows
 from tui.inventory import UNHEALTHY, Snapshot
 from tui.log_pane import LogPane
 from tui.overview import Overview
-from tui.repair_pane import RepairPane, repair_target
+from tui.repair_pane import RepairPane
+from tui.repair_target import repair_target
 from tui.settings import UiSettings
 from tui.shell_pane import ShellPane
 from widgets import plain
@@ -360,7 +362,7 @@ class CspctlApp(App[int]):
         return not (in_shell and action in self.SHELL_HIDDEN)
 
     # -- host keys ------------------------------------------------------------------------
-    async def ask_host_key(self, question: Any) -> bool:
+    async def ask_host_key(self, question: HostKeyQuestion) -> bool:
         """Policy "ask": show the fingerprint and let the operator decide (default: no)."""
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bool] = loop.create_future()
@@ -369,7 +371,7 @@ class CspctlApp(App[int]):
             if not answer.done():
                 answer.set_result(bool(result))
 
-        reason = getattr(question, "reason", "new")
+        reason = question.reason
         title = ("HOST KEY CHANGED — trust the new key?" if reason == "changed"
                  else "Trust this system VM's host key?")
         body = (f"{question.explain()}\n\nfingerprint: {question.fingerprint}\n"
@@ -597,16 +599,9 @@ class CspctlApp(App[int]):
         except CspctlError as exc:
             self.notify(str(exc), title=f"shell {vm.name}", severity="error")
             return
-        from cspctl.cli.cmd_ssh import interactive_shell
-
-        self.backend.record("ui.real_terminal", vm=vm.name, route=route.summary())
         try:
             with self.suspend():
-                print(safe_line(f"cspctl: shell on {vm.name} ({route.summary()}); exit "
-                                "returns to the console"), flush=True)
-                status = await interactive_shell(self.backend.session.ssh, route)
-                print(safe_line(f"cspctl: shell on {vm.name} ended (exit {status})"),
-                      flush=True)
+                await self.backend.real_shell(vm, route)
         except CspctlError as exc:
             self.notify(str(exc), title=f"shell {vm.name}", severity="error")
         except Exception as exc:  # SuspendNotSupported (headless, web) and the like
@@ -682,9 +677,7 @@ def run(args: argparse.Namespace) -> int:
     read_only = getattr(args, "read_only", None)
     # Fail on a bad scenario or profile with one line, before the screen is taken over.
     if getattr(args, "lab", False):
-        from cspctl.lab.scenarios import get_scenario
-
-        get_scenario(settings.lab_scenario)
+        Backend.check_lab_scenario(settings.lab_scenario)
     else:
         from cspctl.config import load_profile
 

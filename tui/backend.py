@@ -1,38 +1,64 @@
 """The one place the console talks to the engine (screens hold no protocol code).
 
 ``Backend`` owns a :class:`cspctl.session.Session` (and, for ``--lab``, the in-process
-:class:`cspctl.lab.runner.Lab`): it fetches snapshots, opens shells and runs diagnostics.
+:class:`cspctl.lab.runner.Lab`): it fetches snapshots, opens shells, hands a shell to the real
+terminal, runs diagnostics and repairs, and reads and exports the session log. Panes call
+these methods only; the import contracts in ``pyproject.toml`` keep it so (only this module
+imports ``cspctl.session``, and it is the console's one ``--lab`` seam).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cspctl.cloudstack.models import SystemVm
+from cspctl.config import Profile
 from cspctl.session import Session
 from tui.inventory import Snapshot
 from tui.settings import UiSettings
 
 if TYPE_CHECKING:
-    from cspctl.diagnostics.model import Finding
+    from cspctl.diagnostics import DiagEvent, Diagnosis, Finding
+    from cspctl.lab.runner import Lab
     from cspctl.repair import Ask, Outcome, Playbook, RepairEvent, StepState
-    from cspctl.ssh import HostKeyQuestion, Route, ShellSession
+    from cspctl.sessionlog.export import ExportScrubber
+    from cspctl.ssh import HostKeyAsk, Route, ShellSession
+
+JournalRecord = dict[str, object]
+"""One journal event as recorded (JSON: ``event``, ``ts`` and the event's own fields)."""
+
+OnDiagEvent = Callable[["DiagEvent"], Awaitable[None] | None]
+"""A diagnosis listener: called with each progress event (awaited when it returns one)."""
+
+OnRepairEvent = Callable[["RepairEvent"], object]
+"""A repair listener: called with each event of the run, in order."""
+
+
+@dataclass(frozen=True)
+class EventLine:
+    """A journal event as the timeline shows it: time (UTC), kind, one line of text."""
+
+    time: str
+    kind: str
+    text: str
 
 
 class Backend:
     """A session (plus an optional lab) as the console needs it."""
 
-    def __init__(self, session: Session, *, lab: Any = None, settings: UiSettings | None = None,
-                 owns_lab: bool = False) -> None:
+    def __init__(self, session: Session, *, lab: Lab | None = None,
+                 settings: UiSettings | None = None, owns_lab: bool = False) -> None:
         self.session = session
         self.lab = lab
         self.owns_lab = owns_lab
         self.settings = settings or UiSettings()
-        self._log_listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._log_listeners: list[Callable[[JournalRecord], None]] = []
         self._last_vms: tuple[SystemVm, ...] | None = None
+        self._check_titles: dict[str, str] | None = None
         session.journal.subscribe(self._on_record)
 
     # -- opening --------------------------------------------------------------------------
@@ -52,8 +78,16 @@ class Backend:
             raise
         return cls(session, lab=lab, settings=settings, owns_lab=True)
 
+    @staticmethod
+    def check_lab_scenario(scenario: str) -> None:
+        """Raise (a one-line ``CspctlError``) when ``scenario`` is no lab scenario: called
+        before the console takes the screen."""
+        from cspctl.lab.scenarios import get_scenario
+
+        get_scenario(scenario)
+
     @classmethod
-    def for_lab(cls, lab: Any, *, read_only: bool | None = None,
+    def for_lab(cls, lab: Lab, *, read_only: bool | None = None,
                 settings: UiSettings | None = None) -> Backend:
         """A session on a lab someone else started (tests)."""
         return cls(Session.open(profile=lab.profile(), read_only=read_only, mode="console"),
@@ -75,7 +109,7 @@ class Backend:
 
     # -- facts ----------------------------------------------------------------------------
     @property
-    def profile(self) -> Any:
+    def profile(self) -> Profile:
         return self.session.profile
 
     @property
@@ -89,7 +123,7 @@ class Backend:
     def refresh_interval(self) -> float:
         if self.settings.refresh_interval is not None:
             return self.settings.refresh_interval
-        return float(getattr(self.profile, "refresh_interval", 10.0) or 0.0)
+        return float(self.profile.refresh_interval or 0.0)
 
     async def snapshot(self, *, background: bool = False) -> Snapshot:
         """Zones, system VMs (agent state joined) and the server version, fetched together.
@@ -115,10 +149,10 @@ class Backend:
 
     def attempt(self) -> int:
         """The attempt number of the API call still waiting for an answer (0: none)."""
-        return int(getattr(self.session.api, "attempt_in_flight", 0) or 0)
+        return self.session.api.attempt_in_flight
 
     # -- SSH ------------------------------------------------------------------------------
-    def set_host_key_ask(self, ask: Callable[[HostKeyQuestion], Awaitable[bool]]) -> None:
+    def set_host_key_ask(self, ask: HostKeyAsk) -> None:
         """Route host-key questions (policy "ask") to the UI."""
         self.session.host_key_ask = ask
         if self.session.has_ssh:
@@ -139,6 +173,41 @@ class Backend:
             route, term=self.settings.shell_term, cols=cols, rows=rows
         )
 
+    async def real_shell(self, vm: SystemVm, route: Route | None = None, *,
+                         terminal: tuple[int, int] | None = None) -> int:
+        """A shell on ``vm`` in the operator's own terminal; its exit status. The caller has
+        given the terminal up (the console suspends first). ``route``: already resolved (else
+        resolved here); ``terminal``: (input fd, output fd), default stdin and stdout.
+
+        Read-only mode refuses (``ReadOnlyRefused``, journalled) before anything connects."""
+        from cspctl.ssh.handoff import hand_off
+
+        self.check_shell(vm)
+        if route is None:
+            route = await self.route(vm)
+        self.record("ui.real_terminal", vm=vm.name, route=route.summary())
+        fd_in, fd_out = terminal if terminal is not None else (None, None)
+        return await hand_off(self.session.ssh, route, vm.name or vm.id or "?",
+                              fd_in=fd_in, fd_out=fd_out)
+
+    # -- diagnostics ----------------------------------------------------------------------
+    async def diagnose(self, vms: Sequence[SystemVm], on_event: OnDiagEvent) -> Diagnosis:
+        """Diagnose ``vms`` with the CLI's engine path and the configured concurrency;
+        ``on_event`` sees every step start and finish (journalled by the engine)."""
+        from cspctl.diagnostics import DiagnosisRunner
+
+        runner = DiagnosisRunner.for_session(
+            self.session, concurrency=self.settings.diagnose_concurrency, on_event=on_event)
+        return await runner.run(vms)
+
+    def check_title(self, check_id: str) -> str:
+        """The diagnostics check's title (its id when unknown)."""
+        if self._check_titles is None:
+            from cspctl.diagnostics import CATALOGUE
+
+            self._check_titles = {c.id: c.title for c in CATALOGUE}
+        return self._check_titles.get(check_id, check_id)
+
     # -- repair -------------------------------------------------------------------------
     def repair_playbooks(self, vm: SystemVm) -> list[Playbook]:
         """Every playbook of the catalogue that applies to this kind of VM."""
@@ -157,12 +226,6 @@ class Backend:
             findings = list((await diagnose(self.session, vm, writes=False)).findings)
         return suggest(findings)
 
-    def check_title(self, check_id: str) -> str:
-        """The diagnostics check's title (its id when unknown)."""
-        from cspctl.diagnostics import CATALOGUE
-
-        return next((c.title for c in CATALOGUE if c.id == check_id), check_id)
-
     async def find_vm(self, name: str) -> SystemVm:
         """The live system VM called ``name`` (CannotRepair when there is none)."""
         from cspctl.repair import find_vm
@@ -178,7 +241,7 @@ class Backend:
         return run.preview()
 
     async def run_repair(self, playbook: str, vm: SystemVm, *, ask: Ask,
-                         on_event: Callable[[RepairEvent], Any], dry_run: bool = False,
+                         on_event: OnRepairEvent, dry_run: bool = False,
                          ) -> Outcome:
         """Run ``playbook`` on ``vm`` through the engine (it asks, gates and journals)."""
         from cspctl.repair import DEFAULT_TIMEOUT, run_playbook
@@ -188,7 +251,7 @@ class Backend:
                                   timeout=self.settings.repair_timeout or DEFAULT_TIMEOUT,
                                   poll=self.settings.repair_poll)
 
-    def record(self, event: str, **fields: Any) -> None:
+    def record(self, event: str, **fields: object) -> None:
         self.session.journal.record(event, **fields)
 
     # -- session log ----------------------------------------------------------------------
@@ -196,12 +259,12 @@ class Backend:
     def session_id(self) -> str:
         return self.session.journal.path.stem
 
-    def _on_record(self, record: dict[str, Any]) -> None:
+    def _on_record(self, record: JournalRecord) -> None:
         for listener in list(self._log_listeners):
             with contextlib.suppress(Exception):
                 listener(record)
 
-    def log_events(self) -> tuple[list[dict[str, Any]], list[str]]:
+    def log_events(self) -> tuple[list[JournalRecord], list[str]]:
         """Everything journalled so far (from the file), and what could not be read."""
         from cspctl.sessionlog.reader import read_journal
 
@@ -210,7 +273,7 @@ class Backend:
         read = read_journal(self.session.journal.path)
         return read.events, read.problems
 
-    def watch_log(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+    def watch_log(self, listener: Callable[[JournalRecord], None]) -> Callable[[], None]:
         """Call ``listener`` with each event as it is journalled (from any thread);
         returns the function that stops it."""
         self._log_listeners.append(listener)
@@ -220,6 +283,17 @@ class Backend:
                 self._log_listeners.remove(listener)
 
         return stop
+
+    def describe_event(self, record: JournalRecord, *, durations: bool | None = None,
+                       ) -> EventLine:
+        """How the timeline shows ``record`` (``durations``: default the settings')."""
+        from cspctl.sessionlog.describe import describe, kind_of
+        from cspctl.sessionlog.reader import parse_ts
+
+        shown = self.settings.show_durations if durations is None else durations
+        ts = parse_ts(record.get("ts"))
+        return EventLine(ts.strftime("%H:%M:%S") if ts else "??:??:??", kind_of(record),
+                         describe(record, durations=shown))
 
     def add_note(self, text: str) -> None:
         self.record("note", text=text[:4000], by="console")
@@ -232,7 +306,7 @@ class Backend:
         read = read_journal(self.session.journal.path)
         return render(read, "md", self._export_scrubber())
 
-    def _export_scrubber(self) -> Any:
+    def _export_scrubber(self) -> ExportScrubber:
         from cspctl.sessionlog.export import ExportScrubber
 
         scrub = ExportScrubber()
@@ -271,7 +345,7 @@ class Backend:
             return "no display"
         return pyperclip_copy(text)
 
-    def diagnosis_report(self, diagnosis: Any, fmt: str) -> str:
+    def diagnosis_report(self, diagnosis: Diagnosis, fmt: str) -> str:
         """A diagnosis tab's own report (md or json), scrubbed like every export."""
         from cspctl.diagnostics import report
 
@@ -279,7 +353,7 @@ class Backend:
             report.render_markdown(diagnosis)
         return self._export_scrubber()(text)
 
-    async def export_diagnosis(self, diagnosis: Any, fmt: str) -> str:
+    async def export_diagnosis(self, diagnosis: Diagnosis, fmt: str) -> str:
         """Write a diagnosis report next to the journal; returns the file's path."""
         from cspctl.sessionlog import export as exporter
 

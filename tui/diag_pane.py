@@ -15,6 +15,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from cspctl.cloudstack.models import SystemVm
+from cspctl.diagnostics import RunStarted, StepFinished, StepStarted
 from cspctl.errors import CspctlError
 from cspctl.text import safe_block, safe_line
 from widgets import plain
@@ -35,7 +36,7 @@ class _Scrubbed(Text):
 
 
 if TYPE_CHECKING:
-    from cspctl.diagnostics.model import Finding
+    from cspctl.diagnostics import DiagEvent, Diagnosis, Finding
     from tui.backend import Backend
 
 
@@ -88,7 +89,7 @@ class DiagnosticsPane(Vertical):
         self.state = "starting"
         clock = backend.settings.elapsed or time.monotonic
         self._clock = clock
-        self.diagnosis: object | None = None
+        self.diagnosis: Diagnosis | None = None
         self.last_export: str | None = None
         self.last_copy: str | None = None
 
@@ -114,19 +115,12 @@ class DiagnosticsPane(Vertical):
 
     @work(exclusive=True, group="diagnose", exit_on_error=False)
     async def run_diagnosis(self) -> None:
-        from cspctl.diagnostics.runner import DiagnosisRunner
-
-        session = self.backend.session
         names = {vm.id: vm.name or vm.id or "?" for vm in self.vms}
         hook = self.backend.settings.diagnostics_test_hook
         self.state = "running"
         try:
-            runner = DiagnosisRunner.for_session(
-                session, concurrency=self.backend.settings.diagnose_concurrency,
-                on_event=lambda ev: self._on_event(ev, names, titles, hook),
-            )
-            titles = {c.id: c.title for c in runner.checks}
-            diagnosis = await runner.run(self.vms)
+            diagnosis = await self.backend.diagnose(
+                self.vms, lambda ev: self._on_event(ev, names, hook))
         except CspctlError as exc:
             self.state = "failed"
             self._status(f"✘ diagnosis of {self.label} could not run: {exc}")
@@ -150,22 +144,19 @@ class DiagnosticsPane(Vertical):
         if self.steps.cursor_row == 0:
             self._show_first_problem()
 
-    def _on_event(self, event: object, names: dict[str | None, str], titles: dict[str, str],
+    def _on_event(self, event: DiagEvent, names: dict[str | None, str],
                   hook: Callable[[object], Awaitable[None] | None] | None = None,
                   ) -> Awaitable[None] | None:
-        self._show_event(event, names, titles)
+        self._show_event(event, names)
         return hook(event) if hook is not None else None
 
-    def _show_event(self, event: object, names: dict[str | None, str],
-                    titles: dict[str, str]) -> None:
-        from cspctl.diagnostics.runner import RunFinished, RunStarted, StepFinished, StepStarted
-
+    def _show_event(self, event: DiagEvent, names: dict[str | None, str]) -> None:
         steps = self.steps
         if isinstance(event, RunStarted):
             vm_name = names.get(event.vm.id, event.vm.name or "?")
             for check_id in event.check_ids:
                 steps.put(StepState(f"{event.vm.id}:{check_id}", vm_name,
-                                    titles.get(check_id, check_id)))
+                                    self.backend.check_title(check_id)))
             started = {step.target for step in steps.steps.values()}
             self._status(f"diagnosing {self.label}: {len(steps.steps)} steps on "
                          f"{len(started)}/{len(self.vms)} VMs" if len(self.vms) > 1 else
@@ -189,8 +180,7 @@ class DiagnosticsPane(Vertical):
                                     duration=finding.duration))
             if steps.selected_key == key:
                 self._show(key)
-        elif isinstance(event, RunFinished):
-            pass
+        # RunFinished: nothing to show (the run's end is the awaited diagnosis)
 
     @on(StepList.RowHighlighted, "#steps")
     def _highlighted(self, event: StepList.RowHighlighted) -> None:
@@ -219,39 +209,41 @@ class DiagnosticsPane(Vertical):
                     return
 
     # -- the diagnosis's own report ----------------------------------------------------------
-    def _done(self) -> bool:
+    def _done(self) -> Diagnosis | None:
+        """The finished diagnosis (else None, and the operator is told it is running)."""
         if self.diagnosis is None:
             self.notify("the diagnosis is still running", severity="warning", timeout=3)
-            return False
-        return True
+        return self.diagnosis
 
     def action_copy_report(self) -> None:
         """Copy this diagnosis's report (Markdown)."""
         from tui.log_pane import copy_report
 
-        if self._done():
-            copy_report(self, self.backend.diagnosis_report(self.diagnosis, "md"),
+        diagnosis = self._done()
+        if diagnosis is not None:
+            copy_report(self, self.backend.diagnosis_report(diagnosis, "md"),
                         f"diagnosis of {self.label}")
 
     def action_export_report(self) -> None:
         """Export this diagnosis's report as Markdown or JSON (the path is shown)."""
         from widgets.sessionlog import ChoiceDialog
 
-        if not self._done():
+        diagnosis = self._done()
+        if diagnosis is None:
             return
 
         def chosen(fmt: str | None) -> None:
             if fmt:
-                self._export(fmt)
+                self._export(diagnosis, fmt)
 
         self.app.push_screen(ChoiceDialog(f"Export the diagnosis of {self.label} as…",
                                           [("md", "Markdown"), ("json", "JSON")]),
                              callback=chosen)
 
     @work(group="diag-export", exit_on_error=False)
-    async def _export(self, fmt: str) -> None:
+    async def _export(self, diagnosis: Diagnosis, fmt: str) -> None:
         try:
-            path = await self.backend.export_diagnosis(self.diagnosis, fmt)
+            path = await self.backend.export_diagnosis(diagnosis, fmt)
         except Exception as exc:
             self.notify(f"export failed: {exc}", title="diagnostics", severity="error")
             return

@@ -4,23 +4,22 @@ the incident report on the clipboard."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from cspctl.sessionlog.describe import describe, kind_of
-from cspctl.sessionlog.report import _hms
 from cspctl.text import safe_block
 from widgets.sessionlog import ChoiceDialog, NoteDialog, TextScreen, Timeline, TimelineRow
 from widgets.sessionlog.timeline import MAX_ROWS
 
 if TYPE_CHECKING:
-    from tui.backend import Backend
+    from tui.backend import Backend, JournalRecord
 
 FILTERS: tuple[tuple[str, str, frozenset[str]], ...] = (
     ("all", "everything", frozenset()),
@@ -49,18 +48,18 @@ class LogPane(Vertical):
     class Recorded(Message):
         """A journal event, posted from whichever thread recorded it."""
 
-        def __init__(self, record: dict[str, Any]) -> None:
+        def __init__(self, record: JournalRecord) -> None:
             super().__init__()
             self.record = record
 
     def __init__(self, backend: Backend, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.backend = backend
-        self.events: dict[str, dict[str, Any]] = {}
+        self.events: dict[str, JournalRecord] = {}
         self.filter_index = 0
         self.last_export: str | None = None
         self.last_copy: str | None = None
-        self._stop_watch: Any = None
+        self._stop_watch: Callable[[], None] | None = None
         self._count = 0
 
     def compose(self) -> ComposeResult:
@@ -86,7 +85,7 @@ class LogPane(Vertical):
         if self._stop_watch is not None:
             self._stop_watch()
 
-    def _from_journal(self, record: dict[str, Any]) -> None:
+    def _from_journal(self, record: JournalRecord) -> None:
         self.post_message(self.Recorded(record))  # thread-safe
 
     @on(Recorded)
@@ -94,16 +93,15 @@ class LogPane(Vertical):
         self._add(message.record)
         self._update_status()
 
-    def _add(self, event: dict[str, Any]) -> None:
+    def _add(self, event: JournalRecord) -> None:
         self._count += 1
         key = f"e{self._count}"
         self.events[key] = event
         if len(self.events) > MAX_ROWS:
             self.events.pop(next(iter(self.events)))
-        settings = self.backend.settings
-        text = settings.shown(describe(event, durations=settings.show_durations))
-        self.timeline.append(TimelineRow(key, settings.shown(_hms(event.get("ts"))),
-                                         kind_of(event), text))
+        shown = self.backend.settings.shown
+        line = self.backend.describe_event(event)
+        self.timeline.append(TimelineRow(key, shown(line.time), line.kind, shown(line.text)))
 
     def _visible(self, row: TimelineRow) -> bool:
         kinds = FILTERS[self.filter_index][2]
@@ -178,12 +176,25 @@ class LogPane(Vertical):
         if record is None:
             return
         body = safe_block(json.dumps(record, indent=2, ensure_ascii=False, default=str))
-        title = describe(record, durations=True)
+        title = self.backend.describe_event(record, durations=True).text
         self.app.push_screen(TextScreen(self.backend.settings.shown(title),
                                         self.backend.settings.shown(body)))
 
 
-def copy_report(widget: Any, text: str, what: str) -> str:
+class ReportPane(Protocol):
+    """A pane with a report to copy (the session log, a diagnosis tab)."""
+
+    backend: Backend
+    last_copy: str | None
+
+    @property
+    def app(self) -> App[object]: ...
+
+    def notify(self, message: str, *, title: str = ..., timeout: float | None = ...,
+               ) -> None: ...
+
+
+def copy_report(widget: ReportPane, text: str, what: str) -> str:
     """Put ``text`` on the clipboard from the console; notify (and return) how it went."""
     backend = widget.backend
     failure = backend.local_clipboard(text)

@@ -8,14 +8,17 @@ deadline) → ``done`` (each step's result, each verification check, the outcome
 
 The engine (through :class:`~tui.backend.Backend`) asks, gates and journals; this pane only
 shows events and answers questions. Text from the cloud or the VM is shown as text.
+
+This module holds the phases and their workers; :mod:`tui.repair_view` draws rows and
+details, :mod:`tui.repair_run` shows a run's events, :mod:`tui.repair_ask` asks the engine's
+questions in dialogs and :mod:`tui.repair_target` says what ``r`` repairs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
 from textual import on, work
@@ -26,32 +29,26 @@ from textual.widgets import Static
 
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
-from cspctl.text import safe_block, safe_line
+from cspctl.text import safe_line
 from tui.diag_pane import finding_text
-from widgets.confirm import ChooseDialog, ConfirmDialog, TypeNameDialog
-from widgets.repair import (
-    REPAIR_MARKERS,
-    PlaybookList,
-    PlaybookRow,
-    RepairStepList,
-    question_body,
-    question_title,
+from tui.repair_ask import ask_in_dialog
+from tui.repair_run import show_run_event
+from tui.repair_view import (
+    outcome_text,
+    playbook_rows,
+    playbook_text,
+    preview_rows,
+    step_text,
 )
-from widgets.steps import StepState as Row
+from widgets.repair import PlaybookList, RepairStepList
 
 if TYPE_CHECKING:
-    from cspctl.diagnostics.model import Finding
+    from cspctl.diagnostics import Finding
     from cspctl.repair import Answer, Outcome, Playbook, Question, StepState
+    from cspctl.repair.events import RepairEvent
     from tui.backend import Backend
 
 Phase = Literal["loading", "choose", "preparing", "steps", "running", "done"]
-KIND_WORD = {"change": "changes", "read": "reads", "wait": "waits"}
-BAD = ("fail", "error")
-
-
-def _mark(status: str) -> str:
-    marker, word, _ = REPAIR_MARKERS.get(status, ("?", status, ""))
-    return f"{marker} {word}"
 
 
 class RepairPane(Vertical):
@@ -173,14 +170,7 @@ class RepairPane(Vertical):
         self.playbooks = {p.id: p for p, _ in ranked}
         for p in self.backend.repair_playbooks(self.vm):
             self.playbooks.setdefault(p.id, p)
-        rows = []
-        for pid, p in self.playbooks.items():
-            fs = self.behind.get(pid, [])
-            worst = "fail" if any(f.status.value == "fail" for f in fs) else (
-                "warn" if fs else "other")
-            because = ", ".join(f"{_mark(f.status.value).split()[0]} {f.check_id}" for f in fs)
-            rows.append(PlaybookRow(pid, p.title, worst, because))
-        self.playbook_list.show(rows)
+        self.playbook_list.show(playbook_rows(self.playbooks, self.behind))
         self._set_phase("choose")
         if ranked:
             self._status(f"repair {self.vm_name}: {len(ranked)} suggested, best first · "
@@ -220,27 +210,8 @@ class RepairPane(Vertical):
 
     def _show_playbook(self, pid: str) -> None:
         p = self.playbooks.get(pid)
-        if p is None:
-            return
-        out = Text()
-        out.append(f"{p.id}", style="bold")
-        out.append(f" — {p.title}\n{p.summary}\nneeds: {p.requirement()}\n")
-        fs = self.behind.get(pid, [])
-        if fs:
-            out.append("because:\n", style="bold")
-            for f in fs:
-                out.append(f" {_mark(f.status.value)} {f.title}: {safe_line(f.summary, 300)}\n")
-        else:
-            out.append("no finding on this VM calls for it\n", style="italic")
-        out.append("steps:\n", style="bold")
-        for i, s in enumerate(p.steps, 1):
-            ask = " (asks first)" if s.destructive else ""
-            out.append(f" {i}. [{KIND_WORD[s.kind]}{ask}] {s.title}\n")
-        for note in p.notes:
-            out.append("note: ", style="bold")
-            out.append(f"{note}\n")
-        out.append("enter: every step with its exact preview", style="dim")
-        self._detail(out)
+        if p is not None:
+            self._detail(playbook_text(p, self.behind.get(pid, [])))
 
     # -- steps ------------------------------------------------------------------------------
     @work(exclusive=True, group="repair-prepare", exit_on_error=False)
@@ -275,14 +246,9 @@ class RepairPane(Vertical):
         self._show_step(states[0].id if states else "")
 
     def _show_preview_rows(self) -> None:
-        refused = self.backend.read_only
-        for s in self.states.values():
-            status, summary = "pending", s.preview
-            if s.destructive and refused:
-                status, summary = "refused", "read-only: will be refused, nothing runs"
-            elif s.destructive and self.dry_run:
-                status, summary = "dry-run", "dry-run: shown, not run"
-            self.step_list.put(Row(s.id, KIND_WORD[s.kind], s.title, status, safe_line(summary)))
+        for row in preview_rows(self.states.values(), read_only=self.backend.read_only,
+                                dry_run=self.dry_run):
+            self.step_list.put(row)
 
     @on(RepairStepList.RowHighlighted, "#repair-steps")
     def _step_highlighted(self, event: RepairStepList.RowHighlighted) -> None:
@@ -295,7 +261,7 @@ class RepairPane(Vertical):
 
     def _show_step(self, key: str) -> None:
         if key == "outcome" and self.outcome is not None:
-            self._detail(self._outcome_text(self.outcome))
+            self._detail(outcome_text(self.outcome))
             return
         if key.startswith("verify:"):
             finding = self.checks.get(key[len("verify:"):])
@@ -310,23 +276,8 @@ class RepairPane(Vertical):
         s = self.states.get(key)
         if s is None:
             return
-        out = Text()
         row = self.step_list.steps.get(key)
-        out.append(f"{_mark(row.status if row else s.status.value)} ", style="bold")
-        out.append(f"{s.title}\n", style="bold")
-        out.append("changes the VM: asks first\n" if s.destructive
-                   else "reads only\n" if s.kind == "read" else "waits for what ran before\n",
-                   style="italic")
-        out.append("runs: ", style="bold")
-        out.append(safe_block(s.preview) + "\n")
-        out.append("undo: ", style="bold")
-        out.append((safe_line(s.undo) if s.undo else "-") + "\n")
-        if s.summary:
-            out.append("result: ", style="bold")
-            out.append(safe_line(s.summary, 1000) + "\n")
-        if s.output:
-            out.append("\n" + safe_block(s.output) + "\n")
-        self._detail(out)
+        self._detail(step_text(s, row.status if row else s.status.value))
 
     def action_toggle_dry_run(self) -> None:
         """Dry-run on/off: every step shown, nothing changed."""
@@ -381,162 +332,7 @@ class RepairPane(Vertical):
 
     async def _ask(self, q: Question) -> Answer:
         """Ask in a dialog; the engine journals the question and the answer."""
-        from cspctl.repair import Answer
+        return await ask_in_dialog(self.app, q)
 
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[Any] = loop.create_future()
-
-        def answered(value: Any) -> None:
-            if not done.done():
-                done.set_result(value)
-
-        title, body = question_title(q), question_body(q)
-        if q.kind == "type-name":
-            self.app.push_screen(TypeNameDialog(
-                title, body, prompt=f"Type the VM's name ({safe_line(q.expected or '')}) "
-                "to confirm:", yes="Destroy"), callback=answered)
-            typed = await done
-            return Answer(text=typed)
-        if q.kind == "choose":
-            self.app.push_screen(ChooseDialog(title, body, q.choices), callback=answered)
-            picked = await done
-            return Answer(picked=tuple(picked or ()))
-        self.app.push_screen(ConfirmDialog(title, body, yes="Run it", no="Don't"),
-                             callback=answered)
-        return Answer(yes=bool(await done))
-
-    def _on_event(self, event: object) -> None:
-        from cspctl.repair.events import (
-            Answered,
-            Asked,
-            RunFinished,
-            RunStarted,
-            StepFinished,
-            StepProgress,
-            StepStarted,
-            VerifyFinished,
-            VerifyStarted,
-        )
-
-        steps = self.step_list
-        if isinstance(event, RunStarted):
-            steps.clear_steps()
-            for s in event.steps:
-                self.states[s.id] = s
-                steps.put(Row(s.id, KIND_WORD[s.kind], s.title, "pending",
-                              safe_line(s.preview)))
-            mode = " (dry-run: nothing changes)" if event.dry_run else (
-                " (read-only: changes are refused)" if event.read_only else "")
-            self._status(f"{event.playbook} on {safe_line(event.vm)}: running{mode}")
-        elif isinstance(event, StepStarted):
-            s = event.step
-            self.states[s.id] = s
-            steps.update_step(s.id, status="running", summary=safe_line(s.preview),
-                              started=self._clock())
-            self._progress(f"… {s.title}")
-        elif isinstance(event, StepProgress):
-            self._progress(f"… {event.elapsed:.0f} s of at most {event.deadline:g} s · "
-                           f"{safe_line(event.message)}")
-        elif isinstance(event, Asked):
-            self.pending_question = event.question
-            steps.update_step(event.question.step_id, status="asking")
-            self._progress(f"? waiting for your answer: {event.question.title}")
-        elif isinstance(event, Answered):
-            self.pending_question = None
-            steps.update_step(event.question.step_id, status="running")
-        elif isinstance(event, StepFinished):
-            s = event.step
-            self.states[s.id] = s
-            status = s.status.value
-            if status == "done" and getattr(s, "attention", False):
-                status = "attention"
-            steps.update_step(s.id, status=status, summary=safe_line(s.summary),
-                              duration=s.elapsed)
-            self._progress(f"{_mark(status)} {s.title}")
-        elif isinstance(event, VerifyStarted):
-            for cid in event.checks:
-                steps.put(Row(f"verify:{cid}", "verifies", self.backend.check_title(cid),
-                              "running", started=self._clock()))
-            self._progress(f"… verifying {safe_line(event.vm)}: {len(event.checks)} checks")
-        elif isinstance(event, VerifyFinished):
-            for f in event.findings:
-                self.checks[f.check_id] = f
-                summary = f.summary if f.status.value != "skipped" else (f.reason or f.summary)
-                steps.put(Row(f"verify:{f.check_id}", "verifies", f.title, f.status.value,
-                              safe_line(summary), duration=f.duration))
-        elif isinstance(event, RunFinished):
-            self._finished(event.outcome)
-        key = steps.selected_key
-        if key is not None:
-            self._show_step(key)
-
-    def _finished(self, outcome: Outcome) -> None:
-        self.outcome = outcome
-        status = outcome.status.value
-        steps = self.step_list
-        for s in outcome.steps:
-            if s.status.value == "not-run":
-                steps.update_step(s.id, status="not-run", summary="not run")
-        steps.put(Row("outcome", "", "Outcome", status, safe_line(outcome.message, 500)))
-        steps.select_key("outcome")
-        self._detail(self._outcome_text(outcome))
-        self._progress(f"{_mark(status)}: {safe_line(outcome.message, 500)}")
-        self._status(f"{outcome.playbook} on {self.vm_name}: {status.upper()} · "
-                     "esc: playbooks")
-        severity = ("information" if status in ("verified", "dry-run")
-                    else "error" if status in ("failed", "error") else "warning")
-        self.notify(safe_line(outcome.message, 300), title=f"repair {outcome.playbook}: "
-                    f"{status}", severity=severity, timeout=8)
-
-    def _outcome_text(self, o: Outcome) -> Text:
-        out = Text()
-        out.append(f"{_mark(o.status.value)}: ", style="bold")
-        out.append(safe_line(o.message, 2000) + "\n")
-        if o.final_vm:
-            out.append(f"the VM is now {safe_line(o.final_vm)}\n", style="bold")
-        out.append(f"ran: {', '.join(o.ran) or 'nothing'}; not run: "
-                   f"{', '.join(o.not_run) or 'nothing'}\n")
-        if o.suggestions:
-            out.append("suggested next: " + ", ".join(o.suggestions) + "\n", style="bold")
-        out.append("next: ", style="bold")
-        out.append(safe_line(o.next_step, 2000) + "\n")
-        out.append("esc: back to the playbooks for this VM (diagnosed again)", style="dim")
-        return out
-
-
-def repair_target(app: Any) -> tuple[SystemVm, list[Finding] | None, str | None] | None:
-    """What ``r`` repairs: the selected diagnostics step's VM and playbook (with that
-    diagnosis), else the selected VM (with a finished diagnosis of it, if a tab has one)."""
-    from tui.diag_pane import DiagnosticsPane
-
-    active = app.tabs.active
-    diag = app._pane(active, DiagnosticsPane)
-    if diag is not None:
-        key = diag.steps.selected_key
-        vm_id = key.split(":", 1)[0] if key else None
-        vm = next((v for v in diag.vms if v.id == vm_id), None)
-        if vm is None and len(diag.vms) == 1:
-            vm = diag.vms[0]
-        if vm is None:
-            app.notify("select a step of the VM to repair", severity="warning", timeout=3)
-            return None
-        found = diag.findings.get(key) if key else None
-        playbook = None
-        if found is not None and found[1].status.value in ("fail", "warn", "error"):
-            playbook = found[1].playbook
-        return vm, _findings_of(diag, vm) if diag.state == "done" else None, playbook
-    wizard = app._pane(active, RepairPane)
-    if wizard is not None:
-        wizard.focus()
-        return None
-    vm = app._selected_vm()
-    if vm is None:
-        return None
-    for pane in app.query(DiagnosticsPane):
-        if pane.state == "done" and any(v.id == vm.id for v in pane.vms):
-            return vm, _findings_of(pane, vm), None
-    return vm, None, None
-
-
-def _findings_of(diag: Any, vm: SystemVm) -> list[Finding]:
-    return [f for key, (_, f) in diag.findings.items() if key.split(":", 1)[0] == vm.id]
+    def _on_event(self, event: RepairEvent) -> None:
+        show_run_event(self, event)

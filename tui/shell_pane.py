@@ -91,7 +91,7 @@ class ShellPane(Vertical):
         except Exception as exc:
             self.notify(f"{type(exc).__name__}: {exc}", title=f"shell {self.vm.name}",
                         severity="error")
-        status = getattr(self.session, "exit_status", None)
+        status = self.session.exit_status if self.session is not None else None  # closed
         self.state = "closed"
         ended = f"session closed (exit {status})" if status is not None else "session closed"
         term.set_closed(ended)

@@ -13,11 +13,6 @@ shells and ``-- CMD`` (either could change the VM); ``--print-route`` still work
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import os
-import shutil
-import signal
 import sys
 from typing import Any
 
@@ -178,6 +173,7 @@ _make_tty_ask = make_tty_ask  # used by cspctl diagnose
 
 async def _main(args: argparse.Namespace, target: str, command: list[str]) -> int:
     from cspctl.session import Session
+    from cspctl.ssh.handoff import interactive_shell
     from cspctl.ssh.route import resolve_route
 
     session = Session.open(args.profile, read_only=args.read_only)
@@ -214,56 +210,3 @@ def _passthrough(stream: str, text: str) -> None:
     out = sys.stdout if stream == "stdout" else sys.stderr
     out.write(text)
     out.flush()
-
-
-async def interactive_shell(pool: Any, route: Any) -> int:
-    """A PTY shell in the operator's own terminal: raw mode, SIGWINCH -> resize, exit status."""
-    import termios
-    import tty
-
-    fd_in, fd_out = sys.stdin.fileno(), sys.stdout.fileno()
-    is_tty = os.isatty(fd_in)
-    size = shutil.get_terminal_size()
-    term = os.environ.get("TERM") or "xterm-256color"
-    shell = await pool.open_shell(route, term=term, cols=size.columns, rows=size.lines)
-    loop = asyncio.get_running_loop()
-    saved = termios.tcgetattr(fd_in) if is_tty else None
-
-    def on_input() -> None:
-        try:
-            data = os.read(fd_in, 4096)
-        except OSError:
-            data = b""
-        if data:
-            shell.write(data)
-        else:
-            loop.remove_reader(fd_in)
-            shell.write_eof()
-
-    def on_resize() -> None:
-        new = shutil.get_terminal_size()
-        shell.resize(new.columns, new.lines)
-
-    try:
-        if is_tty:
-            tty.setraw(fd_in)
-        loop.add_reader(fd_in, on_input)
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGWINCH, on_resize)
-        while data := await shell.read():
-            view = memoryview(data)
-            while view:
-                written = os.write(fd_out, view)
-                view = view[written:]
-    finally:
-        loop.remove_reader(fd_in)
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signal.SIGWINCH)
-        if saved is not None:  # the terminal may be gone already (SIGHUP): go on closing
-            with contextlib.suppress(termios.error, OSError):
-                termios.tcsetattr(fd_in, termios.TCSADRAIN, saved)
-        await shell.close()
-    if shell.exit_status is None:
-        raise CspctlError(f"shell on {route.vm_name or route.target.host} ended without an exit "
-                          "status (connection lost?)")
-    return int(shell.exit_status)
