@@ -32,6 +32,7 @@ from cspctl.config.tomlfile import (
     read_toml,
     write_private,
 )
+from cspctl.config.ui import UiConfig
 from cspctl.config.validate import EXAMPLE_URL, build_profile
 from cspctl.errors import ConfigError
 
@@ -235,6 +236,17 @@ def load_profile(name: str | None = None) -> Profile:
         return cfg.resolve(name)
     finally:
         emit_warnings(cfg.warnings)
+
+
+def load_ui() -> UiConfig:
+    """The console's ``[ui]`` and ``[keymap]`` from cspctl's TOML (defaults when it has none);
+    raises ConfigError on a bad value. Warnings (unknown keys) go to :mod:`warnings`."""
+    path = config_path()
+    if not path.is_file():
+        return UiConfig()
+    toml = read_toml(path)
+    emit_warnings(toml.warnings)
+    return toml.ui
 
 
 def list_profiles() -> list[Profile]:
