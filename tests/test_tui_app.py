@@ -246,7 +246,7 @@ async def test_switching_tabs_while_a_diagnosis_runs(lab: Lab) -> None:
         if isinstance(event, StepStarted):
             await gate.wait()
 
-    app = lab_app(lab, fixed_settings(diagnostics_test_hook=hold))
+    app = lab_app(lab, fixed_settings(diagnostics_event=hold))
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("slash", "v", "minus", "enter", "s")

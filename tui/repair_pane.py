@@ -190,6 +190,11 @@ class RepairPane(Vertical):
         """The VM's current record (state, agent state, addresses) from the API."""
         self.vm = await self.backend.find_vm(self.vm.id or self.vm.name or "?")
 
+    @property
+    def busy(self) -> bool:
+        """Preparing or running a playbook: asking again goes to this tab."""
+        return self.phase in ("running", "preparing")
+
     def _set_phase(self, phase: Phase) -> None:
         self.phase = phase
         choosing = phase in ("loading", "choose")
