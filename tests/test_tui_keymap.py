@@ -13,7 +13,15 @@ from cspctl.config import config_path, load_ui
 from cspctl.errors import ConfigError
 from cspctl.lab.runner import Lab
 from tests.cli_helpers import ROOT, assert_one_clean_error_line, run_cli
-from tests.tui_helpers import TIME_SCALE, fixed_settings, lab_app, loaded, screen_text, until
+from tests.tui_helpers import (
+    TIME_SCALE,
+    fixed_settings,
+    lab_app,
+    loaded,
+    screen_text,
+    until,
+    until_text,
+)
 from tui.help import HelpScreen
 from tui.launch import console_settings
 from tui.shell_pane import ShellPane
@@ -51,8 +59,12 @@ async def test_a_keymap_entry_remaps_a_binding_in_the_running_console(lab: Lab) 
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("f2")  # the new one does
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help on f2")
-        text = screen_text(app)
+        text = await until_text(pilot, "console.help")
         assert "f2" in text and "console.help" in text  # help shows the key as remapped
+        assert "[keymap]" in text  # and says how to remap; its rows document [ui] too
+        rows = app.screen.rows
+        assert ("console", "f2", "Help", "console.help") in rows
+        assert ("config [ui]", '"textual-light"', "Theme", "theme") in rows
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, HelpScreen), what="help closed")
         # the footer advertises the new key for diagnose, and x runs it; d does nothing now

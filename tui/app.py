@@ -24,7 +24,7 @@ from tui.connection import ConnectedApp
 from tui.diag_pane import DiagnosticsPane
 from tui.footer import FitFooter
 from tui.header import ConsoleHeader
-from tui.help import HelpScreen, binding_groups, binding_rows
+from tui.help import HelpScreen, binding_groups, binding_rows, settings_rows
 from tui.log_pane import LogPane
 from tui.overview import Overview
 from tui.panes import LOG_TAB, OVERVIEW, find_pane, focus_inside, next_tab, tab_id
@@ -270,7 +270,7 @@ class CspctlApp(ConnectedApp):
     def action_help(self) -> None:
         """Show every binding with its id."""
         rows = binding_rows(binding_groups(self.BINDINGS), self.get_key_display,
-                            self.settings.keymap)
+                            self.settings.keymap) + settings_rows()
         self.push_screen(HelpScreen(rows))
 
     def action_next_tab(self) -> None:

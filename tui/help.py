@@ -44,6 +44,13 @@ def binding_groups(console: Iterable[BindingType]) -> list[tuple[str, list[Bindi
     ]
 
 
+def settings_rows() -> list[tuple[str, ...]]:
+    """The ``[ui]`` table of config.toml, as help rows (where, example value, what, key)."""
+    from cspctl.config.ui import UI_HELP
+
+    return [("config [ui]", example, what, key) for key, (example, what) in UI_HELP.items()]
+
+
 def binding_ids(groups: Iterable[tuple[str, Iterable[BindingType]]]) -> set[str]:
     """Every binding id in ``groups`` (what a ``[keymap]`` entry may name)."""
     return {b.id for _, bindings in groups for b in bindings

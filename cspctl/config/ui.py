@@ -29,7 +29,15 @@ from typing import Any
 from cspctl.config.sources import display_path
 from cspctl.errors import ConfigError
 
-UI_KEYS = ("theme", "shell_term", "diagnose_concurrency", "show_journal_path", "welcome")
+UI_HELP: dict[str, tuple[str, str]] = {
+    # key: (an example value as written in the file, what it sets, in a few words)
+    "theme": ('"textual-light"', "Theme"),
+    "shell_term": ('"xterm-256color"', "TERM of shells"),
+    "diagnose_concurrency": ("8", "VMs diagnosed at once"),
+    "show_journal_path": ("true", "Journal in header"),
+    "welcome": ("true", "Lab welcome note"),
+}
+UI_KEYS = tuple(UI_HELP)
 MAX_CONCURRENCY = 64
 MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
 _BINDING_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
