@@ -114,6 +114,8 @@ def test_keymap_and_ui_are_validated() -> None:
         ('[keymap]\n"console.shell" = "ctrl+"\n', "is not a key"),
         ('[keymap]\n"console.shell" = 5\n', "must be text naming keys"),
         ("[keymap]\nshell = \"x\"\n", "not a binding id"),
+        ('[keymap]\n"console.shell" = "d"\n', "d is both console.shell's and console.diagnose's"),
+        ('[keymap]\n"console.help" = "f1"\n"console.log" = "f1"\n', "f1 is both"),
         ("[ui]\ndiagnose_concurrency = 0\n", "from 1 to 64"),
         ("[ui]\nshow_journal_path = \"no\"\n", "not a boolean"),
         ('keymap = "x"\n', "must be a table"),
