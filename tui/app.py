@@ -23,7 +23,6 @@ from tui.commands import ConsoleCommands
 from tui.connection import ConnectedApp
 from tui.diag_pane import DiagnosticsPane
 from tui.footer import FitFooter
-from tui.header import ConsoleHeader
 from tui.help import HelpScreen, binding_groups, binding_rows, settings_rows
 from tui.log_pane import LogPane
 from tui.overview import Overview
@@ -85,7 +84,7 @@ class CspctlApp(ConnectedApp):
     ]
 
     def compose(self) -> ComposeResult:
-        yield ConsoleHeader(self.settings.shown, id="head").data_bind(
+        yield self._header.data_bind(
             ConnectedApp.snapshot, ConnectedApp.api_error, ConnectedApp.api_unreachable)
         with TabbedContent(id="tabs", initial=OVERVIEW), TabPane("System VMs", id=OVERVIEW):
             yield Overview(scrub=self.settings.shown, id="overview-pane")

@@ -48,6 +48,7 @@ class ConnectedApp(App[int]):
         self.opener = opener
         self.settings = settings or UiSettings()
         self.backend: Backend | None = None
+        self._header = ConsoleHeader(self.settings.shown, id="head")
         self._loading_since: float | None = None
         self._loading_token: object | None = None
         self._refresh_timer: Any = None
@@ -79,7 +80,9 @@ class ConnectedApp(App[int]):
 
     @property
     def header(self) -> ConsoleHeader:
-        return self.query_one(ConsoleHeader)
+        """The header (kept from compose: a query would look at a dialog's screen when one is
+        up, and the tick and late answers still update it then)."""
+        return self._header
 
     def _on_stop_signal(self, signum: int) -> None:
         """SIGTERM, SIGHUP, SIGINT: close shells and the session (``session.end`` names the
@@ -192,13 +195,13 @@ class ConnectedApp(App[int]):
 
     # -- time: how old the rows are, how long we have been waiting --------------------------
     def _elapsed(self) -> float:
-        return (self.settings.elapsed or time.monotonic)()
+        return (self.settings.seams.elapsed or time.monotonic)()
 
     def _age(self) -> str:
         """How long ago the rows on screen were fetched ("42 s", "5 min", "2 h")."""
         if self.snapshot is None:
             return "?"
-        secs = max(0, int((self.settings.clock() - self.snapshot.taken_at).total_seconds()))
+        secs = max(0, int((self.settings.seams.clock() - self.snapshot.taken_at).total_seconds()))
         if secs < 120:
             return f"{secs} s"
         return f"{secs // 60} min" if secs < 7200 else f"{secs // 3600} h"

@@ -92,7 +92,7 @@ class DiagnosticsPane(StatefulPane):
         self.label = label
         self.findings: dict[str, tuple[str, Finding]] = {}
         self.state = PaneState.STARTING
-        clock = backend.settings.elapsed or time.monotonic
+        clock = backend.settings.seams.elapsed or time.monotonic
         self._clock = clock
         self.diagnosis: Diagnosis | None = None
         self.last_export: str | None = None
@@ -102,7 +102,7 @@ class DiagnosticsPane(StatefulPane):
         yield Static(plain.line(f"diagnosing {self.label}…"), classes="pane-status",
                      markup=False)
         yield StepList(clock=self._clock, id="steps", show_target=len(self.vms) > 1,
-                       show_durations=self.backend.settings.show_durations)
+                       show_durations=self.backend.settings.seams.show_durations)
         with VerticalScroll(id="step-detail"):
             yield Static("select a step to see its evidence", id="step-text", markup=False)
 
@@ -121,7 +121,7 @@ class DiagnosticsPane(StatefulPane):
     @work(exclusive=True, group="diagnose", exit_on_error=False)
     async def run_diagnosis(self) -> None:
         names = {vm.id: vm.name or vm.id or "?" for vm in self.vms}
-        hook = self.backend.settings.diagnostics_test_hook
+        hook = self.backend.settings.seams.diagnostics_event
         self.state = PaneState.RUNNING
         try:
             diagnosis = await self.backend.diagnose(
@@ -140,7 +140,8 @@ class DiagnosticsPane(StatefulPane):
         self.state = PaneState.DONE
         counts = self.steps.counts()
         parts = [f"{MARKERS[s][0]} {n} {MARKERS[s][1]}" for s, n in counts.items() if n]
-        took = f" in {diagnosis.duration:.1f}s" if self.backend.settings.show_durations else ""
+        durations = self.backend.settings.seams.show_durations
+        took = f" in {diagnosis.duration:.1f}s" if durations else ""
         unknown = diagnosis.could_not_run
         note = (f" · ? {unknown} check{'s' if unknown != 1 else ''} could not run (API or SSH "
                 "failed): incomplete") if unknown else ""
@@ -199,7 +200,7 @@ class DiagnosticsPane(StatefulPane):
             text.update(plain.line(f"{step.title}: {step.status}…" if step else ""))
             return
         settings = self.backend.settings
-        text.update(finding_text(*found, durations=settings.show_durations,
+        text.update(finding_text(*found, durations=settings.seams.show_durations,
                                  scrub=settings.shown, style_of=self.steps.status_style,
                                  command_style=self.get_component_rich_style(
                                      "diagnostics--command", partial=True)))

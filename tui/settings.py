@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from cspctl.config import UiConfig
 from cspctl.diagnostics.runner import DEFAULT_CONCURRENCY
@@ -53,24 +51,7 @@ class UiSettings:
                 chosen[name] = value
         return cls(**{**chosen, **values})  # type: ignore[arg-type]
 
-    # The seams, read where the panes read them (tui.seams defines them).
     def shown(self, text: str) -> str:
         """``text`` as displayed (after the seams' ``scrub``)."""
         scrub = self.seams.scrub
         return scrub(text) if scrub is not None else text
-
-    @property
-    def clock(self) -> Callable[[], datetime]:
-        return self.seams.clock
-
-    @property
-    def elapsed(self) -> Callable[[], float] | None:
-        return self.seams.elapsed
-
-    @property
-    def show_durations(self) -> bool:
-        return self.seams.show_durations
-
-    @property
-    def diagnostics_test_hook(self) -> Callable[[object], Awaitable[None] | None] | None:
-        return self.seams.diagnostics_event

@@ -48,7 +48,7 @@ class ShellPane(StatefulPane):
         """While the shell is open every key it would get is the shell's: the console's
         bindings on it neither fire nor show in the footer. The console's priority keys
         (quit, tabs, real terminal; as remapped) and the pane's own stay the console's."""
-        kept = getattr(self.app, "priority_keys", frozenset())
+        kept: frozenset[str] = getattr(self.app, "priority_keys", frozenset())
         if character is None:  # Textual names some printable keys only ("slash"): ask it
             shown = self.app.get_key_display(Binding(key, ""))
             character = shown if len(shown) == 1 and "!" <= shown <= "~" else None
