@@ -246,7 +246,7 @@ async def test_switching_tabs_while_a_diagnosis_runs(lab: Lab) -> None:
         if isinstance(event, StepStarted):
             await gate.wait()
 
-    app = lab_app(lab, fixed_settings(diagnostics_test_hook=hold))
+    app = lab_app(lab, fixed_settings(diagnostics_event=hold))
     async with app.run_test(size=(100, 30)) as pilot:
         await loaded(pilot)
         await pilot.press("slash", "v", "minus", "enter", "s")
@@ -393,6 +393,9 @@ async def test_refused_host_key_is_an_inline_state() -> None:
             pane = app.query_one(ShellPane)
             await until(pilot, lambda: pane.state == "failed", timeout=30, what="refusal")
             await until_text(pilot, "✘")
+            # the state is a class for the stylesheet: the status line stands out by weight
+            assert pane.has_class("-failed") and not pane.has_class("-connecting")
+            assert app.query_one(".pane-status").styles.text_style.bold
             assert "could not connect" in "\n".join(pane.terminal.display_lines)
             # The console goes on: back to the list, still usable.
             await pilot.press("ctrl+w")

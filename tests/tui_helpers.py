@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 
 from tui.app import CspctlApp
 from tui.backend import Backend
+from tui.seams import Seams
 from tui.settings import UiSettings
 
 FIXED_CLOCK = datetime(2026, 11, 25, 10, 0, 0)
@@ -26,20 +27,27 @@ def mask(text: str) -> str:
     return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?", "YYYY-MM-DD hh:mm", text)
 
 
+SEAM_NAMES = {"clock", "elapsed", "show_durations", "scrub", "diagnostics_event"}
+
+
 def fixed_settings(**overrides: object) -> UiSettings:
-    """Settings with no auto-refresh, a pinned clock and masked ports/paths."""
-    values: dict[str, object] = {
-        "refresh_interval": 0,
+    """Settings with no auto-refresh, and seams with a pinned clock and masked ports/paths
+    (an override named like a :class:`Seams` field goes to the seams)."""
+    seams: dict[str, object] = {
         "clock": lambda: FIXED_CLOCK,
         "elapsed": lambda: 0.0,
-        "lab_time_scale": TIME_SCALE,
-        "show_journal_path": False,
         "show_durations": False,
-        "lab_welcome": False,
         "scrub": mask,
     }
-    values.update(overrides)
-    return UiSettings(**values)  # type: ignore[arg-type]
+    values: dict[str, object] = {
+        "refresh_interval": 0,
+        "lab_time_scale": TIME_SCALE,
+        "show_journal_path": False,
+        "lab_welcome": False,
+    }
+    for name, value in overrides.items():
+        (seams if name in SEAM_NAMES else values)[name] = value
+    return UiSettings(seams=Seams(**seams), **values)  # type: ignore[arg-type]
 
 
 def lab_app(lab: object, settings: UiSettings | None = None) -> CspctlApp:

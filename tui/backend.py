@@ -145,7 +145,7 @@ class Backend:
             if changes:
                 self.record("refresh", changes=changes, background=background)
         self._last_vms = tuple(vms)
-        return Snapshot(tuple(zones), tuple(vms), version, self.settings.clock())
+        return Snapshot(tuple(zones), tuple(vms), version, self.settings.seams.clock())
 
     def attempt(self) -> int:
         """The attempt number of the API call still waiting for an answer (0: none)."""
@@ -290,7 +290,7 @@ class Backend:
         from cspctl.sessionlog.describe import describe, kind_of
         from cspctl.sessionlog.reader import parse_ts
 
-        shown = self.settings.show_durations if durations is None else durations
+        shown = self.settings.seams.show_durations if durations is None else durations
         ts = parse_ts(record.get("ts"))
         return EventLine(ts.strftime("%H:%M:%S") if ts else "??:??:??", kind_of(record),
                          describe(record, durations=shown))

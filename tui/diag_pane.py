@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from cspctl.cloudstack.models import SystemVm
 from cspctl.diagnostics import RunStarted, StepFinished, StepStarted
 from cspctl.errors import CspctlError
 from cspctl.text import safe_block, safe_line
+from tui.panes import PaneState, StatefulPane
 from widgets import plain
 from widgets.steps import MARKERS, StepList, StepState
 
@@ -42,13 +43,14 @@ if TYPE_CHECKING:
 
 def finding_text(vm_name: str, finding: Finding, *, durations: bool = True,
                  scrub: Callable[[str], str] = str,
-                 style_of: Callable[[str], str | Style] | None = None) -> Text:
+                 style_of: Callable[[str], str | Style] | None = None,
+                 command_style: str | Style = "bold") -> Text:
     """The detail of one finding: summary, advice, playbook, then every piece of evidence.
 
-    ``style_of(status)``: how the status marker is drawn (the step list's, NO_COLOR aware)."""
-    marker, word, style = MARKERS.get(finding.status.value, ("?", "?", ""))
-    if style_of is not None:
-        style = style_of(finding.status.value)
+    ``style_of(status)``: how the status marker is drawn (the step list's, NO_COLOR aware);
+    ``command_style``: how evidence commands are (the pane's ``diagnostics--command``)."""
+    marker, word = finding.status.marker, finding.status.word
+    style = style_of(finding.status.value) if style_of is not None else ""
     out = _Scrubbed(scrub)
     out.append(f"{marker} {word} ", style=style)
     # every value is data from the cloud or a VM: appended as text, controls made visible
@@ -64,15 +66,18 @@ def finding_text(vm_name: str, finding: Finding, *, durations: bool = True,
         out.append(f"{safe_line(finding.playbook)}  (r: repair wizard)\n")
     for ev in finding.evidence:
         status = "" if ev.exit_status is None else f", exit {ev.exit_status}"
-        out.append(f"\n$ {safe_line(ev.command)}", style="bold cyan")
+        out.append(f"\n$ {safe_line(ev.command)}", style=command_style)
         took = f", {ev.duration:.2f}s" if durations else ""
         out.append(f"   [{ev.source}{status}{took}]\n", style="dim")
         out.append(safe_block(ev.output or "(no output)") + "\n")
     return out
 
 
-class DiagnosticsPane(Vertical):
+class DiagnosticsPane(StatefulPane):
     """Runs the diagnosis of some VMs on mount and shows it live."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"diagnostics--command"}
+    """How evidence commands are drawn in the detail (cspctl.tcss gives it its colour)."""
 
     BINDINGS = [
         Binding("c", "copy_report", "Copy report", id="diagnosis.copy"),
@@ -86,8 +91,8 @@ class DiagnosticsPane(Vertical):
         self.vms = vms
         self.label = label
         self.findings: dict[str, tuple[str, Finding]] = {}
-        self.state = "starting"
-        clock = backend.settings.elapsed or time.monotonic
+        self.state = PaneState.STARTING
+        clock = backend.settings.seams.elapsed or time.monotonic
         self._clock = clock
         self.diagnosis: Diagnosis | None = None
         self.last_export: str | None = None
@@ -97,7 +102,7 @@ class DiagnosticsPane(Vertical):
         yield Static(plain.line(f"diagnosing {self.label}…"), classes="pane-status",
                      markup=False)
         yield StepList(clock=self._clock, id="steps", show_target=len(self.vms) > 1,
-                       show_durations=self.backend.settings.show_durations)
+                       show_durations=self.backend.settings.seams.show_durations)
         with VerticalScroll(id="step-detail"):
             yield Static("select a step to see its evidence", id="step-text", markup=False)
 
@@ -116,26 +121,27 @@ class DiagnosticsPane(Vertical):
     @work(exclusive=True, group="diagnose", exit_on_error=False)
     async def run_diagnosis(self) -> None:
         names = {vm.id: vm.name or vm.id or "?" for vm in self.vms}
-        hook = self.backend.settings.diagnostics_test_hook
-        self.state = "running"
+        hook = self.backend.settings.seams.diagnostics_event
+        self.state = PaneState.RUNNING
         try:
             diagnosis = await self.backend.diagnose(
                 self.vms, lambda ev: self._on_event(ev, names, hook))
         except CspctlError as exc:
-            self.state = "failed"
+            self.state = PaneState.FAILED
             self._status(f"✘ diagnosis of {self.label} could not run: {exc}")
             self.notify(str(exc), title="diagnostics", severity="error", timeout=10)
             return
         except Exception as exc:
-            self.state = "failed"
+            self.state = PaneState.FAILED
             self._status(f"✘ diagnosis of {self.label} failed: {type(exc).__name__}: {exc}")
             self.notify(f"{type(exc).__name__}: {exc}", title="diagnostics", severity="error")
             return
         self.diagnosis = diagnosis
-        self.state = "done"
+        self.state = PaneState.DONE
         counts = self.steps.counts()
         parts = [f"{MARKERS[s][0]} {n} {MARKERS[s][1]}" for s, n in counts.items() if n]
-        took = f" in {diagnosis.duration:.1f}s" if self.backend.settings.show_durations else ""
+        durations = self.backend.settings.seams.show_durations
+        took = f" in {diagnosis.duration:.1f}s" if durations else ""
         unknown = diagnosis.could_not_run
         note = (f" · ? {unknown} check{'s' if unknown != 1 else ''} could not run (API or SSH "
                 "failed): incomplete") if unknown else ""
@@ -194,8 +200,10 @@ class DiagnosticsPane(Vertical):
             text.update(plain.line(f"{step.title}: {step.status}…" if step else ""))
             return
         settings = self.backend.settings
-        text.update(finding_text(*found, durations=settings.show_durations,
-                                 scrub=settings.shown, style_of=self.steps.status_style))
+        text.update(finding_text(*found, durations=settings.seams.show_durations,
+                                 scrub=settings.shown, style_of=self.steps.status_style,
+                                 command_style=self.get_component_rich_style(
+                                     "diagnostics--command", partial=True)))
 
     def _show_first_problem(self) -> None:
         """Select the first failure in step order (else the first error, else warning)."""

@@ -11,10 +11,17 @@ from datetime import datetime
 from functools import cached_property
 
 from cspctl.cloudstack.models import SystemVm, Zone
+from cspctl.diagnostics import Status
 from cspctl.text import safe_line
 
-UNHEALTHY = "✘"
-HEALTHY = "✔"
+UNHEALTHY = Status.FAIL.marker
+"""Marks an unhealthy VM or zone: the diagnostics' failure marker (one vocabulary)."""
+HEALTHY = Status.OK.marker
+
+
+def health(vm: SystemVm) -> Status:
+    """A VM's health in the diagnostics' words: OK, or FAIL (not Running, or agent not Up)."""
+    return Status.OK if vm.healthy else Status.FAIL
 
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     # key, header, priority (lower stays longer when the table is narrow; the detail panel
@@ -79,7 +86,7 @@ def problem(vm: SystemVm) -> str | None:
 def vm_cells(vm: SystemVm) -> tuple[str, ...]:
     """Table cells in :data:`COLUMNS` order (plain text; the marker carries the health)."""
     return (
-        HEALTHY if vm.healthy else UNHEALTHY,
+        health(vm).marker,
         vm.name or vm.id or "?",
         vm.short_type,
         vm.state or "-",

@@ -155,14 +155,13 @@ class Overview(Vertical):
     def _cells(vm: SystemVm) -> tuple[str | Cell, ...]:
         """Plain text cells; the marker, state and agent carry a tone when unhealthy."""
         cells: list[str | Cell] = list(inventory.vm_cells(vm))
-        if vm.healthy:
-            cells[0] = Cell(str(cells[0]), "good")
-        else:
-            cells[0] = Cell(str(cells[0]), "bad")
+        tone = inventory.health(vm).tone
+        cells[0] = Cell(str(cells[0]), tone)
+        if not vm.healthy:
             if vm.agentstate != "Up":
-                cells[4] = Cell(str(cells[4]), "bad")
+                cells[4] = Cell(str(cells[4]), tone)
             if vm.state != "Running":
-                cells[3] = Cell(str(cells[3]), "bad")
+                cells[3] = Cell(str(cells[3]), tone)
         return tuple(cells)
 
     def show_error(self, message: str) -> None:

@@ -77,7 +77,7 @@ class RepairPane(Vertical):
         self.checks: dict[str, Finding] = {}
         self.outcome: Outcome | None = None
         self.pending_question: Question | None = None
-        self._clock = backend.settings.elapsed or time.monotonic
+        self._clock = backend.settings.seams.elapsed or time.monotonic
 
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -86,7 +86,7 @@ class RepairPane(Vertical):
             yield Static("", id="repair-mode", markup=False)
         yield PlaybookList(id="repair-playbooks")
         yield RepairStepList(clock=self._clock, id="repair-steps",
-                             show_durations=self.backend.settings.show_durations)
+                             show_durations=self.backend.settings.seams.show_durations)
         yield Static("", id="repair-progress", markup=False)
         with VerticalScroll(id="repair-detail"):
             yield Static("", id="repair-text", markup=False)
@@ -190,6 +190,11 @@ class RepairPane(Vertical):
         """The VM's current record (state, agent state, addresses) from the API."""
         self.vm = await self.backend.find_vm(self.vm.id or self.vm.name or "?")
 
+    @property
+    def busy(self) -> bool:
+        """Preparing or running a playbook: asking again goes to this tab."""
+        return self.phase in ("running", "preparing")
+
     def _set_phase(self, phase: Phase) -> None:
         self.phase = phase
         choosing = phase in ("loading", "choose")
@@ -268,7 +273,7 @@ class RepairPane(Vertical):
             if finding is not None:
                 settings = self.backend.settings
                 self._detail(finding_text(self.vm_name, finding,
-                                          durations=settings.show_durations,
+                                          durations=settings.seams.show_durations,
                                           scrub=settings.shown))
             else:
                 self._detail(f"{key[len('verify:'):]}: checking…")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from cspctl.cloudstack.models import SystemVm
 from tui.diag_pane import DiagnosticsPane
+from tui.panes import PaneState, find_pane
 from tui.repair_pane import RepairPane
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ def repair_target(app: CspctlApp) -> RepairTarget | None:
     """What ``r`` repairs: the selected diagnostics step's VM and playbook (with that
     diagnosis), else the selected VM (with a finished diagnosis of it, if a tab has one)."""
     active = app.tabs.active
-    diag = app._pane(active, DiagnosticsPane)
+    diag = find_pane(app.tabs, active, DiagnosticsPane)
     if diag is not None:
         key = diag.steps.selected_key
         vm_id = key.split(":", 1)[0] if key else None
@@ -34,8 +35,8 @@ def repair_target(app: CspctlApp) -> RepairTarget | None:
         playbook = None
         if found is not None and found[1].status.value in ("fail", "warn", "error"):
             playbook = found[1].playbook
-        return vm, _findings_of(diag, vm) if diag.state == "done" else None, playbook
-    wizard = app._pane(active, RepairPane)
+        return vm, _findings_of(diag, vm) if diag.state is PaneState.DONE else None, playbook
+    wizard = find_pane(app.tabs, active, RepairPane)
     if wizard is not None:
         wizard.focus()
         return None
@@ -43,7 +44,7 @@ def repair_target(app: CspctlApp) -> RepairTarget | None:
     if vm is None:
         return None
     for pane in app.query(DiagnosticsPane):
-        if pane.state == "done" and any(v.id == vm.id for v in pane.vms):
+        if pane.state is PaneState.DONE and any(v.id == vm.id for v in pane.vms):
             return vm, _findings_of(pane, vm), None
     return vm, None, None
 

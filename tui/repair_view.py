@@ -25,7 +25,7 @@ KIND_WORD = {"change": "changes", "read": "reads", "wait": "waits"}
 
 def mark(status: str) -> str:
     """The status's marker and word ("✔ done"), as the step lists draw them."""
-    marker, word, _ = REPAIR_MARKERS.get(status, ("?", status, ""))
+    marker, word = REPAIR_MARKERS.get(status, ("?", status))
     return f"{marker} {word}"
 
 

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.binding import Binding
 from textual.widgets import Static
 
 from cspctl.cloudstack.models import SystemVm
 from cspctl.errors import CspctlError
+from tui.panes import PaneState, StatefulPane
 from widgets import plain
 from widgets.terminal import Terminal
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 HINT = "ctrl+] leave · ctrl+pgup/pgdn tabs · ctrl+t real terminal · shift+pgup scrollback"
 
 
-class ShellPane(Vertical):
+class ShellPane(StatefulPane):
     """Connects on mount; output flows into the terminal, keys and resizes flow back."""
 
     def __init__(self, backend: Backend, vm: SystemVm, **kwargs: object) -> None:
@@ -32,7 +33,7 @@ class ShellPane(Vertical):
         self.vm = vm
         self.route: Route | None = None
         self.session: ShellSession | None = None
-        self.state = "connecting"
+        self.state = PaneState.CONNECTING
 
     def compose(self) -> ComposeResult:
         yield Static(plain.line(f"{self.vm.name}: connecting…"), classes="pane-status",
@@ -42,6 +43,19 @@ class ShellPane(Vertical):
     @property
     def terminal(self) -> Terminal:
         return self.query_one(Terminal)
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """While the shell is open every key it would get is the shell's: the console's
+        bindings on it neither fire nor show in the footer. The console's priority keys
+        (quit, tabs, real terminal; as remapped) and the pane's own stay the console's."""
+        kept: frozenset[str] = getattr(self.app, "priority_keys", frozenset())
+        if character is None:  # Textual names some printable keys only ("slash"): ask it
+            shown = self.app.get_key_display(Binding(key, ""))
+            character = shown if len(shown) == 1 and "!" <= shown <= "~" else None
+        if key in kept or (character is not None and character in kept):
+            return False
+        terminals = self.query(Terminal)
+        return bool(terminals) and terminals.first().would_send(key, character)
 
     def _status(self, text: str) -> None:
         self.query_one(".pane-status", Static).update(
@@ -61,19 +75,19 @@ class ShellPane(Vertical):
             cols, rows = await self._terminal_size()
             self.session = await self.backend.open_shell(self.route, cols, rows)
         except CspctlError as exc:
-            self.state = "failed"
+            self.state = PaneState.FAILED
             self._status(f"{self.vm.name}: ✘ {exc}")
             term.set_closed(f"could not connect: {exc}")
             self.notify(str(exc), title=f"shell {self.vm.name}", severity="error", timeout=10)
             return
         except Exception as exc:  # never crash the console on an unexpected engine error
-            self.state = "failed"
+            self.state = PaneState.FAILED
             self._status(f"{self.vm.name}: ✘ {type(exc).__name__}: {exc}")
             term.set_closed(f"could not connect: {exc}")
             self.notify(f"{type(exc).__name__}: {exc}", title=f"shell {self.vm.name}",
                         severity="error", timeout=10)
             return
-        self.state = "open"
+        self.state = PaneState.OPEN
         self._status(f"{self.vm.name} ● {self.route.summary()}   {HINT}")
         if (term.emulator.columns, term.emulator.lines) != (cols, rows):
             self._resize(term.emulator.columns, term.emulator.lines)
@@ -92,7 +106,7 @@ class ShellPane(Vertical):
             self.notify(f"{type(exc).__name__}: {exc}", title=f"shell {self.vm.name}",
                         severity="error")
         status = self.session.exit_status if self.session is not None else None  # closed
-        self.state = "closed"
+        self.state = PaneState.CLOSED
         ended = f"session closed (exit {status})" if status is not None else "session closed"
         term.set_closed(ended)
         self._status(f"{self.vm.name} ○ {ended}   ctrl+w close tab")
@@ -123,7 +137,7 @@ class ShellPane(Vertical):
     async def close(self) -> None:
         """Close the PTY session (the tab is being closed or the app is exiting)."""
         session, self.session = self.session, None
-        self.state = "closed"
+        self.state = PaneState.CLOSED
         if session is not None:
             with contextlib.suppress(Exception):
                 await session.close()

@@ -22,7 +22,6 @@ from cspctl.text import safe_block, safe_line
 
 MARK = {StepStatus.DONE: "✔", StepStatus.FAILED: "✘", StepStatus.DECLINED: "✘",
         StepStatus.REFUSED: "✘", StepStatus.DRY_RUN: "·", StepStatus.NOT_RUN: "-"}
-CHECK_MARK = {"ok": "✔", "warn": "!", "fail": "✘", "error": "?", "skipped": "-"}
 
 
 def _indent(text: str, prefix: str = "      ") -> str:
@@ -78,7 +77,7 @@ class RepairPrinter:
             self.out(f"verify {safe_line(event.vm)}: {', '.join(event.checks)}")
         elif isinstance(event, VerifyFinished):
             for f in event.findings:
-                self.out(f"  {CHECK_MARK.get(f.status.value, '?')} {f.title}: "
+                self.out(f"  {f.status.marker} {f.title}: "
                          f"{safe_line(f.summary, 300)}")
         elif isinstance(event, RunFinished):
             self._finished(event)
@@ -179,6 +178,6 @@ def render_suggestions(vm: str, ranked: list[tuple[Any, list[Any]]]) -> str:
         out.append(f"{i}. {p.id}: {p.title}")
         out.append(f"   run: cspctl repair {p.id} {safe_line(vm)}")
         for f in findings:
-            out.append(f"   because {CHECK_MARK.get(f.status.value, '?')} {f.title}: "
+            out.append(f"   because {f.status.marker} {f.title}: "
                        f"{safe_line(f.summary, 300)}")
     return "\n".join(out) + "\n"

@@ -23,6 +23,9 @@ Operators who use cmk need no set-up: ``~/.cmk/config`` (or cloudmonkey 5's
     apikey = "..."
     secretkey = "..."
 
+``[ui]`` and ``[keymap]`` hold the console's settings and key remaps
+(:mod:`cspctl.config.ui`).
+
 ``CSPCTL_URL`` with ``CSPCTL_APIKEY``/``CSPCTL_SECRETKEY`` (or ``CSPCTL_USERNAME``/
 ``CSPCTL_PASSWORD``/``CSPCTL_DOMAIN``) make a one-off profile named ``env``.
 """
@@ -38,10 +41,12 @@ from cspctl.config.loader import (
     list_profiles,
     load_config,
     load_profile,
+    load_ui,
     save_profile,
 )
 from cspctl.config.profile import DEFAULT_SSH_KEY, Profile, parse_bastion
 from cspctl.config.sources import display_path
+from cspctl.config.ui import UiConfig, check_keymap_ids, check_theme
 
 __all__ = [
     "DEFAULT_SSH_KEY",
@@ -49,6 +54,9 @@ __all__ = [
     "Config",
     "ConfigWarning",
     "Profile",
+    "UiConfig",
+    "check_keymap_ids",
+    "check_theme",
     "cloudmonkey_config_path",
     "cmk_config_path",
     "config_dir",
@@ -57,6 +65,7 @@ __all__ = [
     "list_profiles",
     "load_config",
     "load_profile",
+    "load_ui",
     "parse_bastion",
     "save_profile",
 ]

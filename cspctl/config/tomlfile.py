@@ -1,4 +1,5 @@
-"""cspctl's own ``config.toml``: ``[defaults]`` and ``[profiles.NAME]`` tables.
+"""cspctl's own ``config.toml``: ``[defaults]`` and ``[profiles.NAME]`` tables (and the
+console's ``[ui]`` and ``[keymap]``, validated by :mod:`cspctl.config.ui`).
 
 Read with :mod:`tomllib`; written by a tiny writer that covers what cspctl stores (strings,
 numbers, booleans, paths and nested tables of those), atomically and with mode 0600.
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cspctl.config.sources import Layer, display_path
+from cspctl.config.ui import UiConfig, parse_ui
 from cspctl.errors import ConfigError
 
 PROFILE_KEYS = (
@@ -55,6 +57,8 @@ class TomlConfig:
     defaults: Layer | None = None
     layers: dict[str, Layer] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    ui: UiConfig = field(default_factory=UiConfig)
+    """The console's ``[ui]`` and ``[keymap]`` tables."""
 
     @property
     def holds_secrets(self) -> bool:
@@ -100,11 +104,15 @@ def read_toml(path: Path) -> TomlConfig:
     cfg = TomlConfig(path=path)
     shown = display_path(path)
     for key in data:
-        if key not in ("defaults", "profiles"):
+        if key not in ("defaults", "profiles", "ui", "keymap"):
             cfg.warnings.append(
-                f"unknown table {key!r} in {shown} is ignored; cspctl reads [defaults] and "
-                "[profiles.NAME]"
+                f"unknown table {key!r} in {shown} is ignored; cspctl reads [defaults], "
+                "[profiles.NAME], [ui] and [keymap]"
             )
+    for table in ("ui", "keymap"):
+        if not isinstance(data.get(table, {}), dict):
+            raise ConfigError(f"`{table}` in {shown} must be a table; write it as [{table}]")
+    cfg.ui = parse_ui(path, data.get("ui", {}), data.get("keymap", {}), cfg.warnings)
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise ConfigError(f"`defaults` in {shown} must be a table; write it as [defaults]")

@@ -29,8 +29,17 @@ PLAYBOOKS = (
 """Ids of the repair playbooks a finding may point to (implemented by cspctl.repair)."""
 
 
+Tone = Literal["good", "warn", "bad", "error", "dim"]
+"""How much a status should stand out; each front end maps a tone to its own look (the
+console's stylesheet, a plain marker in text)."""
+
+
 class Status(StrEnum):
-    """Outcome of one check; ordered from best to worst by :func:`worst`."""
+    """Outcome of one check; ordered from best to worst by :func:`worst`.
+
+    The one vocabulary for it: the CLI's reports, the console's step lists and its VM list
+    (healthy ``✔``, unhealthy ``✘``) all show ``marker`` and ``word``, never colour alone.
+    """
 
     OK = "ok"
     WARN = "warn"
@@ -41,14 +50,48 @@ class Status(StrEnum):
     @property
     def marker(self) -> str:
         """One-character marker for text reports (never colour alone)."""
-        return {"ok": "✔", "warn": "!", "fail": "✘", "error": "?", "skipped": "-"}[self.value]
+        return _MARKERS[self.value][0]
 
     @property
     def word(self) -> str:
         """The word shown next to the marker."""
-        return {"ok": "OK", "warn": "WARN", "fail": "FAIL", "error": "ERROR", "skipped": "SKIP"}[
-            self.value
-        ]
+        return _MARKERS[self.value][1]
+
+    @property
+    def tone(self) -> Tone:
+        """How much it stands out (failures most)."""
+        return _MARKERS[self.value][2]
+
+
+class Progress(StrEnum):
+    """A step not finished yet (before it has a :class:`Status`), in the same vocabulary."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+
+    @property
+    def marker(self) -> str:
+        return _MARKERS[self.value][0]
+
+    @property
+    def word(self) -> str:
+        return _MARKERS[self.value][1]
+
+    @property
+    def tone(self) -> Tone:
+        return _MARKERS[self.value][2]
+
+
+_MARKERS: dict[str, tuple[str, str, Tone]] = {
+    # value: (marker, word, tone)
+    "pending": ("·", "wait", "dim"),
+    "running": ("…", "run", "warn"),
+    "ok": ("✔", "OK", "good"),
+    "warn": ("!", "WARN", "warn"),
+    "fail": ("✘", "FAIL", "bad"),
+    "error": ("?", "ERROR", "error"),
+    "skipped": ("-", "SKIP", "dim"),
+}
 
 
 _SEVERITY = {Status.OK: 0, Status.SKIPPED: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}

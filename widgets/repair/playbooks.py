@@ -19,7 +19,7 @@ class PlaybookRow:
     because: str = ""
 
 
-OTHER = ("·", "other", "dim")
+OTHER = ("·", "other")
 
 
 class PlaybookList(SyncTable):
@@ -41,6 +41,6 @@ class PlaybookList(SyncTable):
 
     @staticmethod
     def _cells(row: PlaybookRow) -> tuple[str | Cell, ...]:
-        marker, word, _ = REPAIR_MARKERS.get(row.status, OTHER)
+        marker, word = REPAIR_MARKERS.get(row.status, OTHER)
         tone = REPAIR_TONES.get(row.status, "dim")
         return (Cell(marker, tone), Cell(word, tone), row.id, row.title, row.because)

@@ -10,20 +10,21 @@ from widgets.steps import MARKERS, StepList
 from widgets.steps.steplist import TONES
 from widgets.systemvms.table import Column
 
-REPAIR_MARKERS: dict[str, tuple[str, str, str]] = {
+REPAIR_MARKERS: dict[str, tuple[str, str]] = {
+    # status: (marker, word); its tone (colour) is in REPAIR_TONES
     **MARKERS,
-    "pending": ("·", "todo", "dim"),
-    "asking": ("?", "ASK", "bold reverse"),
-    "done": ("✔", "DONE", "green"),
-    "attention": ("!", "DONE?", "bold yellow"),  # done, but see its result
-    "failed": ("✘", "FAIL", "bold red"),
-    "refused": ("⊘", "REFUSED", "bold magenta"),
-    "declined": ("✗", "DECLINED", "bold yellow"),
-    "dry-run": ("○", "DRY-RUN", "cyan"),
-    "not-run": ("-", "NOT RUN", "dim"),
-    "verified": ("✔", "VERIFIED", "bold green"),
-    "unverified": ("✘", "UNVERIFIED", "bold red"),
-    "error": ("?", "ERROR", "bold magenta"),
+    "pending": ("·", "todo"),
+    "asking": ("?", "ASK"),
+    "done": ("✔", "DONE"),
+    "attention": ("!", "DONE?"),  # done, but see its result
+    "failed": ("✘", "FAIL"),
+    "refused": ("⊘", "REFUSED"),
+    "declined": ("✗", "DECLINED"),
+    "dry-run": ("○", "DRY-RUN"),
+    "not-run": ("-", "NOT RUN"),
+    "verified": ("✔", "VERIFIED"),
+    "unverified": ("✘", "UNVERIFIED"),
+    "error": ("?", "ERROR"),
 }
 
 

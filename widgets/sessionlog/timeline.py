@@ -6,13 +6,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
-KIND_STYLES = {"finding": "bold yellow", "action": "bold magenta", "shell": "cyan",
-               "note": "bold green", "raw": "red", "session": "bold"}
+KINDS = ("finding", "action", "shell", "note", "raw", "session")
+"""Kinds with a look of their own: the ``timeline--<kind>`` component classes."""
 TIME_W, KIND_W = 8, 8
 MAX_ROWS = 20_000
 """Rows kept in the widget (the journal on disk keeps everything)."""
@@ -28,6 +29,20 @@ class TimelineRow:
 
 class Timeline(DataTable[Text]):
     """Rows of (time, kind, what); ``shows`` decides which kinds are shown."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "timeline--time", *(f"timeline--{kind}" for kind in KINDS)}
+    DEFAULT_CSS = """
+    Timeline {
+        & > .timeline--time { text-style: dim; }
+        & > .timeline--finding { color: ansi_yellow; text-style: bold; }
+        & > .timeline--action { color: ansi_magenta; text-style: bold; }
+        & > .timeline--shell { color: ansi_cyan; }
+        & > .timeline--note { color: ansi_green; text-style: bold; }
+        & > .timeline--raw { color: ansi_red; }
+        & > .timeline--session { text-style: bold; }
+    }
+    """
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
@@ -47,8 +62,11 @@ class Timeline(DataTable[Text]):
         what = Text(row.text)
         if cell_len(row.text) > self._what_width:
             what.truncate(self._what_width, overflow="ellipsis")
-        return (Text(row.time, style="dim"), Text(row.kind, style=KIND_STYLES.get(row.kind, "")),
-                what)
+        kind = (self.get_component_rich_style(f"timeline--{row.kind}", partial=True)
+                if row.kind in KINDS else "")
+        return (Text(row.time, style=self.get_component_rich_style("timeline--time",
+                                                                    partial=True)),
+                Text(row.kind, style=kind), what)
 
     @property
     def following(self) -> bool:

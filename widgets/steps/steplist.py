@@ -11,22 +11,16 @@ from dataclasses import dataclass, replace
 from rich.style import Style
 from textual.timer import Timer
 
+from cspctl.diagnostics.model import Progress, Status
 from widgets.systemvms.table import Cell, Column, SyncTable
 
-MARKERS: dict[str, tuple[str, str, str]] = {
-    # status: (marker, word, style)
-    "pending": ("·", "wait", "dim"),
-    "running": ("…", "run", "bold yellow"),
-    "ok": ("✔", "OK", "green"),
-    "warn": ("!", "WARN", "bold yellow"),
-    "fail": ("✘", "FAIL", "bold red"),
-    "error": ("?", "ERROR", "bold magenta"),
-    "skipped": ("-", "SKIP", "dim"),
+MARKERS: dict[str, tuple[str, str]] = {
+    # status: (marker, word), the engine's vocabulary (cspctl.diagnostics Progress, Status)
+    s.value: (s.marker, s.word) for s in (*Progress, *Status)
 }
 TONES: dict[str, str] = {
-    # status: the list's colour for it (a component class of the table's stylesheet)
-    "pending": "dim", "running": "warn", "ok": "good", "warn": "warn", "fail": "bad",
-    "error": "error", "skipped": "dim",
+    # status: the list's tone for it (a component class of the table's stylesheet)
+    s.value: s.tone for s in (*Progress, *Status)
 }
 
 
@@ -52,7 +46,7 @@ class StepList(SyncTable):
         Column("time", "Time", priority=1),
     )
     MARKERS = MARKERS
-    """status -> (marker, word, style); subclasses add their own statuses."""
+    """status -> (marker, word); subclasses add their own statuses."""
     TONES = TONES
     """status -> the tone (colour) of its marker and word."""
 
@@ -90,7 +84,7 @@ class StepList(SyncTable):
             else Style()
 
     def _cells(self, step: StepState) -> tuple[str | Cell, ...]:
-        marker, word, _ = self.MARKERS.get(step.status, ("?", step.status, ""))
+        marker, word = self.MARKERS.get(step.status, ("?", step.status))
         tone = self.TONES.get(step.status, "")
         if not self.show_durations:
             elapsed = ""

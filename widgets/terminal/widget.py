@@ -47,11 +47,13 @@ class Terminal(Widget, can_focus=True):
     """
 
     BINDINGS = [
-        Binding("ctrl+right_square_bracket", "leave", "Leave pane", id="terminal.leave"),
+        # priority: Textual runs them (remapped by a keymap) before the key reaches _on_key
+        Binding("ctrl+right_square_bracket", "leave", "Leave pane", id="terminal.leave",
+                priority=True),
         Binding("shift+pageup", "scroll_history(-1)", "Scroll back", show=False,
-                id="terminal.scroll_back"),
+                id="terminal.scroll_back", priority=True),
         Binding("shift+pagedown", "scroll_history(1)", "Scroll forward", show=False,
-                id="terminal.scroll_forward"),
+                id="terminal.scroll_forward", priority=True),
     ]
 
     class Input(Message):
@@ -266,9 +268,15 @@ class Terminal(Widget, can_focus=True):
         self.refresh(Region(0, y, self.size.width, 1))
 
     # -- keys -----------------------------------------------------------------------------
+    def would_send(self, key: str, character: str | None) -> bool:
+        """Would this key go to the remote side (it is open and the key makes bytes)? The
+        pane's own keys are priority bindings: they never get this far."""
+        if self.closed_message is not None:
+            return False  # nobody listens any more: keys go to the app
+        return key_to_bytes(key, character,
+                            app_cursor=self.emulator.screen.application_cursor_keys) is not None
+
     async def _on_key(self, event: events.Key) -> None:
-        if event.key in self._bindings.key_to_bindings:
-            return  # the pane's own keys (leave, scrollback)
         if self.closed_message is not None:
             return  # nobody listens any more: keys go to the app
         data = key_to_bytes(event.key, event.character,
