@@ -11,7 +11,7 @@ import itertools
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -61,6 +61,8 @@ if TYPE_CHECKING:
     from cspctl.sessionlog.journal import Journal
 
 M = TypeVar("M", bound=Model)
+RowsListener = Callable[[list[M], int | None], None]
+"""``on_rows(rows so far, expected count or None)`` while a listing's pages arrive."""
 
 POST_COMMANDS = frozenset({"login", "updateConfiguration"})
 """Always POST: credentials and configuration values stay out of URLs and proxy logs."""
@@ -106,7 +108,7 @@ class CloudStackClient:
         timeout: float = 30.0,
         journal: Journal | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        page_concurrency: int = 8,
+        page_concurrency: int = 16,
         page_size: int = 500,
         retries: int = 2,
         retry_backoff: float = 0.5,
@@ -421,11 +423,15 @@ class CloudStackClient:
 
     # -- lists -----------------------------------------------------------------------------
 
-    async def list_rows(self, command: str, model: type[M], **params: Any) -> list[M]:
+    async def list_rows(self, command: str, model: type[M], *,
+                        on_rows: RowsListener[M] | None = None, **params: Any) -> list[M]:
         """Every row of a list command (all pages; page 1 first, the rest concurrently; when
         this client listed the same a moment ago, as many pages as it had go out at once).
 
-        With an explicit ``page``/``pagesize`` only that page is fetched.
+        With an explicit ``page``/``pagesize`` only that page is fetched. ``on_rows(rows,
+        expected)`` is called as pages arrive with every row received so far (pages in server
+        order, a page still on its way leaves a gap) and the server's ``count`` (or the size
+        predicted from the last listing); the list returned is still the complete one.
         """
         clean = _clean(params)
         if "page" in clean or "pagesize" in clean:
@@ -434,7 +440,8 @@ class CloudStackClient:
         if not self._sizes_loaded:
             self._sizes_loaded = True
             self._list_sizes.update(list_sizes.load(self._sizes_file, self.server))
-        rows = await self._list_all(command, model, clean, self._list_sizes.get(key, 0))
+        rows = await self._list_all(command, model, clean, self._list_sizes.get(key, 0),
+                                    on_rows)
         if (len(rows) > self.page_size or key in self._list_sizes) and (
                 self._list_sizes.get(key) != len(rows)):
             self._list_sizes[key] = len(rows)  # only lists of several pages are remembered
@@ -442,9 +449,18 @@ class CloudStackClient:
         return rows
 
     async def _list_all(self, command: str, model: type[M], clean: dict[str, str],
-                        predicted: int) -> list[M]:
+                        predicted: int, on_rows: RowsListener[M] | None = None) -> list[M]:
         def first_pages() -> int:
             return min(max(1, math.ceil(predicted / self.page_size)), self.page_concurrency)
+
+        received: dict[int, list[M]] = {}
+
+        def arrived(page: int, rows: list[M], count: int | None) -> None:
+            if on_rows is None:
+                return
+            received[page] = rows
+            so_far = [row for number in sorted(received) for row in received[number]]
+            on_rows(so_far, count if count is not None else (predicted or None))
 
         async def fetch(page: int, size: int) -> tuple[list[M], int | None]:
             inner = await self._request(command, {**clean, "page": str(page),
@@ -455,15 +471,16 @@ class CloudStackClient:
             try:
                 return await fetch_all(fetch, page_size=self.page_size,
                                        concurrency=self.page_concurrency,
-                                       first_pages=first_pages())
+                                       first_pages=first_pages(), on_page=arrived)
             except ApiError as exc:
                 cap = _PAGE_CAP.search(exc.errortext or "")
                 if not cap or int(cap.group(1)) >= self.page_size or int(cap.group(1)) < 1:
                     raise
                 self.page_size = int(cap.group(1))  # the server's default.page.size is smaller
+                received.clear()  # page numbers now mean other rows
                 return await fetch_all(fetch, page_size=self.page_size,
                                        concurrency=self.page_concurrency,
-                                       first_pages=first_pages())
+                                       first_pages=first_pages(), on_page=arrived)
         except ShortListing as short:
             raise self._partial(command, f"incomplete listing: {short} (the pages do not add "
                                 "up to the server's count)", got=short.got,
@@ -495,13 +512,21 @@ class CloudStackClient:
     async def list_hosts(self, **params: Any) -> list[Host]:
         return await self.list_rows("listHosts", Host, **params)
 
-    async def list_system_vms(self, **params: Any) -> list[SystemVm]:
+    async def list_system_vms(self, *, on_rows: RowsListener[SystemVm] | None = None,
+                              **params: Any) -> list[SystemVm]:
         """System VMs with ``agentstate``/``version`` always filled when CloudStack knows them.
 
         Servers before 4.13.1 lack those fields; they are joined from the VMs' own host
         records (listHosts type=ConsoleProxy / SecondaryStorageVM, host name == VM name).
+        ``on_rows`` (see :meth:`list_rows`) sees partial rows only when they carry their agent
+        state (a partial list never shows agents as unknown that the join would fill).
         """
-        vms = await self.list_rows("listSystemVms", SystemVm, **params)
+        def partial(rows: list[SystemVm], expected: int | None) -> None:
+            if on_rows is not None and all("agentstate" in vm.raw for vm in rows):
+                on_rows(rows, expected)
+
+        vms = await self.list_rows("listSystemVms", SystemVm,
+                                   on_rows=partial if on_rows is not None else None, **params)
         if all("agentstate" in vm.raw for vm in vms):
             return vms
         scope = {k: params[k] for k in ("zoneid", "podid") if params.get(k)}
