@@ -225,16 +225,31 @@ class CspctlApp(App[int]):
         token = self._loading_token = object()
         self._loading_since = self._elapsed()
         self._show_waiting()
+        partial_shown = False
+
+        def show_partial(partial: Snapshot, received: int, expected: int) -> None:
+            # the first load of a large cloud: its first pages on screen while the rest
+            # arrive, marked "loading n/N" (a refresh keeps the last complete rows instead)
+            nonlocal partial_shown
+            if backend is self.backend and self.snapshot is None:
+                partial_shown = True
+                self.overview.show(partial, loading=(received, expected))
+
         try:
             # the periodic refresh journals only what changed (or failed)
             snapshot = await backend.snapshot(
-                background=not manual and self.snapshot is not None)
+                background=not manual and self.snapshot is not None,
+                on_partial=show_partial if self.snapshot is None else None)
         except CspctlError as exc:
             if backend is self.backend:  # not an answer from a profile we left meanwhile
+                if partial_shown and self.snapshot is None:
+                    self.overview.clear()  # a partial list never stays as if it were all
                 self._api_failed(str(exc), manual, isinstance(exc, TransportError))
             return
         except Exception as exc:
             if backend is self.backend:
+                if partial_shown and self.snapshot is None:
+                    self.overview.clear()
                 self._api_failed(f"{type(exc).__name__}: {exc}", manual, False)
             return
         finally:

@@ -454,9 +454,28 @@ class SyncTable(ScrollView, can_focus=True):
         self._check_highlight()  # scrolls to the cursor only when its row moved
 
     def _update_virtual_size(self) -> None:
+        """The scrollable size for the current view. A new row count alone (a filter, rows
+        arriving) updates the scrollbar in place: no layout pass of the whole screen, which
+        a change of the ``virtual_size`` reactive would cost on every keystroke."""
         pad = 2 * self.cell_padding
         width = sum(w + pad for w in self._render_widths)
-        self.virtual_size = Size(width, len(self._view) + (HEADER if self.show_header else 0))
+        size = Size(width, len(self._view) + (HEADER if self.show_header else 0))
+        old = self.virtual_size
+        if size == old:
+            return
+        room = self.container_size.height
+        if (not self.is_mounted or not room or size.width != old.width
+                or (size.height > room) != (old.height > room)):
+            self.virtual_size = size  # the scrollbar appears or goes: a layout pass
+            return
+        self.set_reactive(SyncTable.virtual_size, size)
+        if self.show_vertical_scrollbar:
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = size.height
+            bar.refresh()
+        scroll_y = self.validate_scroll_y(self.scroll_y)
+        if scroll_y != self.scroll_y:
+            self.scroll_y = scroll_y
 
     # -- fitting the width ------------------------------------------------------------------
     def _natural(self, col: Column, capped: bool = True) -> int:
