@@ -45,9 +45,9 @@ from tui.settings import UiSettings
 from tui.shell_pane import ShellPane
 from widgets import plain
 from widgets.confirm import ConfirmDialog
+from widgets.linetable import SyncTable
 from widgets.sessionlog import Timeline
 from widgets.steps import StepList
-from widgets.systemvms import SyncTable
 from widgets.terminal import Terminal
 
 Opener = Callable[[], Awaitable[Backend]]

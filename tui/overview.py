@@ -19,9 +19,12 @@ from cspctl.text import safe_line
 from tui import inventory
 from tui.inventory import Snapshot
 from widgets import plain
-from widgets.systemvms import Cell, Column, SyncTable
+from widgets.linetable import Cell, Column, SyncTable
 
 ALL_ZONES = "*"
+# the toned cells, found by column key (inventory.COLUMNS) rather than by position
+_MARK, _STATE, _AGENT = ([key for key, _, _ in inventory.COLUMNS].index(k)
+                         for k in ("mark", "state", "agent"))
 
 
 def _prompt_text(prompt: object) -> str:
@@ -181,13 +184,13 @@ class Overview(Vertical):
         """Plain text cells; the marker, state and agent carry a tone when unhealthy."""
         cells: list[str | Cell] = list(inventory.vm_cells(vm))
         if vm.healthy:
-            cells[0] = Cell(str(cells[0]), "good")
+            cells[_MARK] = Cell(str(cells[_MARK]), "good")
         else:
-            cells[0] = Cell(str(cells[0]), "bad")
+            cells[_MARK] = Cell(str(cells[_MARK]), "bad")
             if vm.agentstate != "Up":
-                cells[4] = Cell(str(cells[4]), "bad")
+                cells[_AGENT] = Cell(str(cells[_AGENT]), "bad")
             if vm.state != "Running":
-                cells[3] = Cell(str(cells[3]), "bad")
+                cells[_STATE] = Cell(str(cells[_STATE]), "bad")
         return tuple(cells)
 
     def show_error(self, message: str) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from rich.style import Style
 from textual.timer import Timer
 
-from widgets.systemvms.table import Cell, Column, SyncTable
+from widgets.linetable import Cell, Column, SyncTable
 
 MARKERS: dict[str, tuple[str, str, str]] = {
     # status: (marker, word, style)
