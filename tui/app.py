@@ -51,6 +51,8 @@ from widgets.steps import StepList
 from widgets.terminal import Terminal
 
 Opener = Callable[[], Awaitable[Backend]]
+PARTIAL_EVERY = 0.25
+"""Seconds between two screens of a first listing still arriving (the first at once)."""
 OVERVIEW = "overview"
 LOG_TAB = "session-log"
 
@@ -226,14 +228,31 @@ class CspctlApp(App[int]):
         self._loading_since = self._elapsed()
         self._show_waiting()
         partial_shown = False
+        shown_at = 0.0
+        latest: tuple[Snapshot, int, int] | None = None
+
+        def show_latest() -> None:
+            nonlocal partial_shown, shown_at, latest
+            if (latest is not None and backend is self.backend and self.snapshot is None
+                    and self._loading_token is token):
+                partial, received, expected = latest
+                partial_shown, shown_at = True, time.monotonic()
+                self.overview.show(partial, loading=(received, expected))
+            latest = None
 
         def show_partial(partial: Snapshot, received: int, expected: int) -> None:
             # the first load of a large cloud: its first pages on screen while the rest
-            # arrive, marked "loading n/N" (a refresh keeps the last complete rows instead)
-            nonlocal partial_shown
-            if backend is self.backend and self.snapshot is None:
-                partial_shown = True
-                self.overview.show(partial, loading=(received, expected))
+            # arrive, marked "loading n/N" (a refresh keeps the last complete rows instead);
+            # later pages are shown at most every PARTIAL_EVERY seconds (the screen is
+            # drawn once, not once per page, while the pages arrive together)
+            nonlocal latest
+            waiting = latest is not None
+            latest = (partial, received, expected)
+            wait = shown_at + PARTIAL_EVERY - time.monotonic()
+            if not partial_shown or wait <= 0:
+                show_latest()
+            elif not waiting:
+                self.set_timer(wait, show_latest, name="partial-listing")
 
         try:
             # the periodic refresh journals only what changed (or failed)
@@ -255,6 +274,7 @@ class CspctlApp(App[int]):
         finally:
             if self._loading_token is token:
                 self._loading_since = None
+            latest = None  # a partial still waiting is never shown after the whole answer
         if backend is not self.backend:
             return
         if self.api_error is not None:
