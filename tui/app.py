@@ -261,13 +261,13 @@ class CspctlApp(App[int]):
                 on_partial=show_partial if self.snapshot is None else None)
         except CspctlError as exc:
             if backend is self.backend:  # not an answer from a profile we left meanwhile
-                if partial_shown and self.snapshot is None:
+                if self.overview.partial is not None and self.snapshot is None:
                     self.overview.clear()  # a partial list never stays as if it were all
                 self._api_failed(str(exc), manual, isinstance(exc, TransportError))
             return
         except Exception as exc:
             if backend is self.backend:
-                if partial_shown and self.snapshot is None:
+                if self.overview.partial is not None and self.snapshot is None:
                     self.overview.clear()
                 self._api_failed(f"{type(exc).__name__}: {exc}", manual, False)
             return
