@@ -58,7 +58,7 @@ async def _run(args: argparse.Namespace) -> int:
         if args.what == "zones":
             items = [zone] if zone else await api.list_zones()
         elif args.what == "systemvms":
-            items = await api.list_system_vms(**scope)
+            items = await api.list_system_vms(zoneid=scope.get("zoneid"))  # None: every zone
         else:
             items = await api.list_hosts(**scope)
         session.journal.record("cli.list", what=args.what, zone=args.zone, count=len(items))
