@@ -28,6 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.stats import Series, row  # noqa: E402
 
 CS_LIST = """
 import sys, cs
@@ -119,11 +122,15 @@ def main() -> None:
         tmp = Path(tmpdir)
         lab, info = start_lab(tmp, args.latency)
         try:
+            # as installed by pip: bytecode compiled once (cs's is, in site-packages), not
+            # recompiled on every run as PYTHONDONTWRITEBYTECODE in a build shell would make it
             env = {**os.environ, "CSPCTL_CONFIG_DIR": str(tmp / "cfg"),
                    "CSPCTL_STATE_DIR": str(tmp / "state"), "PYTHONPATH": str(ROOT),
+                   "PYTHONPYCACHEPREFIX": str(tmp / "pycache"),
                    "CLOUDSTACK_ENDPOINT": str(info["url"]), "CLOUDSTACK_KEY": str(info["apikey"]),
                    "CLOUDSTACK_SECRET": str(info["secretkey"])}
             env.pop("CSPCTL_PROFILE", None)
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
             creds = [str(info["url"]), str(info["apikey"]), str(info["secretkey"]), "5000"]
             py = sys.executable
             cspctl = [py, "-m", "cspctl", "--profile", "lab"]
@@ -161,6 +168,20 @@ def main() -> None:
     cpu = med(zones["cspctl"], 1) / med(zones["cs"], 1)
     print(f"  ratio: wall {wall:.2f}x, CPU {cpu:.2f}x cs (goal <= 1.0x: "
           f"{'met' if max(wall, cpu) <= 1.0 else 'NOT met'})")
+
+    def series(samples: list[tuple[float, float]], index: int = 0) -> Series:
+        return Series([s[index] for s in samples])
+
+    row(f"list 5,000 VMs, 50 zones, {ms:.0f} ms latency (process)", series(listing["cspctl"]),
+        series(listing["cs"]), peer_label="`cs` fetch_list", key="list_5000",
+        goal_text="≥ 3x faster than `cs` (ratio ≤ 0.33x), ≤ 1.5x the limit",
+        also=speed >= 3 and to_limit <= 1.5,
+        note=f"{speed:.2f}x faster than cs; {to_limit:.2f}x the round-trip limit "
+             f"({series(listing['limit']).text()})")
+    row("`list zones --json` cold", series(zones["cspctl"]), series(zones["cs"]),
+        peer_label="`cs listZones`", key="list_zones_cold", goal_ratio=1.0,
+        also=cpu <= 1.0, note=f"CPU {series(zones['cspctl'], 1).text()} vs "
+                              f"{series(zones['cs'], 1).text()} ({cpu:.2f}x)")
 
 
 if __name__ == "__main__":

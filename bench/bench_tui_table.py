@@ -25,7 +25,7 @@ from textual.widgets import DataTable
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.stats import Series, row
-from widgets.systemvms import Column, SyncTable
+from widgets.linetable import Column, SyncTable
 
 COLUMNS = [Column(k, k) for k in ("mark", "name", "type", "state", "agent", "host", "ip")]
 

@@ -121,6 +121,8 @@ class ApiServer:
         self.faults: dict[str, Fault] = {}
         self.job_plans: dict[str, JobPlan] = {}
         self.requests: list[Seen] = []
+        self.in_flight = self.max_in_flight = 0
+        """Requests being answered now, and the most ever at once (concurrency seen)."""
         self.claimed_counts: dict[str, int] = {}
         """``count`` to claim per list command instead of the true one (a lying server)."""
         self.sessions: dict[str, str] = {}  # sessionkey -> JSESSIONID
@@ -220,6 +222,14 @@ class ApiServer:
     # -- request handling -------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         params: dict[str, str] = {}
         for k, v in request.rel_url.query.items():
             params.setdefault(k, v)  # the first value wins

@@ -467,8 +467,8 @@ def test_every_binding_has_an_id() -> None:
 
     from tui.app import CspctlApp
     from tui.overview import Overview
+    from widgets.linetable import SyncTable
     from widgets.steps import StepList
-    from widgets.systemvms import SyncTable
 
     for cls in (CspctlApp, Overview, SyncTable, StepList, Terminal, ConfirmDialog, HelpScreen):
         for binding in cls.BINDINGS:

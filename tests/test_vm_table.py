@@ -14,7 +14,7 @@ from textual.app import App, ComposeResult
 from cspctl.lab.runner import Lab
 from tests.tui_helpers import TIME_SCALE, lab_app, loaded, screen_text, until
 from tui import inventory
-from widgets.systemvms import Cell, Column, SyncTable
+from widgets.linetable import Cell, Column, SyncTable
 
 COLUMNS = [Column("mark", " "), Column("name", "Name"), Column("type", "Type"),
            Column("state", "State"), Column("agent", "Agent"), Column("host", "Host", priority=1),

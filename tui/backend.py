@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cspctl.cloudstack.models import SystemVm
+from cspctl.cloudstack.models import SystemVm, Zone
 from cspctl.config import Profile
 from cspctl.session import Session
 from tui.inventory import Snapshot
@@ -45,6 +45,10 @@ class EventLine:
     time: str
     kind: str
     text: str
+
+
+PartialListener = Callable[[Snapshot, int, int], None]
+"""``on_partial(snapshot so far, VMs received, VMs expected)`` while a listing arrives."""
 
 
 class Backend:
@@ -125,27 +129,55 @@ class Backend:
             return self.settings.refresh_interval
         return float(self.profile.refresh_interval or 0.0)
 
-    async def snapshot(self, *, background: bool = False) -> Snapshot:
+    async def snapshot(self, *, background: bool = False,
+                       on_partial: PartialListener | None = None) -> Snapshot:
         """Zones, system VMs (agent state joined) and the server version, fetched together.
 
         ``background`` (the periodic refresh): successful calls are not journalled; a
         ``refresh`` event says what changed, when anything did ("v-2-VM agent Disconnected
         → Up"). A failed call is journalled either way.
+
+        ``on_partial(snapshot, received, expected)``: called while a large listing's pages
+        arrive (once the zones are in), with a snapshot of the VMs received so far, so a
+        first screen need not wait for the last page. The snapshot returned is complete.
         """
         from cspctl.sessionlog.changes import background as quiet
         from cspctl.sessionlog.changes import inventory_changes
 
         api = self.session.api  # version() is cached by the client: asked once per session
+        zones_in: list[Zone] | None = None
+        rows_in: tuple[list[SystemVm], int | None] | None = None
+
+        def emit() -> None:
+            if on_partial is None or zones_in is None or rows_in is None:
+                return
+            rows, expected = rows_in
+            if expected is not None and len(rows) < expected:
+                on_partial(Snapshot(tuple(zones_in), tuple(rows), None, self.settings.seams.clock()),
+                           len(rows), expected)
+
+        async def zones() -> list[Zone]:
+            nonlocal zones_in
+            zones_in = await api.list_zones()
+            emit()
+            return zones_in
+
+        def partial(rows: list[SystemVm], expected: int | None) -> None:
+            nonlocal rows_in
+            rows_in = (rows, expected)
+            emit()
+
         with quiet() if background else contextlib.nullcontext():
-            zones, vms, version = await asyncio.gather(
-                api.list_zones(), api.list_system_vms(), api.version()
+            zone_list, vms, version = await asyncio.gather(
+                zones(), api.list_system_vms(on_rows=partial if on_partial else None),
+                api.version()
             )
         if self._last_vms is not None:
             changes = inventory_changes(self._last_vms, vms)
             if changes:
                 self.record("refresh", changes=changes, background=background)
         self._last_vms = tuple(vms)
-        return Snapshot(tuple(zones), tuple(vms), version, self.settings.seams.clock())
+        return Snapshot(tuple(zone_list), tuple(vms), version, self.settings.seams.clock())
 
     def attempt(self) -> int:
         """The attempt number of the API call still waiting for an answer (0: none)."""

@@ -30,6 +30,8 @@ from widgets import plain
 from widgets.confirm import ConfirmDialog
 
 Opener = Callable[[], Awaitable[Backend]]
+PARTIAL_EVERY = 0.25
+"""Seconds between two screens of a first listing still arriving (the first at once)."""
 
 
 class ConnectedApp(App[int]):
@@ -155,21 +157,54 @@ class ConnectedApp(App[int]):
         token = self._loading_token = object()
         self._loading_since = self._elapsed()
         self._show_waiting()
+        partial_shown = False
+        shown_at = 0.0
+        latest: tuple[Snapshot, int, int] | None = None
+
+        def show_latest() -> None:
+            nonlocal partial_shown, shown_at, latest
+            if (latest is not None and backend is self.backend and self.snapshot is None
+                    and self._loading_token is token):
+                partial, received, expected = latest
+                partial_shown, shown_at = True, time.monotonic()
+                self.overview.show(partial, loading=(received, expected))
+            latest = None
+
+        def show_partial(partial: Snapshot, received: int, expected: int) -> None:
+            # the first load of a large cloud: its first pages on screen while the rest
+            # arrive, marked "loading n/N" (a refresh keeps the last complete rows instead);
+            # later pages are shown at most every PARTIAL_EVERY seconds (the screen is
+            # drawn once, not once per page, while the pages arrive together)
+            nonlocal latest
+            waiting = latest is not None
+            latest = (partial, received, expected)
+            wait = shown_at + PARTIAL_EVERY - time.monotonic()
+            if not partial_shown or wait <= 0:
+                show_latest()
+            elif not waiting:
+                self.set_timer(wait, show_latest, name="partial-listing")
+
         try:
             # the periodic refresh journals only what changed (or failed)
             snapshot = await backend.snapshot(
-                background=not manual and self.snapshot is not None)
+                background=not manual and self.snapshot is not None,
+                on_partial=show_partial if self.snapshot is None else None)
         except CspctlError as exc:
             if backend is self.backend:  # not an answer from a profile we left meanwhile
+                if self.overview.partial is not None and self.snapshot is None:
+                    self.overview.clear()  # a partial list never stays as if it were all
                 self._api_failed(str(exc), manual, isinstance(exc, TransportError))
             return
         except Exception as exc:
             if backend is self.backend:
+                if self.overview.partial is not None and self.snapshot is None:
+                    self.overview.clear()
                 self._api_failed(f"{type(exc).__name__}: {exc}", manual, False)
             return
         finally:
             if self._loading_token is token:
                 self._loading_since = None
+            latest = None  # a partial still waiting is never shown after the whole answer
         if backend is not self.backend:
             return
         if self.api_error is not None:

@@ -25,8 +25,8 @@ def binding_groups(console: Iterable[BindingType]) -> list[tuple[str, list[Bindi
     from widgets.confirm import ConfirmDialog
     from widgets.confirm.choose import ChooseDialog
     from widgets.confirm.typename import TypeNameDialog
+    from widgets.linetable import SyncTable
     from widgets.sessionlog.dialogs import ChoiceDialog, NoteDialog, TextScreen
-    from widgets.systemvms import SyncTable
     from widgets.terminal import Terminal
 
     return [

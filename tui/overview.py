@@ -8,7 +8,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -17,14 +19,30 @@ from cspctl.text import safe_line
 from tui import inventory
 from tui.inventory import Snapshot
 from widgets import plain
-from widgets.systemvms import Cell, Column, SyncTable
+from widgets.linetable import Cell, Column, SyncTable
 
 ALL_ZONES = "*"
+# the toned cells, found by column key (inventory.COLUMNS) rather than by position
+_MARK, _STATE, _AGENT = ([key for key, _, _ in inventory.COLUMNS].index(k)
+                         for k in ("mark", "state", "agent"))
 
 
 def _prompt_text(prompt: object) -> str:
     """An option's prompt as plain text (whatever visual it was given as)."""
     return str(getattr(prompt, "plain", prompt))
+
+
+class FilterBox(Input):
+    """The one-line filter. Its scrollable width follows the text, as any Input's does, but
+    here without a layout pass of the whole screen per keystroke (the box's own size never
+    changes: it is one line, as wide as the pane)."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+
+def _loading(loading: tuple[int, int]) -> str:
+    received, expected = loading
+    return f"loading {received:,}/{expected:,}"
 
 
 class Overview(Vertical):
@@ -53,13 +71,15 @@ class Overview(Vertical):
         self._shown: dict[str, SystemVm] = {}  # row key -> VM, the selected zone's
         self._haystacks: dict[str, str] = {}  # row key -> what the filter searches
         self._unhealthy: set[str] = set()
+        self.partial: tuple[int, int] | None = None
+        """(received, expected) while the first listing's pages arrive; None when whole."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="overview-body"):
             yield OptionList(id="zones")
             with Vertical(id="vm-side"):
-                yield Input(placeholder="filter: name, state, IP — Esc clears",
-                            id="filter")
+                yield FilterBox(placeholder="filter: name, state, IP — Esc clears",
+                                id="filter")
                 yield SyncTable([Column(k, label, priority=prio)
                                  for k, label, prio in inventory.COLUMNS], id="vms")
                 yield Static("loading…", id="detail", markup=False)
@@ -74,10 +94,16 @@ class Overview(Vertical):
     def table(self) -> SyncTable:
         return self.query_one("#vms", SyncTable)
 
-    def show(self, snapshot: Snapshot) -> None:
-        """Render a new snapshot: zone counts and the table updated in place."""
+    def show(self, snapshot: Snapshot, *, loading: tuple[int, int] | None = None) -> None:
+        """Render a new snapshot: zone counts and the table updated in place. ``loading``:
+        (received, expected) when the snapshot holds only the first pages of the listing
+        (counts then say "loading n/N")."""
         self.snapshot = snapshot
+        self.partial = loading
         zones = self.query_one("#zones", OptionList)
+        # the counts in the list are of the rows in so far: the list says how many of all
+        zones.border_title = "Zones" if loading is None else "Zones …"
+        zones.border_subtitle = "" if loading is None else f"{loading[0]:,}/{loading[1]:,}"
         wanted = [(ALL_ZONES, inventory.zone_label(None, *snapshot.zone_health(None)))]
         for zone in snapshot.zones:
             bad, total = snapshot.zone_health(zone.id)
@@ -141,6 +167,8 @@ class Overview(Vertical):
         title += f", {inventory.UNHEALTHY}{bad} unhealthy)" if bad else ")"
         if self.query_text:
             title += f" filter: {plain.markup_literal(self.query_text)}"
+        if self.partial is not None:
+            title += f" — {_loading(self.partial)}"
         if self.stale:
             title = f"{inventory.UNHEALTHY} STALE {title} — {self.stale}"
         table.border_title = title  # ``stale`` holds only our own words (no server text)
@@ -156,12 +184,12 @@ class Overview(Vertical):
         """Plain text cells; the marker, state and agent carry a tone when unhealthy."""
         cells: list[str | Cell] = list(inventory.vm_cells(vm))
         tone = inventory.health(vm).tone
-        cells[0] = Cell(str(cells[0]), tone)
+        cells[_MARK] = Cell(str(cells[_MARK]), tone)
         if not vm.healthy:
             if vm.agentstate != "Up":
-                cells[4] = Cell(str(cells[4]), tone)
+                cells[_AGENT] = Cell(str(cells[_AGENT]), tone)
             if vm.state != "Running":
-                cells[3] = Cell(str(cells[3]), tone)
+                cells[_STATE] = Cell(str(cells[_STATE]), tone)
         return tuple(cells)
 
     def show_error(self, message: str) -> None:
@@ -178,11 +206,14 @@ class Overview(Vertical):
         """Forget every row (another cloud now): nothing old stays on screen or selectable."""
         self.snapshot = None
         self.stale = None
+        self.partial = None
         self.zone_id = None
         self.query_one("#zones", OptionList).clear_options()
         self._shown, self._unhealthy, self._haystacks = {}, set(), {}
         self.table.sync([])
         self.table.border_title = "System VMs"
+        zones = self.query_one("#zones", OptionList)
+        zones.border_title, zones.border_subtitle = "Zones", ""
         self.query_one("#detail", Static).update(plain.line(self.scrub(text)))
 
     def set_stale(self, why: str | None) -> None:
@@ -213,7 +244,8 @@ class Overview(Vertical):
             if self.stale:
                 lines = [f"{inventory.UNHEALTHY} STALE: {self.stale}, the API is not answering; "
                          "d, s and D refuse to act until a refresh succeeds (ctrl+r)", *lines]
-            detail.update(plain.block(self.scrub("\n".join(lines))))
+            # its height is fixed (4 lines): new text needs no layout pass of the screen
+            detail.update(plain.block(self.scrub("\n".join(lines))), layout=False)
         self.post_message(self.VmSelected(vm))
 
     # -- events ---------------------------------------------------------------------------

@@ -58,7 +58,7 @@ async def _run(args: argparse.Namespace) -> int:
         if args.what == "zones":
             items = [zone] if zone else await api.list_zones()
         elif args.what == "systemvms":
-            items = await api.list_system_vms(**scope)
+            items = await api.list_system_vms(zoneid=scope.get("zoneid"))  # None: every zone
         else:
             items = await api.list_hosts(**scope)
         session.journal.record("cli.list", what=args.what, zone=args.zone, count=len(items))
@@ -85,7 +85,7 @@ async def find_zone(api: CloudStackClient, wanted: str) -> Zone:
     raise zone_not_found(wanted, api, (z.name or z.id for z in zones))
 
 
-_SCALARS = (str, int, float, bool, type(None))
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 _FLAT = json.JSONEncoder(ensure_ascii=False, separators=(",\n    ", ": "))
 
 
@@ -97,7 +97,7 @@ def dump_json(rows: list[dict[str, Any]]) -> str:
         return "[]"
     parts = []
     for row in rows:
-        if row and all(isinstance(v, _SCALARS) for v in row.values()):
+        if row and _SCALARS.issuperset(map(type, row.values())):  # one C pass per row
             parts.append("  {\n    " + _FLAT.encode(row)[1:-1] + "\n  }")
         else:
             text = json.dumps(row, indent=2, ensure_ascii=False)

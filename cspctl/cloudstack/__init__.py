@@ -1,4 +1,6 @@
-"""Async Apache CloudStack API client: signing, login, envelopes, pagination, async jobs.
+"""Async Apache CloudStack API client: signing, login, envelopes, pagination, async jobs
+(``caller``: the request path, retries and errors; ``paging``: complete listings;
+``client``: the typed commands).
 
 ::
 

@@ -16,6 +16,8 @@ T = TypeVar("T")
 
 PageFetcher = Callable[[int, int], Awaitable[tuple[list[T], int | None]]]
 """``fetch(page, pagesize) -> (rows, count)``; ``count`` None when the server sent none."""
+PageListener = Callable[[int, list[T], int | None], None]
+"""``on_page(page, rows, count)``: called as each page arrives (in arrival order)."""
 
 
 class ShortListing(Exception):
@@ -43,12 +45,14 @@ async def _gather_or_cancel(aws: list[Awaitable[tuple[list[T], int | None]]]
 
 
 async def fetch_all(fetch: PageFetcher[T], *, page_size: int = 500,
-                    concurrency: int = 4, first_pages: int = 1) -> list[T]:
+                    concurrency: int = 4, first_pages: int = 1,
+                    on_page: PageListener[T] | None = None) -> list[T]:
     """All rows in server order.
 
     ``first_pages``: pages requested at once before any ``count`` is known (a prediction,
     e.g. the size of the same list a moment ago); pages past the end come back empty and are
-    ignored, so a wrong guess costs requests, never rows.
+    ignored, so a wrong guess costs requests, never rows. ``on_page`` sees every page as it
+    arrives (a caller can show the first rows before the last page is in).
 
     Stops at the first empty page (a page past the end carries ``count`` but no rows) or once
     ``count`` rows were seen. If the server returned fewer rows than asked on a full page 1
@@ -65,6 +69,8 @@ async def fetch_all(fetch: PageFetcher[T], *, page_size: int = 500,
         fetched += 1
         if page_count is not None:
             counts.append(page_count)
+        if on_page is not None and page_rows:
+            on_page(page, page_rows, page_count)
         return page_rows, page_count
 
     out = await _fetch_pages(page_of, page_size, concurrency, max(1, first_pages))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from widgets.linetable import Cell, Column, SyncTable
 from widgets.repair.steps import REPAIR_MARKERS, REPAIR_TONES
-from widgets.systemvms.table import Cell, Column, SyncTable
 
 
 @dataclass(frozen=True)

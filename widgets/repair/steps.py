@@ -6,9 +6,9 @@ whether a step reads, changes (asks first) or waits.
 
 from __future__ import annotations
 
+from widgets.linetable import Column
 from widgets.steps import MARKERS, StepList
 from widgets.steps.steplist import TONES
-from widgets.systemvms.table import Column
 
 REPAIR_MARKERS: dict[str, tuple[str, str]] = {
     # status: (marker, word); its tone (colour) is in REPAIR_TONES

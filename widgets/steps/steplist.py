@@ -12,7 +12,7 @@ from rich.style import Style
 from textual.timer import Timer
 
 from cspctl.diagnostics.model import Progress, Status
-from widgets.systemvms.table import Cell, Column, SyncTable
+from widgets.linetable import Cell, Column, SyncTable
 
 MARKERS: dict[str, tuple[str, str]] = {
     # status: (marker, word), the engine's vocabulary (cspctl.diagnostics Progress, Status)
