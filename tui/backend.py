@@ -153,7 +153,8 @@ class Backend:
                 return
             rows, expected = rows_in
             if expected is not None and len(rows) < expected:
-                on_partial(Snapshot(tuple(zones_in), tuple(rows), None, self.settings.seams.clock()),
+                taken = self.settings.seams.clock()
+                on_partial(Snapshot(tuple(zones_in), tuple(rows), None, taken),
                            len(rows), expected)
 
         async def zones() -> list[Zone]:
