@@ -30,7 +30,7 @@ from aiohttp import web
 from cspctl.lab import responses
 from cspctl.lab.actions import Actions
 from cspctl.lab.auth import SessionStore, verify_signed_request
-from cspctl.lab.faults import failing
+from cspctl.lab.faults import StepFault, failing
 from cspctl.lab.jobs import JobManager
 from cspctl.lab.world import CPVM, SSVM, LabSystemVm, World
 
@@ -365,7 +365,9 @@ class ApiServer:
 
     def page(self, command: str, params: dict[str, str], rows: list[Any]
              ) -> tuple[list[Any], int]:
-        """Apply page/pagesize exactly as BaseListCmd does (§3); returns (slice, count)."""
+        """Apply page/pagesize exactly as BaseListCmd does (docs/cloudstack.md §3).
+
+        Returns (slice, count)."""
         page = self.int_param(command, params, "page")
         size = self.int_param(command, params, "pagesize")
         max_size = int(self.world.config_value("default.page.size") or 500)
@@ -558,7 +560,7 @@ def update_configuration(s: ApiServer, cmd: str, p: dict[str, str]) -> dict[str,
         except ValueError:
             raise ApiFailure(431, f"Please enter a valid value for the parameter {name}",
                              4350) from None
-    if failing(w.faults, "update-config"):
+    if failing(w.faults, StepFault.UPDATE_CONFIG):
         raise ApiFailure(530, f"Failed to update configuration value of {name}: database "
                               "update failed", 9999)
     cfg.value = value
@@ -738,7 +740,7 @@ COMMANDS: dict[str, Command] = {
 
 
 
-# secondary storage (issue 13: no-ssvm-for-store)
+# secondary storage (field scenario no-ssvm-for-store)
 from cspctl.lab import api_storage  # noqa: E402
 
 COMMANDS["listImageStores"] = Command(api_storage.list_image_stores, since="4.2")

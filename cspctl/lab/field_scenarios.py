@@ -1,4 +1,4 @@
-"""Lab scenarios for the failures operators keep reporting upstream (issue 13).
+"""Lab scenarios for the failures operators keep reporting upstream.
 
 Each reproduces one failure through state a repair can change: a host record, a keystore
 file, a missing file and the port it controls, a dead process. The summaries describe what an

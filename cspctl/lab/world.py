@@ -10,7 +10,6 @@ which decides whether its agent is connected.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import hmac
 import ipaddress
@@ -24,6 +23,7 @@ import asyncssh
 
 from cspctl.lab.clock import LabClock
 from cspctl.lab.faults import Faults
+from cspctl.lab.versions import at_least, version_tuple
 
 CPVM = "consoleproxy"
 SSVM = "secondarystoragevm"
@@ -37,21 +37,6 @@ AGENT_DISCONNECTED = "Disconnected"
 AGENT_CONNECTING = "Connecting"
 AGENT_ALERT = "Alert"
 
-# Template older than the management server (vmos: FAULT_AGENT_OLD): the management server
-# closes the agent's connection after startup.
-AGENT_OLD = "agent-old"
-
-
-@functools.lru_cache(maxsize=256)  # a handful of versions, asked per row of every listing
-def version_tuple(version: str) -> tuple[int, ...]:
-    """``"4.13.1.0"`` -> ``(4, 13, 1, 0)``; stops at the first non-numeric part."""
-    out: list[int] = []
-    for part in version.split("."):
-        digits = "".join(ch for ch in part if ch.isdigit())
-        if not digits:
-            break
-        out.append(int(digits))
-    return tuple(out)
 
 
 def new_key() -> asyncssh.SSHKey:
@@ -251,7 +236,9 @@ class LabSystemVm:
 
     @property
     def cmdline(self) -> str:
-        """/var/cache/cloud/cmdline, composed like the management server does (§7.2)."""
+        """/var/cache/cloud/cmdline as the management server composes it.
+
+        See docs/cloudstack.md §7.2."""
         w = self.world
         mgmt_cidr = self.pod.cidr
         parts: list[str] = ["template=domP"]
@@ -442,7 +429,7 @@ class World:
 
     def at_least(self, version: str) -> bool:
         """Whether the management server is this version or newer."""
-        return self.version_tuple >= version_tuple(version)
+        return at_least(self.version, version)
 
     # ----- building -----------------------------------------------------------------------
     def add_zone(self, name: str, **kw: Any) -> LabZone:

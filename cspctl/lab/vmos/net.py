@@ -9,20 +9,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from .shell import Command, Ctx
-
-COMMANDS: dict[str, Command] = {}
+from .registry import command
+from .shell import Ctx
 
 SERVICES = {22: "ssh", 80: "http", 443: "https", 111: "sunrpc", 8080: "http-alt",
             2049: "nfs", 53: "domain"}
-
-
-def _cmd(*names: str):
-    def deco(fn: Command) -> Command:
-        for n in names:
-            COMMANDS[n] = fn
-        return fn
-    return deco
 
 
 def _short_flags(args: list[str]) -> str:
@@ -42,7 +33,7 @@ def _ss_addr(addr: str) -> tuple[str, str]:
     return addr, "0.0.0.0"
 
 
-@_cmd("ss")
+@command("ss", directory="/sbin")
 def cmd_ss(ctx: Ctx, args: list[str]) -> int:
     flags = _short_flags(args[1:])
     numeric = "n" in flags
@@ -85,7 +76,7 @@ def _netstat_addr(addr: str, port: int, numeric: bool) -> tuple[str, str, str]:
     return "tcp", f"{addr}:{p}", "0.0.0.0:*"
 
 
-@_cmd("netstat")
+@command("netstat")
 def cmd_netstat(ctx: Ctx, args: list[str]) -> int:
     flags = _short_flags(args[1:])
     numeric = "n" in flags
@@ -135,7 +126,7 @@ def _header_text(ctx: Ctx, status: int, reason: str, headers: dict[str, str]) ->
     return "\r\n".join(lines) + "\r\n\r\n"
 
 
-@_cmd("curl")
+@command("curl", directory="/usr/bin")
 def cmd_curl(ctx: Ctx, args: list[str]) -> int:
     silent = show_error = head = insecure = fail = verbose = False
     out_file: str | None = None
@@ -277,7 +268,7 @@ def _curl_error(kind: str, host: str, port: int, timeout: float | None
             "Timeout was reached", 28, wait)
 
 
-@_cmd("wget")
+@command("wget", directory="/usr/bin")
 def cmd_wget(ctx: Ctx, args: list[str]) -> int:
     quiet = spider = server_resp = no_check = False
     out_file: str | None = None
@@ -383,7 +374,7 @@ def cmd_wget(ctx: Ctx, args: list[str]) -> int:
 
 
 # --- raw TCP ----------------------------------------------------------------------------------
-@_cmd("nc", "netcat")
+@command("nc", directory="/usr/bin")
 def cmd_nc(ctx: Ctx, args: list[str]) -> int:
     verbose = zero = False
     wait: float | None = None
@@ -438,7 +429,7 @@ def cmd_nc(ctx: Ctx, args: list[str]) -> int:
     return 1
 
 
-@_cmd("socat")
+@command("socat", directory="/usr/bin")
 def cmd_socat(ctx: Ctx, args: list[str]) -> int:
     target = next((a for a in args[1:] if a.upper().startswith(("TCP:", "TCP4:"))), None)
     if target is None:
@@ -462,26 +453,7 @@ def cmd_socat(ctx: Ctx, args: list[str]) -> int:
     return 1
 
 
-@_cmd("telnet")
-def cmd_telnet(ctx: Ctx, args: list[str]) -> int:
-    ops = [a for a in args[1:] if not a.startswith("-")]
-    if not ops:
-        ctx.out("telnet> ")
-        return 0
-    host, port = ops[0], int(ops[1]) if len(ops) > 1 else 23
-    ctx.out(f"Trying {host}...\n")
-    res = ctx.os.tcp_connect(host, port)
-    if res == "open":
-        ctx.out(f"Connected to {host}.\nEscape character is '^]'.\n")
-        ctx.err("Connection closed by foreign host.\n")
-        return 1
-    ctx.duration += 0 if res == "refused" else 130.0
-    why = "Connection refused" if res == "refused" else "Connection timed out"
-    ctx.err(f"telnet: Unable to connect to remote host: {why}\n")
-    return 1
-
-
-@_cmd("ping")
+@command("ping")
 def cmd_ping(ctx: Ctx, args: list[str]) -> int:
     count, wait = 4, None
     ops: list[str] = []
@@ -523,7 +495,7 @@ def cmd_ping(ctx: Ctx, args: list[str]) -> int:
     return 1
 
 
-@_cmd("nslookup")
+@command("nslookup", directory="/usr/bin")
 def cmd_nslookup(ctx: Ctx, args: list[str]) -> int:
     ops = [a for a in args[1:] if not a.startswith("-")]
     if not ops:
@@ -544,20 +516,7 @@ def cmd_nslookup(ctx: Ctx, args: list[str]) -> int:
     return 0
 
 
-@_cmd("host")
-def cmd_host(ctx: Ctx, args: list[str]) -> int:
-    ops = [a for a in args[1:] if not a.startswith("-")]
-    if not ops:
-        return 1
-    ip = ctx.os.resolve(ops[0], dns_only=True)
-    if ip is None:
-        ctx.out(f"Host {ops[0]} not found: 3(NXDOMAIN)\n")
-        return 1
-    ctx.out(f"{ops[0]} has address {ip}\n")
-    return 0
-
-
-@_cmd("ip")
+@command("ip", directory="/sbin")
 def cmd_ip(ctx: Ctx, args: list[str]) -> int:
     sub = [a for a in args[1:] if not a.startswith("-")]
     obj = sub[0] if sub else ""
@@ -575,7 +534,7 @@ def cmd_ip(ctx: Ctx, args: list[str]) -> int:
     return 255
 
 
-@_cmd("route")
+@command("route", directory="/sbin")
 def cmd_route(ctx: Ctx, args: list[str]) -> int:
     ctx.out("Kernel IP routing table\nDestination     Gateway         Genmask         Flags "
             "Metric Ref    Use Iface\n")

@@ -1,21 +1,12 @@
-"""procps-ng like commands: ps, pgrep, pkill, kill, pwdx (Debian 12 column layout)."""
+"""procps-ng like commands: ps, pgrep, pkill, kill, and lsof (Debian 12 column layout)."""
 
 from __future__ import annotations
 
 import re
 
 from .base import Proc
-from .shell import Command, Ctx
-
-COMMANDS: dict[str, Command] = {}
-
-
-def _cmd(*names: str):
-    def deco(fn: Command) -> Command:
-        for n in names:
-            COMMANDS[n] = fn
-        return fn
-    return deco
+from .registry import command
+from .shell import Ctx
 
 
 def _start_col(ctx: Ctx, p: Proc) -> str:
@@ -125,7 +116,7 @@ def _ef(ctx: Ctx, procs: list[Proc]) -> None:
                 f"{p.tty:<8} {_cputime(p, True):>8} {p.cmdline}\n")
 
 
-@_cmd("ps")
+@command("ps")
 def cmd_ps(ctx: Ctx, args: list[str]) -> int:
     fmt: list[str] = []
     pids: list[int] = []
@@ -268,7 +259,7 @@ def _match(ctx: Ctx, prog: str, args: list[str]) -> tuple[list[Proc], dict[str, 
     return found, flags, signal
 
 
-@_cmd("pgrep")
+@command("pgrep", directory="/usr/bin")
 def cmd_pgrep(ctx: Ctx, args: list[str]) -> int:
     res = _match(ctx, "pgrep", args)
     if res is None:
@@ -287,7 +278,7 @@ def cmd_pgrep(ctx: Ctx, args: list[str]) -> int:
     return 0 if found else 1
 
 
-@_cmd("pkill")
+@command("pkill", directory="/usr/bin")
 def cmd_pkill(ctx: Ctx, args: list[str]) -> int:
     res = _match(ctx, "pkill", args)
     if res is None:
@@ -298,7 +289,7 @@ def cmd_pkill(ctx: Ctx, args: list[str]) -> int:
     return 0 if found else 1
 
 
-@_cmd("kill")
+@command("kill")
 def cmd_kill(ctx: Ctx, args: list[str]) -> int:
     signal = "TERM"
     targets: list[str] = []
@@ -337,24 +328,7 @@ def cmd_kill(ctx: Ctx, args: list[str]) -> int:
     return status
 
 
-@_cmd("pwdx")
-def cmd_pwdx(ctx: Ctx, args: list[str]) -> int:
-    status = 0
-    if len(args) < 2:
-        ctx.err("\nUsage:\n pwdx [options] pid...\n")
-        return 1
-    for a in args[1:]:
-        if not a.isdigit() or int(a) not in ctx.os.procs:
-            ctx.out(f"{a}: No such process\n") if False else ctx.err(f"{a}: No such process\n")
-            status = 1
-            continue
-        proc = ctx.os.procs[int(a)]
-        ctx.out(f"{a}: {ctx.os.fs.path_of(proc.cwd or ctx.os.fs.root)}\n")
-    return status
-
-
-
-@_cmd("lsof")
+@command("lsof", directory="/usr/bin")
 def cmd_lsof(ctx: Ctx, args: list[str]) -> int:
     """cwd/rtd/txt of every process (and -p PID); enough for `lsof -p PID | grep cwd`."""
     pids: list[int] = []

@@ -13,7 +13,6 @@ import fnmatch
 import posixpath
 import re
 import shlex
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -31,8 +30,6 @@ _OPERATORS = {";", "&", "&&", "||", "|"}
 _REDIRS = {">", ">>", "<", ">&"}
 _ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
 _VAR = re.compile(r"\$(\?|[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_?][A-Za-z0-9_]*\})")
-
-Command = Callable[["Ctx", list[str]], int]
 
 
 class ShellSyntaxError(Exception):

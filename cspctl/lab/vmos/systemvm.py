@@ -1,7 +1,7 @@
 """State model of a Debian CloudStack system VM (CPVM / SSVM), 4.8 sysvinit or 4.11+ systemd.
 
 Boot runs cloud-early-config (whose patch step `rm -rf`s and unzips /usr/local/cloud/systemvm),
-then the `cloud` service starts java with that directory as cwd. With FAULT_EARLY_CONFIG_RERUN,
+then the `cloud` service starts java with that directory as cwd. With VmFault.EARLY_CONFIG_RERUN,
 cloud-early-config runs again afterwards: the directory is deleted and re-created under the
 running java, whose cwd becomes `/usr/local/cloud/systemvm (deleted)`. Immutable flags live on
 the (persistent) disk, so they survive reboots but not a re-created VM.
@@ -15,21 +15,19 @@ import posixpath
 import re
 from typing import Any
 
-from . import coreutils, net, procps, services, template, tz
+from ..versions import at_least
+from . import services, template, tz
 from .base import Proc, SimOS
 from .fs import Dir, File, FsError, Node
+from .registry import SYSTEMD as SYSTEMD_TRAIT
+from .registry import SYSVINIT as SYSVINIT_TRAIT
+from .registry import VM
 from .shell import Ctx
 from .spec import (
     DEFAULT_DRIFT,
-    FAULT_AGENT_OLD,
-    FAULT_CERT_EXPIRED,
-    FAULT_CLOCK_DRIFT,
-    FAULT_DISK_FULL,
-    FAULT_EARLY_CONFIG_RERUN,
-    FAULT_MGMT_PORT_BLOCKED,
-    FAULT_SSVM_STORAGE,
     SYSTEMD,
     LabClock,
+    VmFault,
     VmSpec,
 )
 
@@ -51,7 +49,7 @@ class SystemVmOS(SimOS):
 
     def __init__(self, spec: VmSpec, clock: LabClock) -> None:
         offset = spec.clock_offset
-        if FAULT_CLOCK_DRIFT in spec.faults and not offset:
+        if VmFault.CLOCK_DRIFT in spec.faults and not offset:
             offset = DEFAULT_DRIFT
         super().__init__(clock, hostname=spec.name, timezone=spec.timezone, clock_offset=offset)
         self.spec = spec
@@ -67,13 +65,7 @@ class SystemVmOS(SimOS):
         self.agent_id = spec.vm_id + 3
         self.user_sessions = 0
         self.boots = 0
-        self.commands.update(coreutils.COMMANDS)
-        self.commands.update(procps.COMMANDS)
-        self.commands.update(net.COMMANDS)
-        self.commands.update(services.commands(self))
-        self.commands.update(tz.commands(self, systemd=not self.sysv))
-        self.commands["java"] = self._cmd_java
-        self.commands["openssl"] = self._cmd_openssl
+        self.traits = frozenset({VM, SYSVINIT_TRAIT if self.sysv else SYSTEMD_TRAIT})
         self.scripts.update(services.scripts(self))
         self.scripts[f"{SYSTEMVM}/ssvm-check.sh"] = self._ssvm_check
         self._build_template()
@@ -114,7 +106,7 @@ class SystemVmOS(SimOS):
         fs.write("/var/log/messages", "", mtime=t)
         fs.write(CLOUD_LOG, self._cloud_log_text, mtime=t)
         fs.write("/var/log/cloud/cloud.out", "", mtime=t)
-        if FAULT_DISK_FULL in self.faults:
+        if VmFault.DISK_FULL in self.faults:
             used_kb = self._base_used_kb()
             big = (s.disk_kb - used_kb) * 1024
             fs.write(BIG_LOG, "java.io.IOException: No space left on device\n" * 3, mtime=t,
@@ -163,7 +155,7 @@ class SystemVmOS(SimOS):
         self.boots += 1
         self.cloud_start(t0 + 14)
         self._log(t0 + 16, self._boot_line("Boot up process done", t0 + 16))
-        if FAULT_EARLY_CONFIG_RERUN in self.faults:
+        if VmFault.EARLY_CONFIG_RERUN in self.faults:
             if not self.sysv:
                 self.fs.write("/var/cache/cloud/patch.required", "", mtime=t0 + 70)
             self.early_config(t0 + 75)
@@ -184,13 +176,13 @@ class SystemVmOS(SimOS):
             self.faults.add(name)
         else:
             self.faults.discard(name)
-        if name == FAULT_CLOCK_DRIFT:
+        if name == VmFault.CLOCK_DRIFT:
             self.clock_offset = (self.spec.clock_offset or DEFAULT_DRIFT) if on else 0.0
         self._refresh()
 
     def renew_certificate(self, days: int = 365) -> None:
-        """provisionCertificate: a fresh conf/cloud.crt (4.11+); clears FAULT_CERT_EXPIRED."""
-        self.faults.discard(FAULT_CERT_EXPIRED)
+        """provisionCertificate: a fresh conf/cloud.crt (4.11+); clears VmFault.CERT_EXPIRED."""
+        self.faults.discard(VmFault.CERT_EXPIRED)
         self._write_certs(self.now(), days)
         self._refresh()
 
@@ -303,7 +295,7 @@ class SystemVmOS(SimOS):
         t -= self.clock_offset  # issued by the management server's CA, at its time
         not_before = t - 60
         not_after = t + days * 86400
-        if FAULT_CERT_EXPIRED in self.faults:
+        if VmFault.CERT_EXPIRED in self.faults:
             not_before, not_after = t - 400 * 86400, t - 35 * 86400
         pem = ("-----BEGIN CERTIFICATE-----\nMIIDQjCCAiqgAwIBAgIIXq1vJw3l2ZkwDQYJKoZIhvcNAQELBQAw"
                "\n-----END CERTIFICATE-----\n")
@@ -372,7 +364,7 @@ class SystemVmOS(SimOS):
             listens = [("*", 80, 60), ("*", 8001, 61)]
             if s.premium:
                 listens.append(("*", 443, 62))
-            if _version_at_least(s.cloudstack_version, 4, 15):
+            if at_least(s.cloudstack_version, "4.15"):
                 listens.append(("*", 8080, 63))
         self.spawn(args, pid=base + 55, ppid=under.pid, cwd=cwd, start=t + 1, comm="java",
                    exe=template.java_binary(s), vsz=2_380_000, rss=152_400, stat="Sl",
@@ -455,11 +447,11 @@ class SystemVmOS(SimOS):
         if java.cwd is not None and java.cwd.deleted:
             return (f"java's working directory {SYSTEMVM} was deleted under the running agent "
                     "(cloud-early-config re-ran): cwd is '(deleted)'")
-        if FAULT_MGMT_PORT_BLOCKED in self.faults:
+        if VmFault.MGMT_PORT_BLOCKED in self.faults:
             return f"cannot connect to management server {s.mgmt_host} port {s.mgmt_port}"
-        if FAULT_DISK_FULL in self.faults:
+        if VmFault.DISK_FULL in self.faults:
             return "root filesystem is 100% full: No space left on device"
-        if FAULT_AGENT_OLD in self.faults:
+        if VmFault.AGENT_OLD in self.faults:
             return (f"agent version {s.cloudstack_version} is older than the management server, "
                     "which closes the connection after startup")
         if not self.sysv:
@@ -468,7 +460,7 @@ class SystemVmOS(SimOS):
             if crt is None or not (crt["notBefore"] <= now <= crt["notAfter"]):
                 return (f"SSL Handshake failed while connecting to host: {s.mgmt_host} port: "
                         f"{s.mgmt_port} (agent certificate not valid at VM time)")
-        if not s.is_cpvm and FAULT_SSVM_STORAGE in self.faults:
+        if not s.is_cpvm and VmFault.SSVM_STORAGE in self.faults:
             return "secondary storage is not mounted (agent connected)"
         return None
 
@@ -492,7 +484,7 @@ class SystemVmOS(SimOS):
 
     def _refresh(self, t: float | None = None) -> None:
         """Log agent state changes (connect, lose connection) once, when they happen."""
-        self.fs.full = FAULT_DISK_FULL in self.faults
+        self.fs.full = VmFault.DISK_FULL in self.faults
         self.fs.other_mounts = [f"/mnt/SecStorage/{NFS_MOUNT_ID}"] if self.nfs_mounted else []
         problem = self.agent_problem_now()
         connected = problem is None or problem.endswith("(agent connected)")
@@ -576,15 +568,15 @@ class SystemVmOS(SimOS):
         self._refresh()
 
     def after_fs_change(self) -> None:
-        if FAULT_DISK_FULL in self.faults and not self.fs.exists(BIG_LOG):
-            self.faults.discard(FAULT_DISK_FULL)
+        if VmFault.DISK_FULL in self.faults and not self.fs.exists(BIG_LOG):
+            self.faults.discard(VmFault.DISK_FULL)
         try:
             node = self.fs.lookup(BIG_LOG)
             if isinstance(node, File) and node.fixed_size and not node.read():
                 node.fixed_size = None
         except FsError:
             pass
-        self.fs.full = FAULT_DISK_FULL in self.faults
+        self.fs.full = VmFault.DISK_FULL in self.faults
 
     def addresses(self) -> list[str]:
         s = self.spec
@@ -622,7 +614,7 @@ class SystemVmOS(SimOS):
     @property
     def nfs_mounted(self) -> bool:
         return (not self.spec.is_cpvm and self.running
-                and FAULT_SSVM_STORAGE not in self.faults)
+                and VmFault.SSVM_STORAGE not in self.faults)
 
     def _nfs(self) -> tuple[str, str]:
         m = re.match(r"nfs://([^/]+)(/.*)", self.spec.secondary_storage_url)
@@ -675,7 +667,7 @@ class SystemVmOS(SimOS):
         s = self.spec
         up = {s.mgmt_host, s.gateway, s.private_gateway, s.dns1, s.internal_dns1, "169.254.0.1",
               *DNS_TABLE.values()}
-        if FAULT_SSVM_STORAGE not in self.faults:
+        if VmFault.SSVM_STORAGE not in self.faults:
             up.add(self._nfs()[0])
         return up
 
@@ -692,10 +684,10 @@ class SystemVmOS(SimOS):
             return "open" if any(p == port for _, p, _, _ in self.listening()) else "refused"
         if ip == s.mgmt_host:
             if port == s.mgmt_port:
-                return "timeout" if FAULT_MGMT_PORT_BLOCKED in self.faults else "open"
+                return "timeout" if VmFault.MGMT_PORT_BLOCKED in self.faults else "open"
             return "open" if port in (8080, 22, 443) else "refused"
         if ip == self._nfs()[0]:
-            if FAULT_SSVM_STORAGE in self.faults:
+            if VmFault.SSVM_STORAGE in self.faults:
                 return "timeout"
             return "open" if port in (111, 2049, 892, 22) else "refused"
         if ip in (s.dns1, s.internal_dns1):
@@ -711,7 +703,7 @@ class SystemVmOS(SimOS):
         s = self.spec
         if self.agent_connected:
             return [("ESTAB", s.private_ip, 41_234, s.mgmt_host, s.mgmt_port, java, 55)]
-        if FAULT_MGMT_PORT_BLOCKED in self.faults:
+        if VmFault.MGMT_PORT_BLOCKED in self.faults:
             return [("SYN-SENT", s.private_ip, 41_236, s.mgmt_host, s.mgmt_port, java, 55)]
         return []
 
@@ -818,59 +810,6 @@ class SystemVmOS(SimOS):
                 (_net(s.public_ip, s.netmask), "0.0.0.0", s.netmask, "U", "eth2")]
 
     # ---------------------------------------------------------------------------- tools
-    def _cmd_java(self, ctx: Ctx, args: list[str]) -> int:
-        if "-version" in args or "--version" in args:
-            ctx.err(template.java_version(self.spec))
-            return 0
-        ctx.err("Error: Could not find or load main class " + (args[-1] if len(args) > 1 else "")
-                + "\n")
-        return 1
-
-    def _cmd_openssl(self, ctx: Ctx, args: list[str]) -> int:
-        if len(args) < 2 or args[1] != "x509":
-            ctx.err(f"Invalid command '{args[1] if len(args) > 1 else ''}'; type \"help\" for a "
-                    "list.\n")
-            return 1
-        path = args[args.index("-in") + 1] if "-in" in args and args.index("-in") + 1 < len(args) \
-            else None
-        try:
-            node = self.fs.lookup(path, ctx.cwd) if path else None
-        except FsError as exc:
-            ctx.err(f"Can't open {path} for reading, {exc.strerror}\n"
-                    "140000000000000:error:80000002:system library:BIO_new_file:No such file or "
-                    "directory\nunable to load certificate\n")
-            return 1
-        meta = node.meta if isinstance(node, File) else None
-        if not meta:
-            ctx.err("unable to load certificate\n140000000000000:error:0906D06C:PEM routines:"
-                    "PEM_read_bio:no start line:pem_lib.c:701:Expecting: TRUSTED CERTIFICATE\n")
-            return 1
-
-        def gmt(t: float) -> str:
-            return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%b %e %H:%M:%S %Y GMT")
-
-        for a in args[2:]:
-            if a == "-enddate":
-                ctx.out(f"notAfter={gmt(meta['notAfter'])}\n")  # type: ignore[arg-type]
-            elif a == "-startdate":
-                ctx.out(f"notBefore={gmt(meta['notBefore'])}\n")  # type: ignore[arg-type]
-            elif a == "-dates":
-                ctx.out(f"notBefore={gmt(meta['notBefore'])}\n"  # type: ignore[arg-type]
-                        f"notAfter={gmt(meta['notAfter'])}\n")  # type: ignore[arg-type]
-            elif a == "-subject":
-                ctx.out(f"subject={meta['subject']}\n")
-            elif a == "-issuer":
-                ctx.out(f"issuer={meta['issuer']}\n")
-            elif a.startswith("-checkend"):
-                pass
-        if "-checkend" in args:
-            secs = float(args[args.index("-checkend") + 1])
-            if self.now() + secs > meta["notAfter"]:  # type: ignore[operator]
-                ctx.out("Certificate will expire\n")
-                return 1
-            ctx.out("Certificate will not expire\n")
-        return 0
-
     def _ssvm_check(self, ctx: Ctx, args: list[str]) -> int:
         """/usr/local/cloud/systemvm/ssvm-check.sh, sections as in docs/cloudstack.md §7.6."""
         sep = "================================================\n"
@@ -923,11 +862,6 @@ class SystemVmOS(SimOS):
         out("Good: Java process is running\n")
         out(sep + "Tests Complete. Look for ERROR or WARNING above.\n")
         return 0
-
-
-def _version_at_least(version: str, major: int, minor: int) -> bool:
-    nums = [int(x) for x in re.findall(r"\d+", version)[:2]] + [0, 0]
-    return (nums[0], nums[1]) >= (major, minor)
 
 
 def _bits(mask: str) -> int:

@@ -10,8 +10,9 @@ import datetime as dt
 import zoneinfo
 from typing import TYPE_CHECKING
 
-from ..faults import failing
-from .shell import Command, Ctx
+from ..faults import StepFault, failing
+from .registry import SYSTEMD, command
+from .shell import Ctx
 
 if TYPE_CHECKING:
     from .base import SimOS
@@ -47,12 +48,14 @@ def set_zone(machine: SimOS, name: str) -> None:
     install(machine, machine.now())
 
 
-def commands(machine: SimOS, *, systemd: bool) -> dict[str, Command]:
-    table: dict[str, Command] = {
-        "dpkg-reconfigure": lambda ctx, a: _dpkg_reconfigure(machine, ctx, a)}
-    if systemd:
-        table["timedatectl"] = lambda ctx, a: _timedatectl(machine, ctx, a)
-    return table
+@command("dpkg-reconfigure", directory="/usr/sbin")
+def cmd_dpkg_reconfigure(ctx: Ctx, args: list[str]) -> int:
+    return _dpkg_reconfigure(ctx.os, ctx, args)
+
+
+@command("timedatectl", directory="/usr/bin", needs=[SYSTEMD])
+def cmd_timedatectl(ctx: Ctx, args: list[str]) -> int:
+    return _timedatectl(ctx.os, ctx, args)
 
 
 def _offset(machine: SimOS) -> tuple[str, str]:
@@ -76,7 +79,7 @@ def _timedatectl(machine: SimOS, ctx: Ctx, args: list[str]) -> int:
         if not valid_zone(name):
             ctx.err(f"Failed to set time zone: Invalid or not installed time zone '{name}'\n")
             return 1
-        if failing(machine.lab_faults, "timezone"):
+        if failing(machine.lab_faults, StepFault.TIMEZONE):
             ctx.err("Failed to set time zone: Access denied\n")
             return 1
         set_zone(machine, name)
@@ -97,7 +100,7 @@ def _dpkg_reconfigure(machine: SimOS, ctx: Ctx, args: list[str]) -> int:
         name = machine.fs.read("/etc/timezone").strip()
     except Exception:
         name = ""
-    if not valid_zone(name) or failing(machine.lab_faults, "timezone"):
+    if not valid_zone(name) or failing(machine.lab_faults, StepFault.TIMEZONE):
         ctx.err(f"dpkg-reconfigure: cannot set the time zone {name!r}\n")
         return 1
     set_zone(machine, name)
