@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from cspctl.lab.vmos import HostOS, HostSpec, SystemVmOS, VmFault, VmSpec
-from cspctl.lab.vmos.shell import expand_braces, tokenize, unprotect
+from cspctl.lab.vmos.shparse import expand_braces, tokenize, unprotect
 
 T0 = dt.datetime(2026, 5, 12, 5, 33, 7, tzinfo=dt.UTC).timestamp()
 

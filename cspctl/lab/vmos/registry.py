@@ -73,6 +73,7 @@ def _load() -> None:
     """Import every command module once (each registers itself on import)."""
     from . import (  # noqa: F401
         coreutils,
+        disk,
         files,
         hostcmds,
         net,
@@ -81,4 +82,5 @@ def _load() -> None:
         sysinfo,
         tools,
         tz,
+        webclients,
     )
