@@ -19,7 +19,7 @@ import json
 import logging
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -94,8 +94,8 @@ class ApiServer:
         site = web.TCPSite(self._runner, host, port, reuse_address=True)
         await site.start()
         server = site._server
-        assert server is not None
-        sock = server.sockets[0]  # type: ignore[union-attr]
+        assert isinstance(server, asyncio.Server)
+        sock = server.sockets[0]
         self.port = sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}/client/api"
         return self.url
@@ -364,7 +364,8 @@ class ApiServer:
         assert vm is not None
         return vm
 
-    def async_submit(self, command: str, body: Callable[[], Any], vm: LabSystemVm | None,
+    def async_submit(self, command: str, body: Callable[[], Awaitable[dict[str, Any]]],
+                     vm: LabSystemVm | None,
                      *, instance_type: str | None = "SystemVm",
                      instance_id: str | None = None) -> dict[str, Any]:
         def mark(job: Any) -> None:

@@ -71,7 +71,7 @@ def verify_signed_request(params: Sequence[tuple[str, str]], secret: str, *, now
     """Whether a request signed with an API key is authentic and not expired.
 
     See docs/cloudstack.md §2.1, §2.2."""
-    lower = {}
+    lower: dict[str, str] = {}
     for name, value in params:
         lower.setdefault(name.lower(), value)
     signature = lower.get("signature")

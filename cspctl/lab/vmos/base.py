@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import posixpath
 import re
 import zoneinfo
@@ -130,7 +131,7 @@ class SimOS:
         kids: dict[str, Node] = {}
         t = self.boot_time
         for pid in sorted(self.procs):
-            kids[str(pid)] = VirtualDir(lambda pid=pid: self._pid_entries(pid),
+            kids[str(pid)] = VirtualDir(functools.partial(self._pid_entries, pid),
                                         mtime=self._inode(pid))
         for name, producer in self.proc_files().items():
             kids[name] = File(content=producer, mode=0o444, mtime=t, fixed_size=0)

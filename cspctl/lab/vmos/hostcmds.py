@@ -114,8 +114,8 @@ def cmd_ssh(ctx: Ctx, args: list[str]) -> int:
             return 0
         ctx.err("Pseudo-terminal will not be allocated because stdin is not a terminal.\r\n")
         return 0
-    res = found[1].execute(" ".join(words))
-    ctx.out(res.stdout)
-    ctx.err(res.stderr)
-    ctx.duration += res.duration
-    return res.status
+    result = found[1].execute(" ".join(words))
+    ctx.out(result.stdout)
+    ctx.err(result.stderr)
+    ctx.duration += result.duration
+    return result.status

@@ -48,10 +48,10 @@ def cmd_ss(ctx: Ctx, args: list[str]) -> int:
             rows.append(("LISTEN", 0, ctx.os.backlog(proc), local, _port_name(port, numeric),
                          peer, "*", users))
     if not listening or show_all:
-        for state, local, lport, peer, pport, proc, fd in ctx.os.connections():
-            users = f'users:(("{proc.comm}",pid={proc.pid},fd={fd}))' if proc else ""
+        for state, local, lport_n, peer, pport_n, owner, fd in ctx.os.connections():
+            users = f'users:(("{owner.comm}",pid={owner.pid},fd={fd}))' if owner else ""
             rows.append((state, 0, 0 if state != "SYN-SENT" else 1, local,
-                         _port_name(lport, numeric), peer, _port_name(pport, numeric), users))
+                         _port_name(lport_n, numeric), peer, _port_name(pport_n, numeric), users))
     w_local = max([13, *(len(r[3]) for r in rows)])
     w_lport = max([4, *(len(r[4]) for r in rows)])
     w_peer = max([12, *(len(r[5]) for r in rows)])
@@ -94,11 +94,11 @@ def cmd_netstat(ctx: Ctx, args: list[str]) -> int:
             proto, local, foreign = _netstat_addr(addr, port, numeric)
             rows.append((proto, local, foreign, "LISTEN", f"{proc.pid}/{proc.comm}"))
     if "l" not in flags:
-        for state, local, lport, peer, pport, proc, _fd in ctx.os.connections():
+        for state, local, lport, peer, pport, owner, _fd in ctx.os.connections():
             name = {"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT"}.get(state, state)
             rows.append(("tcp", f"{local}:{_port_name(lport, numeric)}",
                          f"{peer}:{_port_name(pport, numeric)}", name,
-                         f"{proc.pid}/{proc.comm}" if proc else "-"))
+                         f"{owner.pid}/{owner.comm}" if owner else "-"))
     for proto, local, foreign, state, prog in rows:
         line = f"{proto:<5} {0:>6} {0:>6} {local:<23} {foreign:<23} {state:<11}"
         ctx.out(line + (f" {prog}" if procs else "") + "\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .base import Proc
 from .registry import command
@@ -49,7 +50,7 @@ def _mem_pct(ctx: Ctx, p: Proc) -> str:
 # name -> (header, width, right-aligned, value)
 def _field(ctx: Ctx, name: str, p: Proc) -> str:
     now = ctx.os.now()
-    values = {
+    values: dict[str, Callable[[], str]] = {
         "pid": lambda: str(p.pid), "ppid": lambda: str(p.ppid), "user": lambda: p.user,
         "uid": lambda: "0", "lstart": lambda: ctx.os.localtime(p.start).strftime(
             "%a %b %e %H:%M:%S %Y"),

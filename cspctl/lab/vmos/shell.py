@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .fs import Dir, FsError
 from .shparse import (
     ASSIGN,
-    PROTECT,
+    PROTECT_TABLE,
     SUB_BASE,
     SUB_QUOTED,
     SUB_RE,
@@ -129,7 +129,7 @@ class Shell:
 
     def _route(self, ctx: Ctx, cmd: SimpleCommand) -> list[tuple[int, str]]:
         """Apply redirections to a command's output chunks."""
-        target: dict[int, object] = {1: 1, 2: 2}
+        target: dict[int, int | tuple[str, str, bool] | None] = {1: 1, 2: 2}
         for fd, op, word in cmd.redirs:
             word = unprotect(self.expand_vars(word))
             if op == "<":
@@ -218,7 +218,7 @@ class Shell:
         self.last_status = status
         self._sub_errors.extend(t for s, t in chunks if s == 2)
         text = "".join(t for s, t in chunks if s == 1).rstrip("\n")
-        return text.translate(str.maketrans(PROTECT)) if code >= SUB_QUOTED else text
+        return text.translate(PROTECT_TABLE) if code >= SUB_QUOTED else text
 
     def expand_words(self, words: list[str]) -> list[str]:
         out: list[str] = []

@@ -20,6 +20,9 @@ PROTECT = {c: chr(0xE000 + i) for i, c in enumerate(_SPECIAL)}
 _UNPROTECT = {v: k for k, v in PROTECT.items()}
 
 _UNPROTECT_TABLE = str.maketrans(_UNPROTECT)
+_PROTECT_ARG: dict[str, str | int | None] = dict(PROTECT)
+PROTECT_TABLE = str.maketrans(_PROTECT_ARG)
+"""Text made inert for expansions (a substitution's output inside double quotes)."""
 
 _OPERATORS = {";", "&", "&&", "||", "|"}
 

@@ -12,7 +12,7 @@ from typing import Any
 from . import template
 from .agent import NFS_MOUNT_ID, AgentVm
 from .base import Proc
-from .fs import File, FsError
+from .fs import Dir, File, FsError
 from .spec import VmFault
 
 DNS_TABLE = {
@@ -54,7 +54,9 @@ class NetworkedVm(AgentVm):
     def df_rows(self) -> list[tuple[str, str, int, int]]:
         s = self.spec
         used = BASE_USED_KB
-        for _, node in self.fs.walk(self.fs.lookup("/var/log"), "/var/log"):
+        logs = self.fs.lookup("/var/log")
+        assert isinstance(logs, Dir)
+        for _, node in self.fs.walk(logs, "/var/log"):
             if isinstance(node, File) and node.fixed_size and node.fixed_size > 1 << 20:
                 used += node.fixed_size // 1024
         used = min(used, s.disk_kb)
