@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import re
 
+from .options import parse_options
 from .registry import command
 from .shell import Ctx
 
 SERVICES = {22: "ssh", 80: "http", 443: "https", 111: "sunrpc", 8080: "http-alt",
             2049: "nfs", 53: "domain"}
-
-
-def _short_flags(args: list[str]) -> str:
-    return "".join(a[1:] for a in args if a.startswith("-") and not a.startswith("--"))
 
 
 def _port_name(port: int, numeric: bool) -> str:
@@ -34,11 +31,14 @@ def _ss_addr(addr: str) -> tuple[str, str]:
 
 @command("ss", directory="/sbin")
 def cmd_ss(ctx: Ctx, args: list[str]) -> int:
-    flags = _short_flags(args[1:])
-    numeric = "n" in flags
-    procs = "p" in flags
-    listening = "l" in flags
-    show_all = "a" in flags
+    o = parse_options(ctx, "ss", args[1:], "ntlapuxeH46",
+                      ("numeric", "tcp", "listening", "all", "processes", "udp", "no-header"))
+    if o is None:
+        return 1
+    numeric = o.has("n", "numeric")
+    procs = o.has("p", "processes")
+    listening = o.has("l", "listening")
+    show_all = o.has("a", "all")
     head = "State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess"
     rows: list[tuple[str, int, int, str, str, str, str, str]] = []
     if listening or show_all:
@@ -77,9 +77,15 @@ def _netstat_addr(addr: str, port: int, numeric: bool) -> tuple[str, str, str]:
 
 @command("netstat")
 def cmd_netstat(ctx: Ctx, args: list[str]) -> int:
-    flags = _short_flags(args[1:])
-    numeric = "n" in flags
-    procs = "p" in flags
+    o = parse_options(ctx, "netstat", args[1:], "ntlapuxe",
+                      ("numeric", "tcp", "listening", "all", "programs", "udp"))
+    if o is None:
+        return 1
+    flags = "".join(k for k in o.opts if len(k) == 1)
+    flags += "l" if o.has("listening") else ""
+    flags += "a" if o.has("all") else ""
+    numeric = o.has("n", "numeric")
+    procs = o.has("p", "programs")
     if "l" in flags:
         ctx.out("Active Internet connections (only servers)\n")
     elif "a" in flags:
@@ -110,24 +116,13 @@ def cmd_netstat(ctx: Ctx, args: list[str]) -> int:
 # --- raw TCP ----------------------------------------------------------------------------------
 @command("nc", directory="/usr/bin")
 def cmd_nc(ctx: Ctx, args: list[str]) -> int:
-    verbose = zero = False
-    wait: float | None = None
-    operands: list[str] = []
-    rest = list(args[1:])
-    while rest:
-        a = rest.pop(0)
-        if a == "-w" and rest:
-            wait = float(rest.pop(0))
-        elif a.startswith("-w") and a[2:]:
-            wait = float(a[2:])
-        elif a.startswith("-") and len(a) > 1:
-            letters = a[1:]
-            if letters.endswith("w") and rest:
-                wait = float(rest.pop(0))
-            verbose = verbose or "v" in letters
-            zero = zero or "z" in letters
-        else:
-            operands.append(a)
+    o = parse_options(ctx, "nc", args[1:], "46CDdFhklNnrStUuvZzI:i:M:m:O:P:p:q:s:T:V:W:w:X:x:")
+    if o is None:
+        return 1
+    verbose = o.has("v")
+    limit = o.last("w")
+    wait = float(limit) if limit is not None else None
+    operands = o.operands
     if len(operands) < 2:
         ctx.err("usage: nc [-46CDdFhklNnrStUuvZz] [-I length] [-i interval] [-M ttl]\n"
                 "\t  [-m minttl] [-O length] [-P proxy_username] [-p source_port]\n"
@@ -189,21 +184,13 @@ def cmd_socat(ctx: Ctx, args: list[str]) -> int:
 
 @command("ping")
 def cmd_ping(ctx: Ctx, args: list[str]) -> int:
-    count, wait = 4, None
-    ops: list[str] = []
-    rest = list(args[1:])
-    while rest:
-        a = rest.pop(0)
-        if a in ("-c", "-W", "-w", "-i", "-s") and rest:
-            val = rest.pop(0)
-            if a == "-c":
-                count = int(val)
-            elif a in ("-W", "-w"):
-                wait = float(val)
-        elif a.startswith("-c") and a[2:].isdigit():
-            count = int(a[2:])
-        elif not a.startswith("-"):
-            ops.append(a)
+    o = parse_options(ctx, "ping", args[1:], "46nqvc:W:w:i:s:I:t:")
+    if o is None:
+        return 2
+    count = int(o.last("c") or 4)
+    limit = o.last("W", "w")
+    wait = float(limit) if limit is not None else None
+    ops = o.operands
     if not ops:
         ctx.err("ping: usage error: Destination address required\n")
         return 1

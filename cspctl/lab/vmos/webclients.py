@@ -7,6 +7,7 @@ import datetime as _dt
 import re
 from urllib.parse import urlsplit
 
+from .options import parse_options
 from .registry import command
 from .shell import Ctx
 
@@ -32,50 +33,24 @@ def _header_text(ctx: Ctx, status: int, reason: str, headers: dict[str, str]) ->
 
 @command("curl", directory="/usr/bin")
 def cmd_curl(ctx: Ctx, args: list[str]) -> int:
-    silent = show_error = head = insecure = fail = verbose = False
-    out_file: str | None = None
-    write_out: str | None = None
-    timeout: float | None = None
-    urls: list[str] = []
-    rest = list(args[1:])
-    while rest:
-        a = rest.pop(0)
-        if a in ("-o", "--output"):
-            out_file = rest.pop(0) if rest else None
-        elif a in ("-w", "--write-out"):
-            write_out = rest.pop(0) if rest else ""
-        elif a in ("-m", "--max-time", "--connect-timeout"):
-            timeout = float(rest.pop(0)) if rest else None
-        elif a in ("-X", "--request", "-H", "--header", "-d", "--data", "-A", "-u", "-e"):
-            if rest:
-                rest.pop(0)
-        elif a in ("-I", "--head"):
-            head = True
-        elif a in ("-k", "--insecure"):
-            insecure = True
-        elif a.startswith("--"):
-            verbose = verbose or a == "--verbose"
-            silent = silent or a == "--silent"
-            show_error = show_error or a == "--show-error"
-            fail = fail or a == "--fail"
-        elif a.startswith("-") and len(a) > 1:
-            letters = a[1:]
-            silent = silent or "s" in letters
-            show_error = show_error or "S" in letters
-            head = head or "I" in letters
-            insecure = insecure or "k" in letters
-            fail = fail or "f" in letters
-            verbose = verbose or "v" in letters
-            if letters[-1] in "ow" and rest:
-                val = rest.pop(0)
-                if letters[-1] == "o":
-                    out_file = val
-                else:
-                    write_out = val
-            elif letters[-1] == "m" and rest:
-                timeout = float(rest.pop(0))
-        else:
-            urls.append(a)
+    o = parse_options(ctx, "curl", args[1:], "o:w:m:X:H:d:A:u:e:IksSfvLiO",
+                      ("output=", "write-out=", "max-time=", "connect-timeout=", "request=",
+                       "header=", "data=", "user-agent=", "user=", "referer=", "head",
+                       "insecure", "silent", "show-error", "fail", "verbose", "location",
+                       "include", "remote-name"))
+    if o is None:
+        return 2
+    silent = o.has("s", "silent")
+    show_error = o.has("S", "show-error")
+    head = o.has("I", "head")
+    insecure = o.has("k", "insecure")
+    fail = o.has("f", "fail")
+    verbose = o.has("v", "verbose")
+    out_file = o.last("o", "output")
+    write_out = o.last("w", "write-out")
+    limit = o.last("m", "max-time", "connect-timeout")
+    timeout = float(limit) if limit is not None else None
+    urls = o.operands
     if not urls:
         ctx.err("curl: no URL specified!\ncurl: try 'curl --help' or 'curl --manual' for more "
                 "information\n")
@@ -173,41 +148,19 @@ def _curl_error(kind: str, host: str, port: int, timeout: float | None
 
 @command("wget", directory="/usr/bin")
 def cmd_wget(ctx: Ctx, args: list[str]) -> int:
-    quiet = spider = server_resp = no_check = False
-    out_file: str | None = None
-    timeout = 900.0
-    urls: list[str] = []
-    rest = list(args[1:])
-    while rest:
-        a = rest.pop(0)
-        if a in ("-O", "--output-document"):
-            out_file = rest.pop(0) if rest else None
-        elif a.startswith("--output-document="):
-            out_file = a.split("=", 1)[1]
-        elif a in ("-T", "--timeout", "-t", "--tries"):
-            val = rest.pop(0) if rest else "0"
-            if a in ("-T", "--timeout"):
-                timeout = float(val)
-        elif a.startswith("--timeout="):
-            timeout = float(a.split("=", 1)[1])
-        elif a == "--spider":
-            spider = True
-        elif a == "--no-check-certificate":
-            no_check = True
-        elif a in ("--quiet",):
-            quiet = True
-        elif a in ("--server-response",):
-            server_resp = True
-        elif a.startswith("-") and not a.startswith("--"):
-            letters = a[1:]
-            quiet = quiet or "q" in letters
-            server_resp = server_resp or "S" in letters
-            if letters.endswith("O") and rest:
-                out_file = rest.pop(0)
-            elif letters.startswith("O") and len(letters) > 1:
-                out_file = letters[1:]
-        elif not a.startswith("-"):
-            urls.append(a)
+    o = parse_options(ctx, "wget", args[1:], "O:T:t:qSc",
+                      ("output-document=", "timeout=", "tries=", "spider", "no-check-certificate",
+                       "quiet", "server-response", "continue"))
+    if o is None:
+        return 2
+    quiet = o.has("q", "quiet")
+    spider = o.has("spider")
+    server_resp = o.has("S", "server-response")
+    no_check = o.has("no-check-certificate")
+    out_file = o.last("O", "output-document")
+    limit = o.last("T", "timeout")
+    timeout = float(limit) if limit is not None else 900.0
+    urls = o.operands
     if not urls:
         ctx.err("wget: missing URL\nUsage: wget [OPTION]... [URL]...\n\n"
                 "Try `wget --help' for more options.\n")
