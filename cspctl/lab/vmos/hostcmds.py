@@ -27,13 +27,17 @@ def _host(ctx: Ctx) -> HostOS:
 @command("virsh", directory="/usr/sbin", needs=[HOST])
 def cmd_virsh(ctx: Ctx, args: list[str]) -> int:
     host = _host(ctx)
-    sub = [a for a in args[1:] if not a.startswith("-")]
+    o = parse_options(ctx, "virsh", args[1:], "c:qr", ("all", "inactive", "name", "uuid",
+                                                       "connect=", "quiet", "readonly"))
+    if o is None:
+        return 1
+    sub = o.operands
     if sub and sub[0] == "domstate":
         return _virsh_domstate(host, ctx, sub[1:])
     if not sub or sub[0] != "list":
         ctx.err(f"error: unknown command: '{sub[0] if sub else ''}'\n")
         return 1
-    show_all = "--all" in args
+    show_all = o.has("all")
     rows = []
     for i, (name, _ip, vm) in enumerate(host.vm_list(), 1):
         running = getattr(vm, "running", True)

@@ -237,9 +237,19 @@ def cmd_nslookup(ctx: Ctx, args: list[str]) -> int:
     return 0
 
 
+_IP_LONG = {"-br": "--brief"}
+
+
 @command("ip", directory="/sbin")
 def cmd_ip(ctx: Ctx, args: list[str]) -> int:
-    sub = [a for a in args[1:] if not a.startswith("-")]
+    # iproute2 spells long options with one dash (`ip -br a`, `ip -details link`)
+    words = [_IP_LONG.get(a, "-" + a) if a.startswith("-") and not a.startswith("--")
+             and len(a) > 2 else a for a in args[1:]]
+    o = parse_options(ctx, "ip", words, "46ors", ("brief", "color=", "oneline", "details",
+                                                  "stats"), posix=True)
+    if o is None:
+        return 255
+    sub = o.operands
     obj = sub[0] if sub else ""
     if obj in ("a", "addr", "address"):
         ctx.out(ctx.os.ip_addr_text())

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from ..faults import StepFault, failing
+from .options import parse_options
 from .registry import SYSTEMD, VM, Handler, command
 from .shell import Ctx
 
@@ -263,7 +264,12 @@ def _unit_state(vm: SystemVmOS, name: str) -> tuple[str, str, float, list[tuple[
 
 
 def _systemctl(vm: SystemVmOS, ctx: Ctx, args: list[str]) -> int:
-    rest = [a for a in args[1:] if not a.startswith("-")]
+    o = parse_options(ctx, "systemctl", args[1:], "p:n:t:aqlH:M:",
+                      ("no-pager", "all", "quiet", "property=", "type=", "lines=", "full",
+                       "now", "no-block", "plain", "value", "state="))
+    if o is None:
+        return 1
+    rest = o.operands
     if not rest:
         ctx.out("  UNIT                     LOAD   ACTIVE SUB     DESCRIPTION\n")
         return 0
@@ -370,14 +376,13 @@ def _unit_status(vm: SystemVmOS, ctx: Ctx, name: str) -> int:
 
 def journalctl(vm: SystemVmOS, ctx: Ctx, args: list[str]) -> int:
     """`journalctl [-u UNIT] [-n N] [--no-pager]`: the agent's log lines for cloud.service."""
-    n = 10 ** 9
-    rest = list(args[1:])
-    while rest:
-        a = rest.pop(0)
-        if a == "-n" and rest:
-            n = int(rest.pop(0))
-        elif a.startswith("-n") and a[2:].isdigit():
-            n = int(a[2:])
+    o = parse_options(ctx, "journalctl", args[1:], "n:u:fxeqbro:",
+                      ("no-pager", "lines=", "unit=", "follow", "since=", "until=", "boot",
+                       "quiet", "reverse", "output="))
+    if o is None:
+        return 1
+    count = o.last("n", "lines")
+    n = int(count) if count is not None and count.isdigit() else 10 ** 9
     start = dt.datetime.fromtimestamp(vm.boot_time, vm.tz).strftime("%a %Y-%m-%d %H:%M:%S %Z")
     ctx.out(f"-- Logs begin at {start}. --\n")
     host = vm.spec.name

@@ -48,20 +48,24 @@ def strftime(when: dt.datetime, fmt: str) -> str:
 
 @command("date")
 def cmd_date(ctx: Ctx, args: list[str]) -> int:
-    utc = False
+    # -I and --iso-8601 take an optional precision, which getopt cannot express
+    words = [{"-I": "-Idate", "--iso-8601": "--iso-8601=date"}.get(a, a) for a in args[1:]]
+    o = parse_options(ctx, "date", words, "uRI:d:", ("utc", "universal", "rfc-email",
+                                                      "iso-8601=", "date="))
+    if o is None:
+        return 1
+    utc = o.has("u", "utc", "universal")
     fmt = "%a %b %e %H:%M:%S %Z %Y"
-    for a in args[1:]:
-        if a in ("-u", "--utc", "--universal"):
-            utc = True
-        elif a.startswith("+"):
-            fmt = a[1:]
-        elif a in ("-R", "--rfc-email"):
-            fmt = "%a, %d %b %Y %H:%M:%S %z"
-        elif a.startswith("-I") or a.startswith("--iso-8601"):
-            fmt = "%Y-%m-%dT%H:%M:%S%:z" if "seconds" in a else "%Y-%m-%d"
-        else:
-            ctx.err(f"date: invalid date '{a}'\n")
+    if o.has("R", "rfc-email"):
+        fmt = "%a, %d %b %Y %H:%M:%S %z"
+    precision = o.last("I", "iso-8601")
+    if precision is not None:
+        fmt = "%Y-%m-%dT%H:%M:%S%:z" if precision == "seconds" else "%Y-%m-%d"
+    for operand in o.operands:
+        if not operand.startswith("+"):
+            ctx.err(f"date: invalid date '{operand}'\n")
             return 1
+        fmt = operand[1:]
     when = dt.datetime.fromtimestamp(ctx.os.now(), dt.UTC if utc else ctx.os.tz)
     text = strftime(when, fmt.replace("%:z", _colon_z(when)))
     if utc:

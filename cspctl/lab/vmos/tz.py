@@ -11,6 +11,7 @@ import zoneinfo
 from typing import TYPE_CHECKING
 
 from ..faults import StepFault, failing
+from .options import parse_options
 from .registry import SYSTEMD, command
 from .shell import Ctx
 
@@ -64,7 +65,11 @@ def _offset(machine: SimOS) -> tuple[str, str]:
 
 
 def _timedatectl(machine: SimOS, ctx: Ctx, args: list[str]) -> int:
-    rest = [a for a in args[1:] if not a.startswith("-")]
+    o = parse_options(ctx, "timedatectl", args[1:], "aH:M:",
+                      ("no-pager", "no-ask-password", "adjust-system-clock", "monitor", "all"))
+    if o is None:
+        return 1
+    rest = o.operands
     verb = rest[0] if rest else "status"
     if verb == "status":
         abbr, off = _offset(machine)
@@ -92,7 +97,11 @@ def _timedatectl(machine: SimOS, ctx: Ctx, args: list[str]) -> int:
 
 
 def _dpkg_reconfigure(machine: SimOS, ctx: Ctx, args: list[str]) -> int:
-    packages = [a for a in args[1:] if not a.startswith("-") and a != "noninteractive"]
+    o = parse_options(ctx, "dpkg-reconfigure", args[1:], "f:p:uh",
+                      ("frontend=", "priority=", "unseen-only", "default-priority", "force"))
+    if o is None:
+        return 1
+    packages = o.operands
     if packages != ["tzdata"]:
         ctx.err("dpkg-reconfigure: only tzdata can be reconfigured here\n")
         return 1
