@@ -9,7 +9,7 @@ import posixpath
 
 from ..faults import StepFault, failing
 from .fs import Dir, FsError, Node, Symlink, VirtualDir, mode_string
-from .options import parse_options
+from .options import parse_options, parse_single_dash
 from .registry import command
 from .shell import Ctx
 
@@ -305,23 +305,23 @@ def cmd_rm(ctx: Ctx, args: list[str]) -> int:
 
 @command("find")
 def cmd_find(ctx: Ctx, args: list[str]) -> int:
-    """find's arguments are an expression, not options: roots, then -name/-type/-maxdepth
-    (other predicates are accepted and ignored)."""
+    """find's arguments are roots, then an expression of single-dash predicates; the lab
+    applies -name/-iname, -type and -maxdepth (other predicates are accepted and ignored)."""
+    words = list(args[1:])
     roots: list[str] = []
-    rest = list(args[1:])
-    while rest and not rest[0].startswith("-"):
-        roots.append(rest.pop(0))
-    name = kind = None
-    maxdepth = 1 << 30
-    while rest:
-        a = rest.pop(0)
-        val = rest.pop(0) if rest and a in ("-name", "-type", "-maxdepth", "-iname") else ""
-        if a in ("-name", "-iname"):
-            name = val
-        elif a == "-type":
-            kind = val
-        elif a == "-maxdepth":
-            maxdepth = int(val)
+    while words and not words[0].startswith("-"):
+        roots.append(words.pop(0))
+    o = parse_single_dash(ctx, "find", words,
+                          flags=("print", "xdev", "follow", "depth", "prune", "quit"),
+                          valued=("name", "iname", "type", "maxdepth", "mindepth", "path",
+                                  "ipath", "newer", "mtime", "mmin", "size", "user", "perm"),
+                          unknown="{prog}: unknown predicate `{opt}'\n",
+                          missing="{prog}: missing argument to `{opt}'\n")
+    if o is None:
+        return 1
+    name = o.last("name") or o.last("iname")
+    kind = o.last("type")
+    maxdepth = int(o.last("maxdepth") or 1 << 30)
     status = 0
     for root in roots or ["."]:
         try:

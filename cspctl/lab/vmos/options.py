@@ -1,4 +1,5 @@
-"""The one option parser of the lab's commands: GNU getopt, errors as GNU tools print them.
+"""The one option parser of the lab's commands: GNU getopt, errors as GNU tools print them
+(and, for the tools that spell long options with one dash, :func:`parse_single_dash`).
 
 A command declares its options as getopt does (``short="n:fq"``, ``long=("lines=",)``) and
 gets them back by name, without dashes; a bad option prints the tool's two usage lines to
@@ -11,7 +12,7 @@ stderr and the command exits with ``status`` (2 for ls and grep, 1 for most tool
 from __future__ import annotations
 
 import getopt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -71,4 +72,41 @@ def parse_options(ctx: Ctx, prog: str, args: Sequence[str], short: str,
     parsed = Parsed(operands=rest)
     for key, val in pairs:
         parsed.opts.setdefault(key.lstrip("-"), []).append(val)
+    return parsed
+
+
+def parse_single_dash(ctx: Ctx, prog: str, args: Sequence[str], *,
+                      flags: Iterable[str] = (), valued: Iterable[str] = (),
+                      prefixes: Sequence[str] = (), unknown: str = "{prog}: unknown option "
+                      "'{opt}'\n", missing: str = "{prog}: missing argument to '{opt}'\n"
+                      ) -> Parsed | None:
+    """The other dialect: long names after one dash (``openssl x509 -noout -in F``,
+    ``java -version``, ``find / -maxdepth 2 -name X``), each a flag or taking the next word.
+
+    Words with one of ``prefixes`` (``-D``, ``-X`` for java) are kept under that prefix;
+    an unknown option or a missing value prints ``unknown``/``missing`` (formatted with
+    ``prog`` and ``opt``) and gives None.
+    """
+    flag_set, valued_set = frozenset(flags), frozenset(valued)
+    parsed = Parsed()
+    words = list(args)
+    while words:
+        word = words.pop(0)
+        if not word.startswith("-") or word == "-":
+            parsed.operands.append(word)
+            continue
+        name = word[1:]
+        prefix = next((p for p in prefixes if word.startswith(p)), None)
+        if prefix is not None:
+            parsed.opts.setdefault(prefix[1:], []).append(word[len(prefix):])
+        elif name in flag_set:
+            parsed.opts.setdefault(name, []).append("")
+        elif name in valued_set:
+            if not words:
+                ctx.err(missing.format(prog=prog, opt=word))
+                return None
+            parsed.opts.setdefault(name, []).append(words.pop(0))
+        else:
+            ctx.err(unknown.format(prog=prog, opt=word))
+            return None
     return parsed
