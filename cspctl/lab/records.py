@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import asyncssh
 
 from cspctl.lab import machines
-from cspctl.lab.versions import version_tuple
+from cspctl.lab.versions import at_least
 
 if TYPE_CHECKING:
     from cspctl.lab.world import World
@@ -58,7 +58,7 @@ class Template:
     @property
     def era(self) -> str:
         """``"sysvinit"`` (4.8-4.10, Debian 7) or ``"systemd"`` (4.11+)."""
-        return "systemd" if version_tuple(self.version) >= (4, 11) else "sysvinit"
+        return "systemd" if at_least(self.version, "4.11") else "sysvinit"
 
 
 @dataclass(eq=False)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from cspctl.errors import UsageError
 from cspctl.lab.clock import LabClock
 from cspctl.lab.faults import Faults
+from cspctl.lab.versions import at_least
 from cspctl.lab.vmos.spec import VmFault
 from cspctl.lab.world import CPVM, SSVM, LabPod, World
 
@@ -27,7 +28,7 @@ class Scenario:
 
 def _settings(world: World, *, upgraded_from_old: bool = False) -> None:
     """Global settings every scenario has; the seed keeps pre-4.3 SSL leftovers."""
-    old = world.version_tuple < (4, 11)
+    old = not world.at_least("4.11")
     s = world.set_config
     s("host", world.mgmt.ip, "Advanced",
       "The ip address of management server. This can also accept comma separated addresses.")
@@ -89,7 +90,8 @@ def _small_world(name: str, clock: LabClock, faults: Faults, *, version: str,
     world.add_host(cluster, "kvm01", "127.0.1.11", timezone=host_tz)
     world.add_host(cluster, "kvm02", "127.0.1.12", timezone=host_tz)
     vv = vm_version or version
-    tpl_name = "systemvm-kvm-4.6" if vv.startswith(("4.6", "4.7", "4.8", "4.9", "4.10")) \
+    # before 4.11 every release used the 4.6 template
+    tpl_name = "systemvm-kvm-4.6" if not at_least(vv, "4.11") \
         else "systemvm-kvm-" + ".".join(vv.split(".")[:3])
     world.add_template(CPVM, tpl_name, vv)
     world.default_template[SSVM] = world.default_template[CPVM]

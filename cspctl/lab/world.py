@@ -40,7 +40,7 @@ from cspctl.lab.records import (
     derived_key,
     new_key,
 )
-from cspctl.lab.versions import at_least, version_tuple
+from cspctl.lab.versions import at_least
 
 VmHook = Callable[["LabSystemVm"], None]
 
@@ -121,10 +121,6 @@ class World:
             if ip not in self._used_linklocal:
                 self._used_linklocal.add(ip)
                 return ip
-
-    @property
-    def version_tuple(self) -> tuple[int, ...]:
-        return version_tuple(self.version)
 
     def at_least(self, version: str) -> bool:
         """Whether the management server is this version or newer."""
