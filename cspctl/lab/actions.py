@@ -190,9 +190,7 @@ class Actions:
                              f"the VM is not running")
         vm.faults = vm.faults - {VmFault.CERT_EXPIRED}
         if vm.os_created:
-            renew = getattr(vm.os, "renew_certificate", None)
-            if callable(renew):
-                renew()
+            vm.os.renew_certificate()
         vm.agent_state()
         return {"success": True}
 
@@ -224,21 +222,10 @@ class Actions:
 # ----- runDiagnostics tools (iputils ping, traceroute, arping), answered from the world -------
 
 def _reachable(vm: LabSystemVm, address: str) -> bool:
-    """Whether ICMP/ARP from the VM reaches ``address``: the VM model decides when it can
-    (``ping_ok``); else its own nets, gateways, DNS and the management server (8250 may be
-    blocked, ping is not) and the other system VMs."""
-    w = vm.world
-    ping_ok = getattr(vm.os, "ping_ok", None)
-    if callable(ping_ok):
-        others = {v.privateip for v in w.live_vms() if v.state == "Running"}
-        return bool(ping_ok(address)) or address in others
-    known = {vm.linklocalip, vm.privateip, vm.publicip, vm.gateway, vm.pod.gateway,
-             "169.254.0.1", w.mgmt.ip, vm.zone.dns1, vm.zone.internaldns1,
-             vm.zone.nfs_url.split("/")[2] if vm.zone.nfs_url.startswith("nfs://") else ""}
-    known |= {v.privateip for v in w.live_vms()} | {v.publicip for v in w.live_vms()}
-    if vm.zone.dns2:
-        known.add(vm.zone.dns2)
-    return address in known
+    """Whether ICMP/ARP from the VM reaches ``address``: what the VM model can ping
+    (``ping_ok``), and the other running system VMs."""
+    others = {v.privateip for v in vm.world.live_vms() if v.state == "Running"}
+    return vm.os.ping_ok(address) or address in others
 
 
 def _rtt(vm: LabSystemVm, i: int) -> float:

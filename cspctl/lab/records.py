@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import asyncssh
 
@@ -14,6 +14,7 @@ from cspctl.lab import machines
 from cspctl.lab.versions import at_least
 
 if TYPE_CHECKING:
+    from cspctl.lab.vmos import HostOS, SystemVmOS
     from cspctl.lab.world import World
 
 CPVM = "consoleproxy"
@@ -120,7 +121,7 @@ class LabHost:
     state: str = "Up"
     resourcestate: str = "Enabled"
     _host_key: asyncssh.SSHKey | None = field(default=None, repr=False)
-    _os: Any = field(default=None, repr=False)
+    _os: HostOS | None = field(default=None, repr=False)
 
     @property
     def host_key(self) -> asyncssh.SSHKey:
@@ -135,7 +136,7 @@ class LabHost:
         return self.host_key.export_public_key().decode().strip()
 
     @property
-    def os(self) -> Any:
+    def os(self) -> HostOS:
         """The host's OS model (vmos.HostOS), made on first use."""
         if self._os is None:
             self._os = machines.make_host_os(self)
@@ -181,7 +182,7 @@ class LabSystemVm:
     viewer_sessions: int = 0          # console sessions open through a CPVM (activeviewersessions)
     removed: bool = False
     _host_key: asyncssh.SSHKey | None = field(default=None, repr=False)
-    _os: Any = field(default=None, repr=False)
+    _os: SystemVmOS | None = field(default=None, repr=False)
     _last_agent: str | None = field(default=None, repr=False)
 
     @property
@@ -217,12 +218,13 @@ class LabSystemVm:
         return self._os is not None
 
     @property
-    def os(self) -> Any:
+    def os(self) -> SystemVmOS:
         """The VM's OS model (vmos.SystemVmOS), made (and booted if running) on first use."""
         if self._os is None:
-            self._os = machines.make_vm_os(self)
+            machine = self._os = machines.make_vm_os(self)
             if self.state in ("Running", "Stopping", "Migrating"):
-                self._os.boot(ago=max(0.0, self.world.clock.now() - self.boot_time))
+                machine.boot(ago=max(0.0, self.world.clock.now() - self.boot_time))
+            return machine
         return self._os
 
     @property

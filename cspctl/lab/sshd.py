@@ -15,49 +15,16 @@ import contextlib
 import logging
 import socket
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import asyncssh
 
 from cspctl.lab.faults import Faults
+from cspctl.lab.ssh_targets import SshHost, SshVm, SshWorld, vm_running
 from cspctl.lab.vmos import HostOS, SimOS, SystemVmOS
 
 log = logging.getLogger(__name__)
-
-
-class SshHost(Protocol):
-    """What the SSH servers need of a hypervisor host (a LabHost, or a test's stand-in)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def ipaddress(self) -> str: ...
-    @property
-    def host_key(self) -> asyncssh.SSHKey: ...
-    @property
-    def os(self) -> SimOS: ...
-
-
-class SshVm(Protocol):
-    """What the SSH servers need of a system VM."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def host_key(self) -> asyncssh.SSHKey: ...
-    @property
-    def os(self) -> SimOS: ...
-
-
-class SshWorld(Protocol):
-    """What the SSH servers need of the world: its hosts and the VMs on their link-local net."""
-
-    @property
-    def hosts(self) -> Sequence[SshHost]: ...
-    def vm_by_linklocal(self, host: Any, ip: str) -> SshVm | None: ...
 
 
 VM_SSH_PORT = 3922
@@ -116,26 +83,15 @@ class _HostServer(_Auth):
     def connection_requested(self, dest_host: str, dest_port: int, orig_host: str,
                              orig_port: int) -> Awaitable[_Pipe]:
         vm = self.lab.world.vm_by_linklocal(self.host, dest_host)
-        if vm is None or dest_port != VM_SSH_PORT or not _vm_running(vm):
+        if vm is None or dest_port != VM_SSH_PORT or not vm_running(vm):
             log.debug("lab ssh: %s refuses direct-tcpip to %s:%s", self.target, dest_host,
                       dest_port)
             raise asyncssh.ChannelOpenError(asyncssh.OPEN_CONNECT_FAILED, "Connection refused")
         return self.lab.tunnel_to(vm)
 
 
-def _vm_running(vm: SshVm) -> bool:
-    if vm.state not in ("Running", "Starting", "Stopping"):
-        return False
-    return _powered(vm.os)
-
-
 def _vm_prompt(name: str) -> Prompt:
     return lambda cwd: f"root@{name}:{cwd}# "
-
-
-def _powered(machine: SimOS) -> bool:
-    """Whether the machine is on (a host always is; a system VM when booted)."""
-    return machine.running if isinstance(machine, SystemVmOS) else True
 
 
 class _VmServer(_Auth):
@@ -325,7 +281,7 @@ class LabSsh:
 
     def _gone(self, server: _Auth, os: SimOS) -> bool:
         """A powered-off machine drops its SSH connections (sshd died with it)."""
-        if not _powered(os):
+        if not os.running:
             self._drop(server)
             return True
         return False

@@ -196,7 +196,7 @@ class AgentVm(SimOS):
             return (f"agent version {s.cloudstack_version} is older than the management server, "
                     "which closes the connection after startup")
         if not self.sysv:
-            crt = self._cert_meta()
+            crt = self.cert_meta()
             now = self.now()
             if crt is None or not (crt["notBefore"] <= now <= crt["notAfter"]):
                 return (f"SSL Handshake failed while connecting to host: {s.mgmt_host} port: "
@@ -205,7 +205,7 @@ class AgentVm(SimOS):
             return "secondary storage is not mounted (agent connected)"
         return None
 
-    def _cert_meta(self) -> dict[str, Any] | None:
+    def cert_meta(self) -> dict[str, Any] | None:
         try:
             node = self.fs.lookup(f"{SYSTEMVM}/conf/cloud.crt")
         except FsError:

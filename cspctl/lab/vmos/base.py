@@ -79,6 +79,8 @@ class SimOS:
         self.arch = "x86_64"
         self.memory_mb = 1024
         self.load = (0.0, 0.01, 0.05)
+        self.running = True
+        """Powered on (a host always is; a system VM between boot() and shutdown())."""
         self.lab_faults: Faults | None = None
         """The lab's Faults (set by the world): named repair steps that must fail."""
 

@@ -74,7 +74,7 @@ class HostOS(SimOS):
 
     def _sync_guests(self) -> None:
         """One qemu-kvm process per running guest (pids stable per guest name)."""
-        running = {name for name, _ip, vm in self.vm_list() if getattr(vm, "running", True)}
+        running = {name for name, _ip, vm in self.vm_list() if vm.running}
         for pid, proc in list(self.procs.items()):
             if proc.comm == "qemu-kvm" and proc.args[2].split("=")[1].split(",")[0] not in running:
                 self.kill(pid)
@@ -108,7 +108,7 @@ class HostOS(SimOS):
         for item in self.vms():
             if len(item) == 2:
                 ip, vm = item
-                rows.append((getattr(getattr(vm, "spec", None), "name", vm.hostname), ip, vm))
+                rows.append((vm.hostname, ip, vm))
             else:
                 rows.append(item)
         return rows
@@ -125,7 +125,7 @@ class HostOS(SimOS):
             return "resolve"
         found = self.vm_by_ip(ip)
         if found is not None:
-            return "open" if getattr(found[1], "running", True) and port == 3922 else "refused"
+            return "open" if found[1].running and port == 3922 else "refused"
         return super().tcp_connect(host, port)
 
     def ping_ok(self, ip: str) -> bool:

@@ -40,7 +40,7 @@ def cmd_virsh(ctx: Ctx, args: list[str]) -> int:
     show_all = o.has("all")
     rows = []
     for i, (name, _ip, vm) in enumerate(host.vm_list(), 1):
-        running = getattr(vm, "running", True)
+        running = vm.running
         if running or show_all:
             rows.append((str(i) if running else "-", name, "running" if running else
                          "shut off"))
@@ -62,7 +62,7 @@ def _virsh_domstate(host: HostOS, ctx: Ctx, names: list[str]) -> int:
         return 1
     for name, _ip, vm in host.vm_list():
         if name == names[0]:
-            ctx.out(("running" if getattr(vm, "running", True) else "shut off") + "\n\n")
+            ctx.out(("running" if vm.running else "shut off") + "\n\n")
             return 0
     ctx.err(f"error: failed to get domain '{names[0]}'\n")
     return 1
@@ -95,7 +95,7 @@ def cmd_ssh(ctx: Ctx, args: list[str]) -> int:
         ctx.err(f"ssh: Could not resolve hostname {host}: Name or service not known\r\n")
         return 255
     found = machine.vm_by_ip(ip)
-    if found is None or port != 3922 or not getattr(found[1], "running", True):
+    if found is None or port != 3922 or not found[1].running:
         res = machine.tcp_connect(ip, port)
         if res == "timeout":
             ctx.duration += 130

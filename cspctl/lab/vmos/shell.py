@@ -77,6 +77,9 @@ class Shell:
                     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                     "LANG": "C", "TERM": "xterm"}
         self.exit_requested: int | None = None
+        self._subs: list[str] = []
+        """The `$(...)` bodies of the line being run (placeholders point into it)."""
+        self._sub_errors: list[str] = []
         self.term_cols: int | None = None
         """Terminal width when the session has a PTY (None for exec)."""
         self.nested: tuple[str, str, SimOS] | None = None
@@ -91,7 +94,7 @@ class Shell:
     def run_chunks(self, line: str) -> tuple[list[tuple[int, str]], int, float]:
         """Run a command line; return ordered output chunks (1=stdout, 2=stderr)."""
         top = Ctx(self)
-        self._subs: list[str] = []
+        self._subs = []
         try:
             items = parse(line, self._subs)
         except ShellSyntaxError as exc:
@@ -208,7 +211,7 @@ class Shell:
     def _substitute(self, m: re.Match[str]) -> str:
         code = ord(m.group(0))
         idx = code - (SUB_QUOTED if code >= SUB_QUOTED else SUB_BASE)
-        subs = getattr(self, "_subs", [])
+        subs = self._subs
         if idx >= len(subs):
             return ""
         sub = Shell(self.os, self.cwd)
@@ -222,7 +225,7 @@ class Shell:
 
     def expand_words(self, words: list[str]) -> list[str]:
         out: list[str] = []
-        self._sub_errors: list[str] = []
+        self._sub_errors = []
         for word in words:
             word = self.expand_vars(word)
             if SUB_RE.search(word):

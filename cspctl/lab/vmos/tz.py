@@ -11,6 +11,7 @@ import zoneinfo
 from typing import TYPE_CHECKING
 
 from ..faults import StepFault, failing
+from .fs import Dir
 from .options import parse_options
 from .registry import SYSTEMD, command
 from .shell import Ctx
@@ -39,7 +40,7 @@ def install(machine: SimOS, mtime: float) -> None:
     machine.fs.write("/etc/timezone", name + "\n", mtime=mtime)
     machine.fs.write(f"/usr/share/zoneinfo/{name}", "TZif2\n", mtime=mtime)
     existing = machine.fs.root.children.get("etc")
-    if existing is not None and "localtime" in getattr(existing, "children", {}):
+    if isinstance(existing, Dir) and "localtime" in existing.children:
         machine.fs.unlink(machine.fs.lookup("/etc/localtime", follow=False))
     machine.fs.symlink("/etc/localtime", f"/usr/share/zoneinfo/{name}", mtime)
 
