@@ -8,8 +8,9 @@ import pytest
 from cspctl.cloudstack.errors import JobFailed
 from cspctl.lab import Faults, Lab
 from cspctl.lab.snapshot import state
+from cspctl.lab.vmos import VmFault
 from cspctl.session import Session
-from tests.test_lab_vm import FAULT_EARLY_CONFIG_RERUN, cpvm, run
+from tests.test_lab_vm import cpvm, run
 
 
 def test_time_zone_tools_on_4_8_and_4_11() -> None:
@@ -32,7 +33,7 @@ def test_time_zone_tools_on_4_8_and_4_11() -> None:
 
 
 def test_named_step_faults_make_the_commands_fail() -> None:
-    vm = cpvm(FAULT_EARLY_CONFIG_RERUN)
+    vm = cpvm(VmFault.EARLY_CONFIG_RERUN)
     vm.lab_faults = Faults(fail_steps="chattr,cloud-start,early-config")
     res = vm.execute("chattr +i /usr/local/cloud/systemvm/js")
     assert res.status == 1 and "Operation not permitted" in res.stderr

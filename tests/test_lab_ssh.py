@@ -14,11 +14,11 @@ import pytest
 
 from cspctl.lab.sshd import LabSsh
 from cspctl.lab.vmos import (
-    FAULT_EARLY_CONFIG_RERUN,
     SECONDARYSTORAGEVM,
     HostOS,
     HostSpec,
     SystemVmOS,
+    VmFault,
     VmSpec,
 )
 
@@ -57,7 +57,7 @@ class FakeWorld:
         self.hosts = [FakeHost("kvm01", "127.0.1.41"), FakeHost("kvm02", "127.0.1.42")]
         self.system_vms: list[FakeVm] = []
         cp = SystemVmOS(VmSpec("v-2-VM", linklocal_ip="169.254.3.93",
-                               faults=frozenset({FAULT_EARLY_CONFIG_RERUN})), clock)
+                               faults=frozenset({VmFault.EARLY_CONFIG_RERUN})), clock)
         ss = SystemVmOS(VmSpec("s-1-VM", vm_type=SECONDARYSTORAGEVM, vm_id=1,
                                linklocal_ip="169.254.7.7"), clock)
         for vm in (cp, ss):

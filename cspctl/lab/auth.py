@@ -68,8 +68,10 @@ def parse_expires(value: str, *, lenient: bool) -> datetime | None:
 
 def verify_signed_request(params: Sequence[tuple[str, str]], secret: str, *, now: float,
                           lenient_expires: bool) -> bool:
-    """Whether a request signed with an API key is authentic and not expired (§2.1, §2.2)."""
-    lower = {}
+    """Whether a request signed with an API key is authentic and not expired.
+
+    See docs/cloudstack.md §2.1, §2.2."""
+    lower: dict[str, str] = {}
     for name, value in params:
         lower.setdefault(name.lower(), value)
     signature = lower.get("signature")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 @dataclass
@@ -41,12 +42,24 @@ class Faults:
         return step in {s.strip() for s in self.fail_steps.split(",")}
 
 
-STEP_FAULTS = ("chattr", "cloud-start", "early-config", "timezone", "update-config",
-               "reboot-job", "destroy-job", "cert-job", "patch-job")
+class StepFault(StrEnum):
+    """Repair steps ``fail_steps`` can make fail on purpose (the one place they are named)."""
+
+    CHATTR = "chattr"
+    CLOUD_START = "cloud-start"
+    EARLY_CONFIG = "early-config"
+    TIMEZONE = "timezone"
+    UPDATE_CONFIG = "update-config"
+    REBOOT_JOB = "reboot-job"
+    DESTROY_JOB = "destroy-job"
+    CERT_JOB = "cert-job"
+    PATCH_JOB = "patch-job"
+
+
+STEP_FAULTS = tuple(StepFault)
 """Names ``fail_steps`` accepts."""
 
 
-def failing(faults: object, step: str) -> bool:
+def failing(faults: Faults | None, step: StepFault) -> bool:
     """``faults.failing(step)`` for a Faults, False for None (a model without a lab)."""
-    check = getattr(faults, "failing", None)
-    return bool(check(step)) if callable(check) else False
+    return faults is not None and faults.failing(step)

@@ -1,4 +1,4 @@
-"""Lab scenarios for the failures operators keep reporting upstream (issue 13).
+"""Lab scenarios for the failures operators keep reporting upstream.
 
 Each reproduces one failure through state a repair can change: a host record, a keystore
 file, a missing file and the port it controls, a dead process. The summaries describe what an
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cspctl.lab.machines import vm_spec
 from cspctl.lab.vmos.field import FieldVmOS
-from cspctl.lab.world import LabSystemVm, World, _build
+from cspctl.lab.world import LabSystemVm, World
 
 if TYPE_CHECKING:
     from cspctl.lab.clock import LabClock
@@ -20,9 +21,8 @@ if TYPE_CHECKING:
 
 def field_os(world: World, vm: LabSystemVm) -> FieldVmOS:
     """Give ``vm`` a FieldVmOS (booted like the world would); a re-created VM gets a plain one."""
-    from cspctl.lab.vmos import VmSpec
 
-    os_ = FieldVmOS(_build(VmSpec, world.vm_spec_fields(vm)), world.clock)
+    os_ = FieldVmOS(vm_spec(vm), world.clock)
     vm._os = os_
     if vm.state in ("Running", "Stopping", "Migrating"):
         os_.boot(ago=max(0.0, world.clock.now() - vm.boot_time))

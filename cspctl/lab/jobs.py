@@ -117,7 +117,9 @@ class JobManager:
                 await task
 
     def render(self, job: Job) -> dict[str, Any]:
-        """The ``queryasyncjobresultresponse`` body (pending/success/failure, §4)."""
+        """The ``queryasyncjobresultresponse`` body: pending/success/failure.
+
+        See docs/cloudstack.md §4."""
         w = self.world
         d: dict[str, Any] = {"accountid": w.account_id, "userid": w.user_id, "cmd": job.cmd,
                              "jobstatus": job.status, "jobprocstatus": 0,

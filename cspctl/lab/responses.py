@@ -6,6 +6,7 @@ fields are left out, as Gson does.
 from __future__ import annotations
 
 from typing import Any
+from xml.sax.saxutils import escape
 
 from cspctl.lab.world import (
     AGENT_UP,
@@ -198,3 +199,21 @@ def event(world: World, e: LabEvent) -> dict[str, Any]:
         d.update({"resourceid": e.resource_id, "resourcetype": e.resource_type,
                   "resourcename": e.resource_name})
     return _clean(d)
+
+
+# ----- XML rendering (response != json) -------------------------------------------------------
+
+def _xml_value(name: str, value: Any) -> str:
+    if isinstance(value, dict):
+        return f"<{name}>" + "".join(_xml_value(k, v) for k, v in value.items()) + f"</{name}>"
+    if isinstance(value, list):
+        return "".join(_xml_value(name, v) for v in value)
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return f"<{name}>{escape(str(value))}</{name}>"
+
+
+def to_xml(key: str, body: dict[str, Any], version: str) -> str:
+    inner = "".join(_xml_value(k, v) for k, v in body.items())
+    return (f'<?xml version="1.0" encoding="UTF-8"?><{key} cloud-stack-version="{version}">'
+            f"{inner}</{key}>")

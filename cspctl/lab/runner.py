@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
-import logging
 import os
 import secrets
 import shutil
@@ -27,20 +25,20 @@ from typing import Any
 
 import asyncssh
 
+from cspctl.config import Profile
 from cspctl.lab.api import ApiServer, Credentials
 from cspctl.lab.clock import LabClock
 from cspctl.lab.faults import Faults
 from cspctl.lab.scenarios import build_world
-from cspctl.lab.world import LabSystemVm, World
-
-log = logging.getLogger(__name__)
+from cspctl.lab.sshd import LabSsh
+from cspctl.lab.world import LabHost, LabSystemVm, World
+from cspctl.ssh.hostkeys import HostKeyStore
 
 KEY_NAME = "id_ed25519"
 EAGER_SSH_HOSTS = 200
 """Worlds with more hosts (``large``) open every host's listening socket before start()
 returns but attach the SSH servers in the background (``await lab.wait_ssh()``): ready in
-< 2 s, and an early client just waits in the backlog. Needs ``LabSsh.add_host(host, sock=)``;
-without it every server is started before start() returns."""
+< 2 s, and an early client just waits in the backlog."""
 TRUST_ALL_LIMIT = 200
 """Worlds with more system VMs (``large``) make and trust VM keys lazily (one JSON rewrite
 per key), when each VM's SSH server first starts."""
@@ -81,9 +79,9 @@ class Lab:
         self.api = ApiServer(self.world, Credentials(self.apikey, self.secretkey,
                                                       self.username, self.password,
                                                       self.domain))
-        self.ssh: Any = None
+        self.ssh: LabSsh | None = None
         self._ssh_task: asyncio.Future[None] | None = None
-        self._store: Any = None
+        self._store: HostKeyStore | None = None
         self._started = False
 
     # ----- lifecycle -------------------------------------------------------------------------
@@ -180,25 +178,20 @@ class Lab:
     async def _start_ssh(self, key: asyncssh.SSHKey) -> None:
         if not self.ssh_enabled:
             return
-        try:
-            from cspctl.lab.sshd import LabSsh
-        except ImportError:  # the SSH servers are not importable: API-only lab
-            log.warning("cspctl.lab.sshd not available: the lab runs without SSH")
-            return
-        self.ssh = LabSsh(self.world, authorized_keys=[self.world.mgmt_public_key],
-                          port=self.requested_ssh_port, faults=self.faults)
+        public = key.export_public_key().decode().strip()
+        ssh = self.ssh = LabSsh(self.world, authorized_keys=[public],
+                                port=self.requested_ssh_port, faults=self.faults)
         hosts = self.world.hosts
-        takes_sock = "sock" in inspect.signature(self.ssh.add_host).parameters \
-            if hasattr(self.ssh, "add_host") else False
-        if len(hosts) <= EAGER_SSH_HOSTS or not takes_sock:
-            await self.ssh.start()
+        if len(hosts) <= EAGER_SSH_HOSTS:
+            await ssh.start()
         else:
             # Listening sockets for every host now (a few ms): a client connecting early
             # waits in the kernel backlog until its host's SSH server is attached.
             socks = self._prebind([h.ipaddress for h in hosts], self.requested_ssh_port)
-            await self.ssh.add_host(hosts[0], sock=socks[0])
-            self._ssh_task = asyncio.ensure_future(self._attach_rest(hosts[1:], socks[1:]))
-        self.ssh_port = int(self.ssh.port)
+            await ssh.add_host(hosts[0], sock=socks[0])
+            self._ssh_task = asyncio.ensure_future(
+                self._attach_rest(ssh, hosts[1:], socks[1:]))
+        self.ssh_port = int(ssh.port)
 
     @staticmethod
     def _prebind(addresses: list[str], port: int) -> list[socket.socket]:
@@ -218,12 +211,14 @@ class Lab:
             raise
         return socks
 
-    async def _attach_rest(self, hosts: list[Any], socks: list[socket.socket]) -> None:
+    @staticmethod
+    async def _attach_rest(ssh: LabSsh, hosts: list[LabHost], socks: list[socket.socket]
+                           ) -> None:
         pending = list(zip(hosts, socks, strict=True))
         try:
             while pending:
                 host, sock = pending[0]
-                await self.ssh.add_host(host, sock=sock)
+                await ssh.add_host(host, sock=sock)
                 pending.pop(0)
         finally:
             for _host, sock in pending:
@@ -242,23 +237,16 @@ class Lab:
             lines.append(f"{where} {host.host_key_line}\n")
         self.known_hosts_path.write_text("".join(lines), encoding="utf-8")
 
-    def host_key_store(self) -> Any:
-        """The lab's own HostKeyStore (in its state directory), or None when cspctl.ssh is
-        not there."""
+    def host_key_store(self) -> HostKeyStore:
+        """The lab's own HostKeyStore (in its state directory)."""
         if self._store is None:
-            try:
-                from cspctl.ssh.hostkeys import HostKeyStore
-            except ImportError:
-                return None
             self._store = HostKeyStore(self.host_keys_path)
         return self._store
 
     def _trust_vm(self, vm: LabSystemVm) -> None:
         """Record a VM's key in the lab's store, and in its known_hosts for plain OpenSSH
         (``ssh -o UserKnownHostsFile=... -J root@HOST:PORT -p 3922 root@169.254.x.x``)."""
-        store = self.host_key_store()
-        if store is not None:
-            store.trust(vm.id, vm.linklocalip, vm.host_key_line, vm.name)
+        self.host_key_store().trust(vm.id, vm.linklocalip, vm.host_key_line, vm.name)
         with contextlib.suppress(OSError), self.known_hosts_path.open("a") as fh:
             fh.write(f"[{vm.linklocalip}]:3922 {vm.host_key_line}\n")
 
@@ -277,11 +265,9 @@ class Lab:
                 _ = vm.host_key  # the on_vm_key hook trusts it
 
     # ----- what clients need --------------------------------------------------------------------
-    def profile(self, name: str = "lab") -> Any:
+    def profile(self, name: str = "lab") -> Profile:
         """A cspctl Profile for this lab (API keys, SSH key, the lab's known_hosts and host-key
         store, policy ask)."""
-        from cspctl.config import Profile
-
         return Profile(
             name=name, source=None, url=self.url, apikey=self.apikey, secretkey=self.secretkey,
             username=self.username, password=self.password, domain=self.domain,

@@ -12,15 +12,9 @@ from dataclasses import dataclass
 from cspctl.errors import UsageError
 from cspctl.lab.clock import LabClock
 from cspctl.lab.faults import Faults
-from cspctl.lab.world import AGENT_OLD, CPVM, SSVM, LabPod, World
-
-# Fault flags understood by the system VM model (cspctl/lab/vmos/spec.py).
-EARLY_CONFIG_RERUN = "early-config-rerun"
-MGMT_PORT_BLOCKED = "mgmt-port-blocked"
-CLOCK_DRIFT = "clock-drift"
-DISK_FULL = "disk-full"
-CERT_EXPIRED = "cert-expired"
-NFS_UNMOUNTED = "ssvm-storage"
+from cspctl.lab.versions import at_least
+from cspctl.lab.vmos.spec import VmFault
+from cspctl.lab.world import CPVM, SSVM, LabPod, World
 
 DAY = 86400.0
 
@@ -34,7 +28,7 @@ class Scenario:
 
 def _settings(world: World, *, upgraded_from_old: bool = False) -> None:
     """Global settings every scenario has; the seed keeps pre-4.3 SSL leftovers."""
-    old = world.version_tuple < (4, 11)
+    old = not world.at_least("4.11")
     s = world.set_config
     s("host", world.mgmt.ip, "Advanced",
       "The ip address of management server. This can also accept comma separated addresses.")
@@ -96,7 +90,8 @@ def _small_world(name: str, clock: LabClock, faults: Faults, *, version: str,
     world.add_host(cluster, "kvm01", "127.0.1.11", timezone=host_tz)
     world.add_host(cluster, "kvm02", "127.0.1.12", timezone=host_tz)
     vv = vm_version or version
-    tpl_name = "systemvm-kvm-4.6" if vv.startswith(("4.6", "4.7", "4.8", "4.9", "4.10")) \
+    # before 4.11 every release used the 4.6 template
+    tpl_name = "systemvm-kvm-4.6" if not at_least(vv, "4.11") \
         else "systemvm-kvm-" + ".".join(vv.split(".")[:3])
     world.add_template(CPVM, tpl_name, vv)
     world.default_template[SSVM] = world.default_template[CPVM]
@@ -138,7 +133,7 @@ def build_seed(clock: LabClock, faults: Faults) -> World:
                               upgraded_from_old=True)
     for host in world.hosts:
         host.hypervisorversion = "2.0.0"   # libvirt/qemu of a CentOS 7 KVM host
-    bad = frozenset({EARLY_CONFIG_RERUN})
+    bad = frozenset({VmFault.EARLY_CONFIG_RERUN})
     _pair(world, pod, cp_faults=bad, ss_faults=bad, age_days=45, up_days=1.5)
     _disconnected_history(world)
     cp = world.vm_by_name("v-2-VM")
@@ -159,7 +154,7 @@ def build_healthy(clock: LabClock, faults: Faults) -> World:
 
 def build_mgmt_port_blocked(clock: LabClock, faults: Faults) -> World:
     world, pod = _small_world("mgmt-port-blocked", clock, faults, version="4.18.1.0")
-    bad = frozenset({MGMT_PORT_BLOCKED})
+    bad = frozenset({VmFault.MGMT_PORT_BLOCKED})
     _pair(world, pod, cp_faults=bad, ss_faults=bad)
     _disconnected_history(world)
     return world
@@ -169,7 +164,7 @@ def build_clock_drift(clock: LabClock, faults: Faults) -> World:
     world, pod = _small_world("clock-drift", clock, faults, version="4.15.2.0")
     drift = -3 * DAY - 1234
     world.hosts[1].clock_offset = drift
-    bad = frozenset({CLOCK_DRIFT})
+    bad = frozenset({VmFault.CLOCK_DRIFT})
     _pair(world, pod, cp_faults=bad)
     cp = world.vm_by_name("v-2-VM")
     assert cp is not None
@@ -180,7 +175,7 @@ def build_clock_drift(clock: LabClock, faults: Faults) -> World:
 
 def build_disk_full(clock: LabClock, faults: Faults) -> World:
     world, pod = _small_world("disk-full", clock, faults, version="4.15.2.0")
-    _pair(world, pod, ss_faults=frozenset({DISK_FULL}))
+    _pair(world, pod, ss_faults=frozenset({VmFault.DISK_FULL}))
     _disconnected_history(world)
     return world
 
@@ -188,7 +183,7 @@ def build_disk_full(clock: LabClock, faults: Faults) -> World:
 def build_template_mismatch(clock: LabClock, faults: Faults) -> World:
     world, pod = _small_world("template-mismatch", clock, faults, version="4.18.1.0",
                               vm_version="4.16.1.0")
-    bad = frozenset({AGENT_OLD})
+    bad = frozenset({VmFault.AGENT_OLD})
     _pair(world, pod, cp_faults=bad, ss_faults=bad)
     _disconnected_history(world)
     return world
@@ -196,7 +191,7 @@ def build_template_mismatch(clock: LabClock, faults: Faults) -> World:
 
 def build_cert_expired(clock: LabClock, faults: Faults) -> World:
     world, pod = _small_world("cert-expired", clock, faults, version="4.15.2.0")
-    bad = frozenset({CERT_EXPIRED})
+    bad = frozenset({VmFault.CERT_EXPIRED})
     _pair(world, pod, cp_faults=bad, ss_faults=bad, age_days=400, up_days=380)
     _disconnected_history(world)
     return world
@@ -204,7 +199,7 @@ def build_cert_expired(clock: LabClock, faults: Faults) -> World:
 
 def build_ssvm_storage(clock: LabClock, faults: Faults) -> World:
     world, pod = _small_world("ssvm-storage", clock, faults, version="4.18.1.0")
-    _pair(world, pod, ss_faults=frozenset({NFS_UNMOUNTED}))
+    _pair(world, pod, ss_faults=frozenset({VmFault.SSVM_STORAGE}))
     return world
 
 
@@ -220,7 +215,7 @@ def build_large(clock: LabClock, faults: Faults) -> World:
     world.default_template[SSVM] = tpl
     _settings(world)
     now = clock.now()
-    bad = frozenset({MGMT_PORT_BLOCKED})
+    bad = frozenset({VmFault.MGMT_PORT_BLOCKED})
     for z in range(1, LARGE_ZONES + 1):
         zone = world.add_zone(f"zone{z:02d}", public_net=f"198.18.{z}.0/24",
                               internaldns1=f"10.{z}.0.2",
@@ -279,7 +274,7 @@ def build_world(name: str, clock: LabClock | None = None,
     return scenario.build(clock or LabClock(), faults or Faults())
 
 
-# The failures operators keep reporting upstream (issue 13) live in their own module.
+# The failures operators keep reporting upstream live in their own module.
 from cspctl.lab.field_scenarios import field_scenarios  # noqa: E402
 
 SCENARIOS.update((s.name, s) for s in field_scenarios(Scenario))

@@ -38,7 +38,7 @@ def _vm_os(vm: LabSystemVm) -> dict[str, Any]:
             flags[path] = None
             continue
         flags[path] = {"immutable": bool(node.immutable), "inode": id(node)}
-    cert = machine._cert_meta() if hasattr(machine, "_cert_meta") else None
+    cert = machine.cert_meta()
     try:
         etc_tz = machine.fs.read("/etc/timezone").strip()
     except Exception:
@@ -46,7 +46,7 @@ def _vm_os(vm: LabSystemVm) -> dict[str, Any]:
     return {
         "running": machine.running,
         "boot_time": round(machine.boot_time, 3),
-        "boots": getattr(machine, "boots", None),
+        "boots": machine.boots,
         "faults": sorted(machine.faults),
         "procs": procs,
         "dirs": flags,

@@ -15,17 +15,24 @@ import contextlib
 import logging
 import socket
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import asyncssh
 
+from cspctl.lab.faults import Faults
+from cspctl.lab.ssh_targets import SshHost, SshVm, SshWorld, vm_running
+from cspctl.lab.vmos import HostOS, SimOS, SystemVmOS
+
 log = logging.getLogger(__name__)
 
+
 VM_SSH_PORT = 3922
+Prompt = Callable[[str], str]
+"""The shell prompt for a working directory."""
 
 
-def _fault(faults: Any, name: str, default: float = 0.0) -> float:
+def _fault(faults: Faults | None, name: str, default: float = 0.0) -> float:
     return float(getattr(faults, name, default) or 0) if faults is not None else default
 
 
@@ -69,43 +76,40 @@ class _Auth(asyncssh.SSHServer):
 class _HostServer(_Auth):
     """A KVM host: exec/shell in HostOS, direct-tcpip to its VMs' port 3922."""
 
-    def __init__(self, lab: LabSsh, host: Any) -> None:
+    def __init__(self, lab: LabSsh, host: SshHost) -> None:
         super().__init__(lab, f"host:{host.ipaddress}")
         self.host = host
 
     def connection_requested(self, dest_host: str, dest_port: int, orig_host: str,
-                             orig_port: int) -> Any:
+                             orig_port: int) -> Awaitable[_Pipe]:
         vm = self.lab.world.vm_by_linklocal(self.host, dest_host)
-        if vm is None or dest_port != VM_SSH_PORT or not _vm_running(vm):
+        if vm is None or dest_port != VM_SSH_PORT or not vm_running(vm):
             log.debug("lab ssh: %s refuses direct-tcpip to %s:%s", self.target, dest_host,
                       dest_port)
             raise asyncssh.ChannelOpenError(asyncssh.OPEN_CONNECT_FAILED, "Connection refused")
         return self.lab.tunnel_to(vm)
 
 
-def _vm_running(vm: Any) -> bool:
-    state = getattr(vm, "state", "Running")
-    if state not in ("Running", "Starting", "Stopping"):
-        return False
-    return bool(getattr(vm.os, "running", True))
+def _vm_prompt(name: str) -> Prompt:
+    return lambda cwd: f"root@{name}:{cwd}# "
 
 
 class _VmServer(_Auth):
-    def __init__(self, lab: LabSsh, vm: Any) -> None:
+    def __init__(self, lab: LabSsh, vm: SshVm) -> None:
         super().__init__(lab, f"vm:{vm.name}")
         self.vm = vm
 
 
-class _Pipe(asyncssh.SSHTCPSession):
+class _Pipe(asyncssh.SSHTCPSession[bytes]):
     """Bridges a direct-tcpip channel to a local TCP connection (the VM's SSH server)."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
-        self.chan: asyncssh.SSHTCPChannel | None = None
+        self.chan: asyncssh.SSHTCPChannel[bytes] | None = None
         self.task: asyncio.Task[None] | None = None
 
-    def connection_made(self, chan: asyncssh.SSHTCPChannel) -> None:  # type: ignore[override]
+    def connection_made(self, chan: asyncssh.SSHTCPChannel[bytes]) -> None:
         self.chan = chan
         self.task = asyncio.ensure_future(self._pump())
 
@@ -125,7 +129,7 @@ class _Pipe(asyncssh.SSHTCPSession):
                     self.chan.write_eof()
                     self.chan.close()
 
-    def data_received(self, data: bytes, datatype: Any) -> None:  # type: ignore[override]
+    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         self.writer.write(data)
 
     def eof_received(self) -> bool:
@@ -142,8 +146,8 @@ class _Pipe(asyncssh.SSHTCPSession):
 class LabSsh:
     """All SSH servers of a lab world."""
 
-    def __init__(self, world: Any, *, authorized_keys: Iterable[str] | str, port: int = 0,
-                 faults: Any = None, command_time_scale: float = 0.0,
+    def __init__(self, world: SshWorld, *, authorized_keys: Iterable[str] | str, port: int = 0,
+                 faults: Faults | None = None, command_time_scale: float = 0.0,
                  bind_hosts: bool = True) -> None:
         self.world = world
         keys = [authorized_keys] if isinstance(authorized_keys, str) else list(authorized_keys)
@@ -153,7 +157,7 @@ class LabSsh:
         self.command_time_scale = command_time_scale
         self.connection_counts: Counter[str] = Counter()
         self._servers: list[asyncssh.SSHAcceptor] = []
-        self._vm_servers: dict[int, tuple[Any, asyncssh.SSHAcceptor, int]] = {}
+        self._vm_servers: dict[int, tuple[SshVm, asyncssh.SSHAcceptor, int]] = {}
         self._vm_lock = asyncio.Lock()
         self._conns: set[asyncssh.SSHServerConnection] = set()
         self._bound: set[str] = set()
@@ -164,7 +168,7 @@ class LabSsh:
         for host in self.world.hosts:
             await self.add_host(host)
 
-    async def add_host(self, host: Any, sock: socket.socket | None = None) -> None:
+    async def add_host(self, host: SshHost, sock: socket.socket | None = None) -> None:
         """Start the SSH server of one host (or serve an already listening `sock` for it)."""
         if host.ipaddress in self._bound:
             return
@@ -202,7 +206,7 @@ class LabSsh:
         await self.stop()
 
     # --- VM servers -------------------------------------------------------------------------
-    async def vm_port(self, vm: Any) -> int:
+    async def vm_port(self, vm: SshVm) -> int:
         """The local port of `vm`'s SSH server, started on first use (new VM → new server)."""
         async with self._vm_lock:
             entry = self._vm_servers.get(id(vm))
@@ -212,37 +216,37 @@ class LabSsh:
                 lambda v=vm: _VmServer(self, v), host="127.0.0.1", port=0,
                 server_host_keys=[vm.host_key], process_factory=self._vm_process,
                 allow_scp=False, keepalive_interval=0, encoding="utf-8", line_editor=True)
-            port = acceptor.sockets[0].getsockname()[1]
+            port = int(acceptor.sockets[0].getsockname()[1])
             self._vm_servers[id(vm)] = (vm, acceptor, port)
             return port
 
-    async def tunnel_to(self, vm: Any) -> _Pipe:
+    async def tunnel_to(self, vm: SshVm) -> _Pipe:
         port = await self.vm_port(vm)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         return _Pipe(reader, writer)
 
     # --- sessions ---------------------------------------------------------------------------
-    async def _host_process(self, process: asyncssh.SSHServerProcess) -> None:
+    async def _host_process(self, process: asyncssh.SSHServerProcess[str]) -> None:
         server = process.get_extra_info("lab_server")
         host = server.host
         await self._session(process, server, host.os, self._host_prompt(host))
 
-    async def _vm_process(self, process: asyncssh.SSHServerProcess) -> None:
+    async def _vm_process(self, process: asyncssh.SSHServerProcess[str]) -> None:
         server = process.get_extra_info("lab_server")
         vm = server.vm
         name = vm.name
         await self._session(process, server, vm.os, lambda cwd: f"root@{name}:{cwd}# ")
 
     @staticmethod
-    def _host_prompt(host: Any) -> Any:
-        short = str(getattr(host, "name", "host")).split(".")[0]
-        distro = getattr(getattr(host.os, "spec", None), "distro", "centos7")
-        if str(distro).startswith("ubuntu"):
+    def _host_prompt(host: SshHost) -> Prompt:
+        short = host.name.split(".")[0]
+        distro = host.os.spec.distro if isinstance(host.os, HostOS) else "centos7"
+        if distro.startswith("ubuntu"):
             return lambda cwd: f"root@{short}:{cwd}# "
         return lambda cwd: f"[root@{short} {cwd.rsplit('/', 1)[-1] or '/'}]# "
 
-    async def _session(self, process: asyncssh.SSHServerProcess, server: _Auth, os: Any,
-                       prompt: Any) -> None:
+    async def _session(self, process: asyncssh.SSHServerProcess[str], server: _Auth, os: SimOS,
+                       prompt: Prompt) -> None:
         try:
             if process.command is not None:
                 status = await self._exec(process, server, os, process.command)
@@ -275,14 +279,14 @@ class LabSsh:
         if server.conn is not None:
             server.conn.abort()
 
-    def _gone(self, server: _Auth, os: Any) -> bool:
+    def _gone(self, server: _Auth, os: SimOS) -> bool:
         """A powered-off machine drops its SSH connections (sshd died with it)."""
-        if getattr(os, "running", True) is False:
+        if not os.running:
             self._drop(server)
             return True
         return False
 
-    async def _exec(self, process: asyncssh.SSHServerProcess, server: _Auth, os: Any,
+    async def _exec(self, process: asyncssh.SSHServerProcess[str], server: _Auth, os: SimOS,
                     command: str) -> int:
         if self._gone(server, os):
             return 255
@@ -299,8 +303,8 @@ class LabSsh:
             self._drop(server)
         return status
 
-    async def _stdin_shell(self, process: asyncssh.SSHServerProcess, server: _Auth,
-                           os: Any) -> None:
+    async def _stdin_shell(self, process: asyncssh.SSHServerProcess[str], server: _Auth,
+                           os: SimOS) -> None:
         shell = os.new_shell()
         status = 0
         async for line in process.stdin:
@@ -313,12 +317,12 @@ class LabSsh:
                 break
         process.exit(status)
 
-    async def _shell(self, process: asyncssh.SSHServerProcess, server: _Auth, os: Any,
-                     prompt: Any, nested: bool = False) -> bool:
+    async def _shell(self, process: asyncssh.SSHServerProcess[str], server: _Auth, os: SimOS,
+                     prompt: Prompt, nested: bool = False) -> bool:
         """Interactive bash; returns False when the whole session must end."""
         shell = os.new_shell()
         shell.term_cols = (process.term_size or (80, 24))[0] or 80
-        if hasattr(os, "user_sessions"):
+        if isinstance(os, SystemVmOS):
             os.user_sessions += 1
         home = shell.env.get("HOME", "/root")
 
@@ -334,7 +338,7 @@ class LabSsh:
                     line = await process.stdin.readline()
                 except asyncssh.BreakReceived:
                     with contextlib.suppress(Exception):
-                        process.channel.clear_input()
+                        process.channel.clear_input()  # type: ignore[attr-defined]
                     process.stdout.write("^C\n")
                     continue
                 except asyncssh.TerminalSizeChanged as exc:
@@ -368,18 +372,17 @@ class LabSsh:
                     shell.nested = None
                     self.connection_counts[f"vm:{name}"] += 1
                     alive = await self._shell(process, server, machine,
-                                              lambda cwd, n=name: f"root@{n}:{cwd}# ", True)
+                                              _vm_prompt(name), True)
                     if not alive:
                         return False
                     process.stdout.write(f"Connection to {address} closed.\n")
         finally:
-            if hasattr(os, "user_sessions"):
+            if isinstance(os, SystemVmOS):
                 os.user_sessions = max(0, os.user_sessions - 1)
 
     @staticmethod
-    def _motd(os: Any) -> str:
-        spec = getattr(os, "spec", None)
-        if spec is not None and hasattr(spec, "vm_type"):
+    def _motd(os: SimOS) -> str:
+        if isinstance(os, SystemVmOS):
             return ("\nThe programs included with the Debian GNU/Linux system are free software;"
                     "\nthe exact distribution terms for each program are described in the\n"
                     "individual files in /usr/share/doc/*/copyright.\n\nDebian GNU/Linux comes "

@@ -10,27 +10,18 @@ from .shell import Shell
 from .spec import (
     ALL_FAULTS,
     CONSOLEPROXY,
-    FAULT_AGENT_OLD,
-    FAULT_CERT_EXPIRED,
-    FAULT_CLOCK_DRIFT,
-    FAULT_DISK_FULL,
-    FAULT_EARLY_CONFIG_RERUN,
-    FAULT_MGMT_PORT_BLOCKED,
-    FAULT_SSVM_STORAGE,
     SECONDARYSTORAGEVM,
     SYSTEMD,
     SYSVINIT,
     ExecResult,
     HostSpec,
     LabClock,
+    VmFault,
     VmSpec,
 )
 from .systemvm import SystemVmOS
 
 __all__ = [
-    "ALL_FAULTS", "CONSOLEPROXY", "FAULT_AGENT_OLD", "FAULT_CERT_EXPIRED", "FAULT_CLOCK_DRIFT",
-    "FAULT_DISK_FULL",
-    "FAULT_EARLY_CONFIG_RERUN", "FAULT_MGMT_PORT_BLOCKED", "FAULT_SSVM_STORAGE",
-    "SECONDARYSTORAGEVM", "SYSTEMD", "SYSVINIT", "ExecResult", "HostOS", "HostSpec", "LabClock",
-    "Proc", "Shell", "SimOS", "SystemVmOS", "VmSpec",
+    "ALL_FAULTS", "CONSOLEPROXY", "SECONDARYSTORAGEVM", "SYSTEMD", "SYSVINIT", "ExecResult",
+    "HostOS", "HostSpec", "LabClock", "Proc", "Shell", "SimOS", "SystemVmOS", "VmFault", "VmSpec",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import posixpath
 import re
 import zoneinfo
@@ -10,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..faults import Faults
 from .fs import Dir, File, Filesystem, FsError, Node, Symlink, VirtualDir
-from .shell import Command, Ctx, Shell
+from .registry import CommandSpec, Handler, commands_for
+from .shell import Ctx, Shell
 from .spec import ExecResult, LabClock
 
 
@@ -55,6 +58,9 @@ class Proc:
 class SimOS:
     """Base of SystemVmOS and HostOS: a clock, a filesystem, processes and commands."""
 
+    traits: frozenset[str] = frozenset()
+    """What the machine is (`registry.VM`, `registry.SYSTEMD`...): which commands it has."""
+
     def __init__(self, clock: LabClock, *, hostname: str, timezone: str,
                  clock_offset: float = 0.0) -> None:
         self.clock = clock
@@ -66,14 +72,16 @@ class SimOS:
         self.proc_inode_time: dict[int, float] = {}
         self.boot_time = 0.0
         self.next_pid = 300
-        self.commands: dict[str, Command] = {}
-        self.scripts: dict[str, Command] = {}
+        self.scripts: dict[str, Handler] = {}
+        """Executable scripts by absolute path (/etc/init.d/cloud, ssvm-check.sh...)."""
         self.kernel = "3.2.0-4-amd64"
         self.kernel_version = "#1 SMP Debian 3.2.96-2"
         self.arch = "x86_64"
         self.memory_mb = 1024
         self.load = (0.0, 0.01, 0.05)
-        self.lab_faults: Any = None
+        self.running = True
+        """Powered on (a host always is; a system VM between boot() and shutdown())."""
+        self.lab_faults: Faults | None = None
         """The lab's Faults (set by the world): named repair steps that must fail."""
 
     # --- time -------------------------------------------------------------------------------
@@ -125,7 +133,7 @@ class SimOS:
         kids: dict[str, Node] = {}
         t = self.boot_time
         for pid in sorted(self.procs):
-            kids[str(pid)] = VirtualDir(lambda pid=pid: self._pid_entries(pid),
+            kids[str(pid)] = VirtualDir(functools.partial(self._pid_entries, pid),
                                         mtime=self._inode(pid))
         for name, producer in self.proc_files().items():
             kids[name] = File(content=producer, mode=0o444, mtime=t, fixed_size=0)
@@ -226,17 +234,19 @@ class SimOS:
                 return 126
             if handler is None:
                 base = posixpath.basename(path)
-                handler = self.commands.get(base) if self.which(base) == path else None
+                spec = self.commands.get(base)
+                handler = spec.handler if spec is not None and spec.path == path else None
             if handler is None:
                 if not node.mode & 0o100:
                     ctx.err(f"bash: {name}: Permission denied\n")
                     return 126
                 return 0
         else:
-            handler = self.commands.get(name)
-            if handler is None:
+            found = self.commands.get(name)
+            if found is None:
                 ctx.err(f"bash: {name}: command not found\n")
                 return 127
+            handler = found.handler
         try:
             status = handler(ctx, argv)
         except (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError):
@@ -247,23 +257,14 @@ class SimOS:
         self.on_exec(ctx, argv)
         return status
 
+    @property
+    def commands(self) -> dict[str, CommandSpec]:
+        """The commands this machine has (from the one registry, by its traits)."""
+        return commands_for(self.traits)
+
     def which(self, name: str) -> str | None:
-        if name not in self.commands:
-            return None
-        sbin = {"ss", "chattr", "service", "ip", "ifconfig", "route", "mount", "reboot",
-                "shutdown", "sshd", "iptables", "virsh", "lsattr", "sysctl", "blkid"}
-        usr = {"curl", "wget", "nc", "socat", "free", "uptime", "pgrep", "pkill", "pwdx", "head",
-               "tail", "wc", "timeout", "nslookup", "openssl", "which", "id", "whoami", "env",
-               "du", "java", "telnet", "dig", "host", "virsh", "sudo", "lsof", "tee", "awk",
-               "sort", "uniq", "cut", "tr", "seq", "xargs", "find", "top", "w", "who", "md5sum",
-               "systemctl", "journalctl", "timedatectl"}
-        if name in ("systemctl", "journalctl"):
-            return f"/bin/{name}"
-        if name in sbin:
-            return f"/usr/sbin/{name}" if name in {"service", "virsh"} else f"/sbin/{name}"
-        if name in usr:
-            return f"/usr/bin/{name}"
-        return f"/bin/{name}"
+        spec = self.commands.get(name)
+        return spec.path if spec is not None else None
 
     # --- hooks the commands use (machines override) ------------------------------------------
     def addresses(self) -> list[str]:

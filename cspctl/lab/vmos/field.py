@@ -1,4 +1,4 @@
-"""Field failures of system VMs that recur in Apache CloudStack's tracker (issue 13).
+"""Field failures of system VMs that recur in Apache CloudStack's issue tracker.
 
 `FieldVmOS` is a `SystemVmOS` whose extra failures follow from its *state*, so the repair
 that fixes the state fixes the failure:

@@ -6,16 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import coreutils, net, procps, tz
+from . import tz
 from .base import SimOS
-from .shell import Ctx, Shell
+from .hostcmds import CLOUD_KEY
+from .registry import HOST, SYSTEMD
+from .shell import Shell
 from .spec import HostSpec, LabClock
-
-CLOUD_KEY = "/root/.ssh/id_rsa.cloud"
 
 
 class HostOS(SimOS):
     """One hypervisor host. `vms()` lists (name, linklocal ip, SystemVmOS) running on it."""
+
+    traits = frozenset({HOST, SYSTEMD})
 
     def __init__(self, spec: HostSpec, clock: LabClock,
                  vms: Callable[[], list[tuple[Any, ...]]] | None = None) -> None:
@@ -29,12 +31,6 @@ class HostOS(SimOS):
                 "#167-Ubuntu SMP Mon May 15 17:35:05 UTC 2023"
         else:
             self.kernel, self.kernel_version = spec.kernel, "#1 SMP Mon Oct 19 16:18:59 UTC 2020"
-        self.commands.update(coreutils.COMMANDS)
-        self.commands.update(procps.COMMANDS)
-        self.commands.update(net.COMMANDS)
-        self.commands["virsh"] = self._virsh
-        self.commands.update(tz.commands(self, systemd=True))
-        self.commands["ssh"] = self._ssh
         self._build()
         self.install_proc()
         self.boot_time = clock.now() - 23 * 86400 - 4 * 3600
@@ -78,7 +74,7 @@ class HostOS(SimOS):
 
     def _sync_guests(self) -> None:
         """One qemu-kvm process per running guest (pids stable per guest name)."""
-        running = {name for name, _ip, vm in self._vm_list() if getattr(vm, "running", True)}
+        running = {name for name, _ip, vm in self.vm_list() if vm.running}
         for pid, proc in list(self.procs.items()):
             if proc.comm == "qemu-kvm" and proc.args[2].split("=")[1].split(",")[0] not in running:
                 self.kill(pid)
@@ -106,19 +102,19 @@ class HostOS(SimOS):
                         "preferred_lft forever\n")
         return out
 
-    def _vm_list(self) -> list[tuple[str, str, SimOS]]:
+    def vm_list(self) -> list[tuple[str, str, SimOS]]:
         """(name, linklocal ip, os); `vms()` may give (ip, os) or (name, ip, os) tuples."""
         rows = []
         for item in self.vms():
             if len(item) == 2:
                 ip, vm = item
-                rows.append((getattr(getattr(vm, "spec", None), "name", vm.hostname), ip, vm))
+                rows.append((vm.hostname, ip, vm))
             else:
                 rows.append(item)
         return rows
 
-    def _vm_by_ip(self, ip: str) -> tuple[str, SimOS] | None:
-        for name, addr, vm in self._vm_list():
+    def vm_by_ip(self, ip: str) -> tuple[str, SimOS] | None:
+        for name, addr, vm in self.vm_list():
             if addr == ip:
                 return name, vm
         return None
@@ -127,115 +123,11 @@ class HostOS(SimOS):
         ip = self.resolve(host)
         if ip is None:
             return "resolve"
-        found = self._vm_by_ip(ip)
+        found = self.vm_by_ip(ip)
         if found is not None:
-            return "open" if getattr(found[1], "running", True) and port == 3922 else "refused"
+            return "open" if found[1].running and port == 3922 else "refused"
         return super().tcp_connect(host, port)
 
     def ping_ok(self, ip: str) -> bool:
-        return super().ping_ok(ip) or self._vm_by_ip(ip) is not None
+        return super().ping_ok(ip) or self.vm_by_ip(ip) is not None
 
-    def _virsh(self, ctx: Ctx, args: list[str]) -> int:
-        sub = [a for a in args[1:] if not a.startswith("-")]
-        if sub and sub[0] == "domstate":
-            return self._virsh_domstate(ctx, sub[1:])
-        if not sub or sub[0] != "list":
-            ctx.err(f"error: unknown command: '{sub[0] if sub else ''}'\n")
-            return 1
-        show_all = "--all" in args
-        rows = []
-        for i, (name, _ip, vm) in enumerate(self._vm_list(), 1):
-            running = getattr(vm, "running", True)
-            if running or show_all:
-                rows.append((str(i) if running else "-", name, "running" if running else
-                             "shut off"))
-        if self.spec.distro.startswith("ubuntu"):
-            w = max([4, *(len(r[1]) for r in rows)])
-            ctx.out(f" Id   {'Name':<{w}}   State\n" + "-" * (w + 16) + "\n")
-            ctx.out("".join(f" {i:<4} {n:<{w}}   {s}\n" for i, n, s in rows) + "\n")
-        else:
-            ctx.out(" Id    Name                           State\n"
-                    "----------------------------------------------------\n")
-            ctx.out("".join(f" {i:<5} {n:<30} {s}\n" for i, n, s in rows) + "\n")
-        return 0
-
-    def _virsh_domstate(self, ctx: Ctx, names: list[str]) -> int:
-        """``virsh domstate NAME``: running / shut off (libvirt keeps a stopped VM defined)."""
-        if not names:
-            ctx.err("error: command 'domstate' requires <domain> option\n")
-            return 1
-        for name, _ip, vm in self._vm_list():
-            if name == names[0]:
-                ctx.out(("running" if getattr(vm, "running", True) else "shut off") + "\n\n")
-                return 0
-        ctx.err(f"error: failed to get domain '{names[0]}'\n")
-        return 1
-
-    def _ssh(self, ctx: Ctx, args: list[str]) -> int:
-        port, key, user, dest = 22, None, "root", None
-        strict_no = False
-        rest = list(args[1:])
-        words: list[str] = []
-        while rest:
-            a = rest.pop(0)
-            if dest is None and a.startswith("-") and len(a) > 1:
-                opt = a[1]
-                val = a[2:] if len(a) > 2 and opt in "ipolJF" else None
-                if opt in "ipoljF" and val is None:
-                    val = rest.pop(0) if rest else ""
-                if opt == "p":
-                    port = int(val or 22)
-                elif opt == "i":
-                    key = val
-                elif opt == "l":
-                    user = val or user
-                elif opt == "o" and val and val.replace(" ", "").lower().startswith(
-                        "stricthostkeychecking=no"):
-                    strict_no = True
-                continue
-            if dest is None:
-                dest = a
-                continue
-            words.append(a)
-        if dest is None:
-            ctx.err("usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] [-B bind_interface]\n"
-                    "           [-b bind_address] [-c cipher_spec] [-D [bind_address:]port]\n"
-                    "           destination [command [argument ...]]\n")
-            return 255
-        if "@" in dest:
-            user, host = dest.split("@", 1)
-        else:
-            host = dest
-        ip = self.resolve(host)
-        if ip is None:
-            ctx.err(f"ssh: Could not resolve hostname {host}: Name or service not known\r\n")
-            return 255
-        found = self._vm_by_ip(ip)
-        if found is None or port != 3922 or not getattr(found[1], "running", True):
-            res = self.tcp_connect(ip, port)
-            if res == "timeout":
-                ctx.duration += 130
-                ctx.err(f"ssh: connect to host {host} port {port}: Connection timed out\r\n")
-            else:
-                ctx.err(f"ssh: connect to host {host} port {port}: Connection refused\r\n")
-            return 255
-        if key is None or ctx.abspath(key) != CLOUD_KEY or user != "root":
-            if key is not None and not self.fs.exists(ctx.abspath(key)):
-                ctx.err(f"Warning: Identity file {key} not accessible: No such file or "
-                        "directory.\n")
-            ctx.err(f"{user}@{host}: Permission denied (publickey).\r\n")
-            return 255
-        if strict_no:
-            ctx.err(f"Warning: Permanently added '[{host}]:{port}' (ECDSA) to the list of known "
-                    "hosts.\r\n")
-        if not words:
-            if ctx.shell.term_cols is not None:
-                ctx.shell.nested = (found[0], host, found[1])
-                return 0
-            ctx.err("Pseudo-terminal will not be allocated because stdin is not a terminal.\r\n")
-            return 0
-        res = found[1].execute(" ".join(words))
-        ctx.out(res.stdout)
-        ctx.err(res.stderr)
-        ctx.duration += res.duration
-        return res.status

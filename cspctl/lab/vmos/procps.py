@@ -1,21 +1,14 @@
-"""procps-ng like commands: ps, pgrep, pkill, kill, pwdx (Debian 12 column layout)."""
+"""procps-ng like commands: ps, pgrep, pkill, kill, and lsof (Debian 12 column layout)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .base import Proc
-from .shell import Command, Ctx
-
-COMMANDS: dict[str, Command] = {}
-
-
-def _cmd(*names: str):
-    def deco(fn: Command) -> Command:
-        for n in names:
-            COMMANDS[n] = fn
-        return fn
-    return deco
+from .options import parse_options
+from .registry import command
+from .shell import Ctx
 
 
 def _start_col(ctx: Ctx, p: Proc) -> str:
@@ -58,7 +51,7 @@ def _mem_pct(ctx: Ctx, p: Proc) -> str:
 # name -> (header, width, right-aligned, value)
 def _field(ctx: Ctx, name: str, p: Proc) -> str:
     now = ctx.os.now()
-    values = {
+    values: dict[str, Callable[[], str]] = {
         "pid": lambda: str(p.pid), "ppid": lambda: str(p.ppid), "user": lambda: p.user,
         "uid": lambda: "0", "lstart": lambda: ctx.os.localtime(p.start).strftime(
             "%a %b %e %H:%M:%S %Y"),
@@ -125,68 +118,45 @@ def _ef(ctx: Ctx, procs: list[Proc]) -> None:
                 f"{p.tty:<8} {_cputime(p, True):>8} {p.cmdline}\n")
 
 
-@_cmd("ps")
+_SIGNAL_WORD = re.compile(r"-(\d+|[A-Z][A-Z0-9+-]*)")
+"""A signal given as an option word: `-9`, `-KILL`, `-SIGTERM`."""
+BSD_LETTERS = "auxwefh"
+"""`ps aux`, `ps ax`, `ps auxwf`: the BSD spelling (no dash) the parser takes first."""
+SYSV_SHORT = "eAfFlwHjaxTdNcLyMo:p:C:u:U:g:G:t:q:"
+SYSV_LONG = ("no-headers", "no-heading", "format=", "pid=", "sort=", "forest", "cols=",
+             "width=")
+
+
+@command("ps")
 def cmd_ps(ctx: Ctx, args: list[str]) -> int:
     fmt: list[str] = []
     pids: list[int] = []
     names: list[str] = []
     bsd_aux = full = every = False
     headers = True
-    rest = list(args[1:])
-    while rest:
-        a = rest.pop(0)
-        if a in ("--no-headers", "--no-heading", "h"):
-            headers = False
-        elif a.startswith("-o") or a in ("o", "--format") or a.startswith("--format="):
-            val = a[2:] if a.startswith("-o") and len(a) > 2 else (
-                a.split("=", 1)[1] if a.startswith("--format=") else (rest.pop(0) if rest
-                                                                       else ""))
-            fmt.extend(v for v in val.replace(" ", ",").split(",") if v)
-        elif a in ("-p", "p", "--pid", "-q"):
-            pids.extend(int(x) for x in re.split(r"[, ]", rest.pop(0) if rest else "") if x)
-        elif a.startswith("-p") and a[2:].isdigit():
-            pids.append(int(a[2:]))
-        elif a == "-C":
-            names.extend((rest.pop(0) if rest else "").split(","))
-        elif a in ("-u", "-U", "--sort", "-g", "-G", "-t"):
-            if rest:
-                rest.pop(0)
-        elif a.startswith("--sort") or a in ("-w", "-ww", "w", "ww", "-H", "--forest", "f"):
-            continue
-        elif a.isdigit():
-            pids.append(int(a))
-        elif a.startswith("-") and not a.startswith("--") and ("o" in a or "p" in a):
-            letters = a[1:]
-            for i, c in enumerate(letters):
-                if c in "op":
-                    val = letters[i + 1:] or (rest.pop(0) if rest else "")
-                    if c == "o":
-                        fmt.extend(v for v in val.replace(" ", ",").split(",") if v)
-                    else:
-                        pids.extend(int(x) for x in re.split(r"[, ]", val) if x.isdigit())
-                    break
-                every = every or c in "eA"
-                full = full or c in "fF"
-        elif a.startswith("-"):
-            letters = a[1:]
-            bad = [c for c in letters if c not in "eAfFlwHjaxTdNcLyM"]
-            if bad:
-                ctx.err("error: unsupported SysV option\n\nUsage:\n ps [options]\n\n"
-                        " Try 'ps --help <simple|list|output|threads|misc|all>'\n"
-                        "  or 'ps --help <s|l|o|t|m|a>'\n for additional help text.\n\n"
-                        "For more details see ps(1).\n")
-                return 1
-            every = every or "e" in letters or "A" in letters
-            full = full or "f" in letters or "F" in letters
-            if "a" in letters and "u" in a and "x" in letters:
-                bsd_aux = True
-        else:
-            if set(a) <= set("auxwef"):
-                bsd_aux = bsd_aux or ("u" in a and ("a" in a or "x" in a))
-                every = every or "a" in a or "x" in a
-            else:
-                ctx.err("error: garbage option\n\nUsage:\n ps [options]\n")
-                return 1
+    words = args[1:]
+    if words and not words[0].startswith("-") and set(words[0]) <= set(BSD_LETTERS):
+        bsd = words.pop(0)  # `ps aux`: BSD options have no dash
+        bsd_aux = "u" in bsd and ("a" in bsd or "x" in bsd)
+        every = "a" in bsd or "x" in bsd
+        headers = "h" not in bsd
+    o = parse_options(ctx, "ps", words, SYSV_SHORT, SYSV_LONG)
+    if o is None:
+        return 1
+    for value in o.get("o") + o.get("format"):
+        fmt.extend(v for v in value.replace(" ", ",").split(",") if v)
+    for value in o.get("p") + o.get("pid") + o.get("q"):
+        pids.extend(int(x) for x in re.split(r"[, ]", value) if x.isdigit())
+    for value in o.get("C"):
+        names.extend(value.split(","))
+    every = every or o.has("e", "A")
+    full = o.has("f", "F")
+    headers = headers and not o.has("no-headers", "no-heading")
+    for operand in o.operands:
+        if not operand.isdigit():
+            ctx.err("error: garbage option\n\nUsage:\n ps [options]\n")
+            return 1
+        pids.append(int(operand))
     procs = sorted(ctx.os.procs.values(), key=lambda p: p.pid)
     if pids:
         procs = [p for p in procs if p.pid in pids]
@@ -221,29 +191,18 @@ def cmd_ps(ctx: Ctx, args: list[str]) -> int:
 
 def _match(ctx: Ctx, prog: str, args: list[str]) -> tuple[list[Proc], dict[str, bool], str] \
         | None:
-    flags: dict[str, bool] = {}
-    pattern: str | None = None
     signal = "TERM"
-    rest = list(args[1:])
-    while rest:
-        a = rest.pop(0)
-        if a.startswith("-") and len(a) > 1 and pattern is None:
-            if a[1:].isdigit() or a[1:].isupper():
-                signal = a[1:]
-                continue
-            if a in ("-u", "-U", "-P", "-g", "-d", "-t", "--signal"):
-                val = rest.pop(0) if rest else ""
-                if a == "--signal":
-                    signal = val
-                continue
-            for c in a[1:]:
-                if c not in "flaxnocv":
-                    ctx.err(f"{prog}: invalid option -- '{c}'\n\nUsage:\n {prog} [options] "
-                            "<pattern>\n\n")
-                    return None
-                flags[c] = True
-        elif pattern is None:
-            pattern = a
+    words = list(args[1:])
+    if prog == "pkill" and words and _SIGNAL_WORD.fullmatch(words[0]):
+        signal = words.pop(0)[1:]  # `pkill -9 java`, `pkill -KILL java`
+    o = parse_options(ctx, prog, words, "flaxnocvu:U:P:g:G:d:t:s:",
+                      ("full", "list-name", "list-full", "exact", "newest", "oldest", "count",
+                       "inverse", "signal="))
+    if o is None:
+        return None
+    signal = o.last("signal") or signal
+    flags = {name: True for name in o.opts if len(name) == 1}
+    pattern = o.operands[0] if o.operands else None
     if pattern is None:
         ctx.err(f"{prog}: no matching criteria specified\nTry `{prog} --help' for more "
                 "information.\n")
@@ -268,7 +227,7 @@ def _match(ctx: Ctx, prog: str, args: list[str]) -> tuple[list[Proc], dict[str, 
     return found, flags, signal
 
 
-@_cmd("pgrep")
+@command("pgrep", directory="/usr/bin")
 def cmd_pgrep(ctx: Ctx, args: list[str]) -> int:
     res = _match(ctx, "pgrep", args)
     if res is None:
@@ -287,7 +246,7 @@ def cmd_pgrep(ctx: Ctx, args: list[str]) -> int:
     return 0 if found else 1
 
 
-@_cmd("pkill")
+@command("pkill", directory="/usr/bin")
 def cmd_pkill(ctx: Ctx, args: list[str]) -> int:
     res = _match(ctx, "pkill", args)
     if res is None:
@@ -298,24 +257,22 @@ def cmd_pkill(ctx: Ctx, args: list[str]) -> int:
     return 0 if found else 1
 
 
-@_cmd("kill")
+@command("kill")
 def cmd_kill(ctx: Ctx, args: list[str]) -> int:
+    words = list(args[1:])
     signal = "TERM"
-    targets: list[str] = []
-    rest = list(args[1:])
-    while rest:
-        a = rest.pop(0)
-        if a == "-s" and rest:
-            signal = rest.pop(0)
-        elif a == "-l":
-            ctx.out(" 1) SIGHUP\t 2) SIGINT\t 3) SIGQUIT\t 4) SIGILL\t 5) SIGTRAP\n"
-                    " 6) SIGABRT\t 7) SIGBUS\t 8) SIGFPE\t 9) SIGKILL\t10) SIGUSR1\n"
-                    "11) SIGSEGV\t12) SIGUSR2\t13) SIGPIPE\t14) SIGALRM\t15) SIGTERM\n")
-            return 0
-        elif a.startswith("-") and len(a) > 1 and not targets:
-            signal = a[1:]
-        else:
-            targets.append(a)
+    if words and _SIGNAL_WORD.fullmatch(words[0]):
+        signal = words.pop(0)[1:]  # `kill -9 PID`, `kill -KILL PID`
+    o = parse_options(ctx, "kill", words, "s:n:lL")
+    if o is None:
+        return 2
+    if o.has("l", "L"):
+        ctx.out(" 1) SIGHUP\t 2) SIGINT\t 3) SIGQUIT\t 4) SIGILL\t 5) SIGTRAP\n"
+                " 6) SIGABRT\t 7) SIGBUS\t 8) SIGFPE\t 9) SIGKILL\t10) SIGUSR1\n"
+                "11) SIGSEGV\t12) SIGUSR2\t13) SIGPIPE\t14) SIGALRM\t15) SIGTERM\n")
+        return 0
+    signal = o.last("s", "n") or signal
+    targets = o.operands
     if not targets:
         ctx.err("kill: usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ... or "
                 "kill -l [sigspec]\n")
@@ -337,34 +294,13 @@ def cmd_kill(ctx: Ctx, args: list[str]) -> int:
     return status
 
 
-@_cmd("pwdx")
-def cmd_pwdx(ctx: Ctx, args: list[str]) -> int:
-    status = 0
-    if len(args) < 2:
-        ctx.err("\nUsage:\n pwdx [options] pid...\n")
-        return 1
-    for a in args[1:]:
-        if not a.isdigit() or int(a) not in ctx.os.procs:
-            ctx.out(f"{a}: No such process\n") if False else ctx.err(f"{a}: No such process\n")
-            status = 1
-            continue
-        proc = ctx.os.procs[int(a)]
-        ctx.out(f"{a}: {ctx.os.fs.path_of(proc.cwd or ctx.os.fs.root)}\n")
-    return status
-
-
-
-@_cmd("lsof")
+@command("lsof", directory="/usr/bin")
 def cmd_lsof(ctx: Ctx, args: list[str]) -> int:
     """cwd/rtd/txt of every process (and -p PID); enough for `lsof -p PID | grep cwd`."""
-    pids: list[int] = []
-    rest = list(args[1:])
-    while rest:
-        a = rest.pop(0)
-        if a == "-p" and rest:
-            pids.extend(int(x) for x in rest.pop(0).split(",") if x.isdigit())
-        elif a.startswith("-p") and a[2:].isdigit():
-            pids.append(int(a[2:]))
+    o = parse_options(ctx, "lsof", args[1:], "p:nPlVwi:u:c:", posix=False)
+    if o is None:
+        return 1
+    pids = [int(x) for value in o.get("p") for x in value.split(",") if x.isdigit()]
     rows: list[tuple[str, ...]] = []
     for p in sorted(ctx.os.procs.values(), key=lambda p: p.pid):
         if (pids and p.pid not in pids) or p.args[0].startswith("["):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from ..faults import failing
-from .shell import Command, Ctx
+from ..faults import StepFault, failing
+from .options import parse_options
+from .registry import SYSTEMD, VM, Handler, command
+from .shell import Ctx
 
 if TYPE_CHECKING:
     from .systemvm import SystemVmOS
@@ -26,9 +28,9 @@ def _type(vm: SystemVmOS) -> str:
     return vm.spec.short_type
 
 
-def scripts(vm: SystemVmOS) -> dict[str, Command]:
+def scripts(vm: SystemVmOS) -> dict[str, Handler]:
     """Executable scripts by absolute path (their files are created too)."""
-    table: dict[str, Command] = {}
+    table: dict[str, Handler] = {}
     if vm.sysv:
         table["/etc/init.d/cloud"] = lambda ctx, a: _initd_cloud(vm, ctx, a)
         table["/etc/init.d/cloud-early-config"] = lambda ctx, a: _initd_early(vm, ctx, a)
@@ -46,19 +48,34 @@ def scripts(vm: SystemVmOS) -> dict[str, Command]:
     return table
 
 
-def commands(vm: SystemVmOS) -> dict[str, Command]:
-    table: dict[str, Command] = {"service": lambda ctx, a: _service(vm, ctx, a),
-                                 "reboot": lambda ctx, a: _reboot(vm, ctx)}
-    if not vm.sysv:
-        table["systemctl"] = lambda ctx, a: _systemctl(vm, ctx, a)
-        table["journalctl"] = lambda ctx, a: journalctl(vm, ctx, a)
-    return table
+def _vm(ctx: Ctx) -> SystemVmOS:
+    from .systemvm import SystemVmOS
+
+    assert isinstance(ctx.os, SystemVmOS)
+    return ctx.os
 
 
-def _reboot(vm: SystemVmOS, ctx: Ctx) -> int:
+@command("service", directory="/usr/sbin", needs=[VM])
+def cmd_service(ctx: Ctx, args: list[str]) -> int:
+    return _service(_vm(ctx), ctx, args)
+
+
+@command("reboot", directory="/sbin", needs=[VM])
+def cmd_reboot(ctx: Ctx, args: list[str]) -> int:
+    vm = _vm(ctx)
     vm.shutdown()
     vm.boot()
     return 0
+
+
+@command("systemctl", needs=[VM, SYSTEMD])
+def cmd_systemctl(ctx: Ctx, args: list[str]) -> int:
+    return _systemctl(_vm(ctx), ctx, args)
+
+
+@command("journalctl", needs=[VM, SYSTEMD])
+def cmd_journalctl(ctx: Ctx, args: list[str]) -> int:
+    return journalctl(_vm(ctx), ctx, args)
 
 
 # --- sysvinit ---------------------------------------------------------------------------------
@@ -94,7 +111,7 @@ def _cloud_start(vm: SystemVmOS, ctx: Ctx) -> int:
         ctx.out(f"CloudStack cloud sevice is already running, PID = {' '.join(map(str, pids))}\n")
         return 0
     ctx.out(f"Starting CloudStack cloud service (type={_type(vm)}) ")
-    if failing(vm.lab_faults, "cloud-start"):
+    if failing(vm.lab_faults, StepFault.CLOUD_START):
         ctx.out("Failed\n\n")
         return 1
     ok = vm.fs.exists(f"{SYSTEMVM}/run.sh") and vm.cloud_start()
@@ -105,7 +122,7 @@ def _cloud_start(vm: SystemVmOS, ctx: Ctx) -> int:
 def _initd_early(vm: SystemVmOS, ctx: Ctx, args: list[str]) -> int:
     action = args[1] if len(args) > 1 else ""
     if action == "start":
-        if failing(vm.lab_faults, "early-config"):
+        if failing(vm.lab_faults, StepFault.EARLY_CONFIG):
             ctx.err("cloud-early-config: failed to patch the system VM\n")
             return 1
         out, err = vm.early_config()
@@ -247,7 +264,12 @@ def _unit_state(vm: SystemVmOS, name: str) -> tuple[str, str, float, list[tuple[
 
 
 def _systemctl(vm: SystemVmOS, ctx: Ctx, args: list[str]) -> int:
-    rest = [a for a in args[1:] if not a.startswith("-")]
+    o = parse_options(ctx, "systemctl", args[1:], "p:n:t:aqlH:M:",
+                      ("no-pager", "all", "quiet", "property=", "type=", "lines=", "full",
+                       "now", "no-block", "plain", "value", "state="))
+    if o is None:
+        return 1
+    rest = o.operands
     if not rest:
         ctx.out("  UNIT                     LOAD   ACTIVE SUB     DESCRIPTION\n")
         return 0
@@ -284,7 +306,8 @@ def _systemctl(vm: SystemVmOS, ctx: Ctx, args: list[str]) -> int:
         elif verb == "status":
             status = status or _unit_status(vm, ctx, name)
         elif verb in ("start", "stop", "restart", "reload", "try-restart"):
-            fault = {"cloud": "cloud-start", "cloud-early-config": "early-config"}.get(name)
+            fault = {"cloud": StepFault.CLOUD_START,
+                     "cloud-early-config": StepFault.EARLY_CONFIG}.get(name)
             if fault and verb != "stop" and failing(vm.lab_faults, fault):
                 ctx.err(f"Job for {name}.service failed because the control process exited "
                         f"with error code.\nSee \"systemctl status {name}.service\" and "
@@ -353,14 +376,13 @@ def _unit_status(vm: SystemVmOS, ctx: Ctx, name: str) -> int:
 
 def journalctl(vm: SystemVmOS, ctx: Ctx, args: list[str]) -> int:
     """`journalctl [-u UNIT] [-n N] [--no-pager]`: the agent's log lines for cloud.service."""
-    n = 10 ** 9
-    rest = list(args[1:])
-    while rest:
-        a = rest.pop(0)
-        if a == "-n" and rest:
-            n = int(rest.pop(0))
-        elif a.startswith("-n") and a[2:].isdigit():
-            n = int(a[2:])
+    o = parse_options(ctx, "journalctl", args[1:], "n:u:fxeqbro:",
+                      ("no-pager", "lines=", "unit=", "follow", "since=", "until=", "boot",
+                       "quiet", "reverse", "output="))
+    if o is None:
+        return 1
+    count = o.last("n", "lines")
+    n = int(count) if count is not None and count.isdigit() else 10 ** 9
     start = dt.datetime.fromtimestamp(vm.boot_time, vm.tz).strftime("%a %Y-%m-%d %H:%M:%S %Z")
     ctx.out(f"-- Logs begin at {start}. --\n")
     host = vm.spec.name

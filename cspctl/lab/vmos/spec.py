@@ -1,31 +1,36 @@
-"""What a simulated system VM or hypervisor host is made of: specs, fault names, results."""
+"""What a simulated system VM or hypervisor host is made of: specs, fault flags, results."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
-FAULT_EARLY_CONFIG_RERUN = "early-config-rerun"
-"""cloud-early-config runs again after the agent started: java's cwd becomes `(deleted)`."""
-FAULT_MGMT_PORT_BLOCKED = "mgmt-port-blocked"
-"""The management server's agent port (8250) is unreachable (packets dropped)."""
-FAULT_CLOCK_DRIFT = "clock-drift"
-"""The VM clock is off; the size comes from `VmSpec.clock_offset` (default 3 h when unset)."""
-FAULT_DISK_FULL = "disk-full"
-"""`/` is 100 % used, mostly by /var/log."""
-FAULT_CERT_EXPIRED = "cert-expired"
-"""4.11+ agent certificate `conf/cloud.crt` has expired: the TLS handshake to 8250 fails."""
-FAULT_SSVM_STORAGE = "ssvm-storage"
-"""Secondary storage (NFS) is not mounted on the SSVM."""
 
-FAULT_AGENT_OLD = "agent-old"
-"""The agent (template) is older than the management server, which closes its connection."""
+class VmFault(StrEnum):
+    """Fault flags of a system VM: state the OS model reads (the one place they are named).
 
-ALL_FAULTS = frozenset({
-    FAULT_AGENT_OLD,
-    FAULT_EARLY_CONFIG_RERUN, FAULT_MGMT_PORT_BLOCKED, FAULT_CLOCK_DRIFT, FAULT_DISK_FULL,
-    FAULT_CERT_EXPIRED, FAULT_SSVM_STORAGE,
-})
+    Scenarios give them to a VM's template (`World.vm_faults`), so a VM re-created from the
+    template (destroy) gets them again; repairs clear them (`SystemVmOS.set_fault`).
+    """
+
+    EARLY_CONFIG_RERUN = "early-config-rerun"
+    """cloud-early-config runs again after the agent started: java's cwd becomes `(deleted)`."""
+    MGMT_PORT_BLOCKED = "mgmt-port-blocked"
+    """The management server's agent port (8250) is unreachable (packets dropped)."""
+    CLOCK_DRIFT = "clock-drift"
+    """The VM clock is off; the size comes from `VmSpec.clock_offset` (default 3 h when unset)."""
+    DISK_FULL = "disk-full"
+    """`/` is 100 % used, mostly by /var/log."""
+    CERT_EXPIRED = "cert-expired"
+    """4.11+ agent certificate `conf/cloud.crt` has expired: the TLS handshake to 8250 fails."""
+    SSVM_STORAGE = "ssvm-storage"
+    """Secondary storage (NFS) is not mounted on the SSVM."""
+    AGENT_OLD = "agent-old"
+    """The agent (template) is older than the management server, which closes its connection."""
+
+
+ALL_FAULTS = frozenset(VmFault)
 
 CONSOLEPROXY = "consoleproxy"
 SECONDARYSTORAGEVM = "secondarystoragevm"

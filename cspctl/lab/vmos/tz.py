@@ -10,8 +10,11 @@ import datetime as dt
 import zoneinfo
 from typing import TYPE_CHECKING
 
-from ..faults import failing
-from .shell import Command, Ctx
+from ..faults import StepFault, failing
+from .fs import Dir
+from .options import parse_options
+from .registry import SYSTEMD, command
+from .shell import Ctx
 
 if TYPE_CHECKING:
     from .base import SimOS
@@ -37,7 +40,7 @@ def install(machine: SimOS, mtime: float) -> None:
     machine.fs.write("/etc/timezone", name + "\n", mtime=mtime)
     machine.fs.write(f"/usr/share/zoneinfo/{name}", "TZif2\n", mtime=mtime)
     existing = machine.fs.root.children.get("etc")
-    if existing is not None and "localtime" in getattr(existing, "children", {}):
+    if isinstance(existing, Dir) and "localtime" in existing.children:
         machine.fs.unlink(machine.fs.lookup("/etc/localtime", follow=False))
     machine.fs.symlink("/etc/localtime", f"/usr/share/zoneinfo/{name}", mtime)
 
@@ -47,12 +50,14 @@ def set_zone(machine: SimOS, name: str) -> None:
     install(machine, machine.now())
 
 
-def commands(machine: SimOS, *, systemd: bool) -> dict[str, Command]:
-    table: dict[str, Command] = {
-        "dpkg-reconfigure": lambda ctx, a: _dpkg_reconfigure(machine, ctx, a)}
-    if systemd:
-        table["timedatectl"] = lambda ctx, a: _timedatectl(machine, ctx, a)
-    return table
+@command("dpkg-reconfigure", directory="/usr/sbin")
+def cmd_dpkg_reconfigure(ctx: Ctx, args: list[str]) -> int:
+    return _dpkg_reconfigure(ctx.os, ctx, args)
+
+
+@command("timedatectl", directory="/usr/bin", needs=[SYSTEMD])
+def cmd_timedatectl(ctx: Ctx, args: list[str]) -> int:
+    return _timedatectl(ctx.os, ctx, args)
 
 
 def _offset(machine: SimOS) -> tuple[str, str]:
@@ -61,7 +66,11 @@ def _offset(machine: SimOS) -> tuple[str, str]:
 
 
 def _timedatectl(machine: SimOS, ctx: Ctx, args: list[str]) -> int:
-    rest = [a for a in args[1:] if not a.startswith("-")]
+    o = parse_options(ctx, "timedatectl", args[1:], "aH:M:",
+                      ("no-pager", "no-ask-password", "adjust-system-clock", "monitor", "all"))
+    if o is None:
+        return 1
+    rest = o.operands
     verb = rest[0] if rest else "status"
     if verb == "status":
         abbr, off = _offset(machine)
@@ -76,7 +85,7 @@ def _timedatectl(machine: SimOS, ctx: Ctx, args: list[str]) -> int:
         if not valid_zone(name):
             ctx.err(f"Failed to set time zone: Invalid or not installed time zone '{name}'\n")
             return 1
-        if failing(machine.lab_faults, "timezone"):
+        if failing(machine.lab_faults, StepFault.TIMEZONE):
             ctx.err("Failed to set time zone: Access denied\n")
             return 1
         set_zone(machine, name)
@@ -89,7 +98,11 @@ def _timedatectl(machine: SimOS, ctx: Ctx, args: list[str]) -> int:
 
 
 def _dpkg_reconfigure(machine: SimOS, ctx: Ctx, args: list[str]) -> int:
-    packages = [a for a in args[1:] if not a.startswith("-") and a != "noninteractive"]
+    o = parse_options(ctx, "dpkg-reconfigure", args[1:], "f:p:uh",
+                      ("frontend=", "priority=", "unseen-only", "default-priority", "force"))
+    if o is None:
+        return 1
+    packages = o.operands
     if packages != ["tzdata"]:
         ctx.err("dpkg-reconfigure: only tzdata can be reconfigured here\n")
         return 1
@@ -97,7 +110,7 @@ def _dpkg_reconfigure(machine: SimOS, ctx: Ctx, args: list[str]) -> int:
         name = machine.fs.read("/etc/timezone").strip()
     except Exception:
         name = ""
-    if not valid_zone(name) or failing(machine.lab_faults, "timezone"):
+    if not valid_zone(name) or failing(machine.lab_faults, StepFault.TIMEZONE):
         ctx.err(f"dpkg-reconfigure: cannot set the time zone {name!r}\n")
         return 1
     set_zone(machine, name)
