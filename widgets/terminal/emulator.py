@@ -22,7 +22,7 @@ from widgets.terminal.colors import char_style
 from widgets.terminal.screen import Line, TerminalScreen
 from widgets.terminal.stream import FastByteStream
 
-CHUNK = 2048
+CHUNK = 65536
 
 
 class Emulator:
