@@ -134,9 +134,10 @@ class TerminalScreen(pyte.Screen):
         character that is not one cell wide (``start`` when that is the first line)."""
         narrow = self.rows.narrow_prefix(data, start, end)
         if narrow < end:
-            end = data.rfind("\r\n", start, narrow) + 2
-            if end <= start:
+            last = data.rfind("\r\n", start, narrow)
+            if last < 0:
                 return start
+            end = last + 2
         run = data[start:end]
         lines = run.split("\r\n")
         lines.pop()  # after the last CR LF
