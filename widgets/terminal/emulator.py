@@ -16,8 +16,9 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from itertools import groupby, repeat
+from operator import itemgetter
 
-from pyte.screens import Char
 from rich.segment import Segment
 from rich.style import Style
 
@@ -25,6 +26,8 @@ from widgets.terminal.colors import char_style
 from widgets.terminal.screen import Line, TerminalScreen
 from widgets.terminal.stream import FastByteStream
 
+_ATTRS = itemgetter(1, 2, 3, 4, 5, 6, 7, 8)  # a cell's attributes (all but its text)
+_DATA = itemgetter(0)
 CHUNK_MIN, CHUNK_MAX = 1024, 64 * 1024
 CHUNK_TIME = 0.004  # CPU seconds one step aims at (a frame may wait that long for the screen)
 
@@ -158,23 +161,14 @@ class Emulator:
 
     def segments(self, line: Line, base: Style, cursor_x: int | None = None) -> list[Segment]:
         """A row as Rich segments: runs of equal attributes, the cursor cell reversed."""
-        cols = self.screen.columns
-        default = self.screen.default_char
+        columns = self.screen.columns
+        cells = list(map(line.get, range(columns), repeat(self.screen.default_char, columns)))
+        if cursor_x is not None and 0 <= cursor_x < columns:
+            cell = cells[cursor_x]
+            cells[cursor_x] = cell._replace(reverse=not cell.reverse)
         out: list[Segment] = []
-        text: list[str] = []
-        current: tuple | None = None
-        for x in range(cols):
-            char: Char = line.get(x, default)
-            if not char.data:  # the stub after a wide character
-                continue
-            attrs = tuple(char[1:])
-            if x == cursor_x:
-                attrs = (*attrs[:6], not attrs[6], attrs[7])
-            if attrs != current:
-                if text:
-                    out.append(Segment("".join(text), base + char_style(*current)))
-                text, current = [], attrs
-            text.append(char.data)
-        if text:
-            out.append(Segment("".join(text), base + char_style(*current)))
+        for attrs, run in groupby(cells, _ATTRS):
+            text = "".join(map(_DATA, run))  # the stub after a wide character adds nothing
+            if text:
+                out.append(Segment(text, base + char_style(*attrs)))
         return out
