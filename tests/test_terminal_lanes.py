@@ -1,10 +1,11 @@
 """The terminal's fast and bulk lanes give pyte's own screen, history and cursor.
 
-Property tests (hypothesis): random mixes of plain lines, text, CR/LF, SGR, cursor and
-mode escapes, wide and combining characters, long (wrapping) lines, fed in random read
-sizes at several screen sizes, through the pane's stream (``FastByteStream``: fast lane,
-bulk lane, packed scrollback) and through plain pyte (``pyte.ByteStream`` drawing cell by
-cell into the same screen class), must leave the same cells, cursor, modes and scrollback.
+Property tests (hypothesis): random mixes of plain lines (text, SGR, tabs, erase in line),
+text, CR/LF, SGR, cursor and mode escapes (tab stops too), wide and combining characters,
+long (wrapping) lines, fed in random read sizes at several screen sizes, through the pane's
+stream (``FastByteStream``: fast lane, bulk lane, packed scrollback) and through plain pyte
+(``pyte.ByteStream`` drawing cell by cell into the same screen class), must leave the same
+cells, cursor, modes and scrollback.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ ESCAPES = [
     "\x1b[?7l", "\x1b[?7h", "\x1b[4h", "\x1b[4l", "\x1b[?5h", "\x1b[?5l", "\x1b[20h",
     "\x1b[20l", "\t", "\x08", "\x1b[2L", "\x1b[M", "\x1b[3P", "\x1b[2@", "\x1b[X",
     "\x1b[5G", "\x1b[2d", "\x1b[?25l", "\x1b[?25h", "\x1b]0;title\x07", "\x1b[6n",
-    "\x1b(0", "\x1b(B", "\x0e", "\x0f",
+    "\x1b(0", "\x1b(B", "\x0e", "\x0f", "\x1bH", "\x1b[g", "\x1b[3g",
 ]
 
 sgr = st.lists(st.sampled_from(SGR_PARAMS), max_size=3).map(lambda p: f"\x1b[{';'.join(p)}m")
@@ -49,7 +50,8 @@ any_text = st.text(alphabet=st.sampled_from(NARROW + WIDE + COMBINING), min_size
                    max_size=30)
 long_text = st.integers(1, 200).map(lambda n: "".join(NARROW[i % len(NARROW)]
                                                       for i in range(n)))
-plain_line = st.lists(st.one_of(narrow_text, sgr, long_text), max_size=5).map("".join)
+in_line = st.sampled_from(["\t", "\x1b[K", "\x1b[0K", "\x1b[1K", "\x1b[2K"])
+plain_line = st.lists(st.one_of(narrow_text, sgr, long_text, in_line), max_size=6).map("".join)
 plain_lines = st.lists(plain_line, min_size=1, max_size=60).map(
     lambda lines: "".join(f"{line}\r\n" for line in lines))
 token = st.one_of(

@@ -17,7 +17,9 @@ caller leaves it to pyte.
 
 from __future__ import annotations
 
+import bisect
 import re
+from itertools import repeat
 
 import pyte
 from pyte.screens import Char, StaticDefaultDict
@@ -25,10 +27,13 @@ from wcwidth import wcwidth
 
 from widgets.terminal.history import Line, PackedRow
 
-RUN = re.compile(r"(?:(?:[^\x00-\x1f\x7f\x1b\x9b\x9d]++|\x1b\[[0-9;]*+m)*+\r\n)+")
-"""Whole lines of text and SGR sequences, each ended by CR LF (what the bulk lane takes)."""
+RUN = re.compile(
+    r"(?:(?:[^\x00-\x1f\x7f\x1b\x9b\x9d]++|\x1b\[[0-9;]*+m|\x1b\[[012]?K|\t)*+\r\n)+")
+"""Whole lines of text, SGR, erase-in-line and tabs, each ended by CR LF (the bulk lane's)."""
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
-_SAFE = "\r\n\x1b\x20-\x7e"  # the characters of a run that are known to be narrow (or no cell)
+_EL = re.compile(r"\x1b\[[012]?K")
+_TOKENS = re.compile(r"\x1b\[([0-9;]*)m|\x1b\[([012]?)K|(\t)")
+_SAFE = "\r\n\t\x1b\x20-\x7e"  # characters of a run known to be narrow (or not drawn)
 _KNOWN_MAX = 2048  # non-ASCII characters remembered as one cell wide
 _CACHE_MAX = 4096  # SGR transitions and cell tables kept
 DEFAULT_CHAR = Char(data=" ", fg="default", bg="default", reverse=False)
@@ -99,15 +104,21 @@ class Rows:
             start = found.start()
 
     # -- packing and building ---------------------------------------------------------------
-    def pack(self, lines: list[str], attrs: Char, columns: int) -> tuple[list[PackedRow], Char]:
+    def pack(self, lines: list[str], attrs: Char, columns: int,
+             tabstops: list[int]) -> tuple[list[PackedRow | Line], Char]:
         """The rows ``lines`` take at ``columns`` (auto-wrap) and the attributes after them.
-        Each line holds only narrow text and SGR sequences (see :data:`RUN`)."""
-        rows: list[PackedRow] = []
+        Each line holds only narrow text, SGR, erase-in-line and tabs (see :data:`RUN`);
+        a line with a tab or an erase is laid out now (:meth:`layout`), the others packed."""
+        rows: list[PackedRow | Line] = []
         add = rows.append
         find = _SGR.findall
         known = self._after
         for line in lines:
             start = attrs
+            if "\t" in line or ("\x1b" in line and _EL.search(line)):
+                built, attrs = self.layout(line, attrs, columns, tabstops)
+                rows.extend(built)
+                continue
             if "\x1b" in line:
                 params = find(line)
                 width = len(line) - 3 * len(params) - sum(map(len, params))
@@ -121,6 +132,43 @@ class Rows:
             else:
                 for first in range(0, width, columns):
                     add((line, start, first, columns))
+        return rows, attrs
+
+    def layout(self, line: str, attrs: Char, columns: int,
+               tabstops: list[int]) -> tuple[list[Line], Char]:
+        """Draw one line the way pyte does from the start of a blank row (auto-wrap on):
+        text, SGR, tabs (to the next stop, else the last column; never wrapping) and
+        erase-in-line (cells set to the cursor's attributes). Returns its rows."""
+        rows: list[Line] = []
+        row: Line = StaticDefaultDict(DEFAULT_CHAR)
+        x = position = 0
+        cell = self.cells(attrs).__getitem__
+        for token in [*_TOKENS.finditer(line), None]:
+            text = line[position:None if token is None else token.start()]
+            while text:
+                if x == columns:  # auto-wrap: the row scrolls up, the text goes on below
+                    rows.append(row)
+                    row, x = StaticDefaultDict(DEFAULT_CHAR), 0
+                take = min(columns - x, len(text))
+                row.update(zip(range(x, x + take), map(cell, text[:take]), strict=True))
+                x += take
+                text = text[take:]
+            if token is None:
+                break
+            position = token.end()
+            sgr, erase, tab = token.groups()
+            if sgr is not None:
+                attrs = self.after(attrs, sgr)
+                cell = self.cells(attrs).__getitem__
+            elif erase is not None:
+                how = int(erase or 0)
+                span = range(x, columns) if how == 0 else range(x + 1) if how == 1 \
+                    else range(columns)
+                row.update(zip(span, repeat(attrs)))
+            elif tab is not None:
+                stop = bisect.bisect_right(tabstops, x)
+                x = tabstops[stop] if stop < len(tabstops) else columns - 1
+        rows.append(row)
         return rows, attrs
 
     def build(self, row: PackedRow) -> Line:

@@ -141,7 +141,8 @@ class TerminalScreen(pyte.Screen):
         run = data[start:end]
         lines = run.split("\r\n")
         lines.pop()  # after the last CR LF
-        rows, attrs = self.rows.pack(lines, self.cursor.attrs, self.columns)
+        rows, attrs = self.rows.pack(lines, self.cursor.attrs, self.columns,
+                                     sorted(self.tabstops))
         buffer, bottom, pushed = self.buffer, self.lines - 1, len(rows)
         # The screen scrolls ``pushed`` times: old rows then new ones go to history, the last
         # ``bottom`` rows of (old + new) stay, and a blank bottom row follows.
@@ -149,7 +150,7 @@ class TerminalScreen(pyte.Screen):
         if pushed >= bottom:
             self.history.extend(above)
             self.history.extend(rows[:pushed - bottom])
-            kept: list[Row | PackedRow] = [*rows[pushed - bottom:]]
+            kept: list[Row | PackedRow] = rows[pushed - bottom:]
         else:
             self.history.extend(above[:pushed])
             kept = [*above[pushed:], *rows]
