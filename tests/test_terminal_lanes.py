@@ -1,6 +1,6 @@
 """The terminal's fast and bulk lanes give pyte's own screen, history and cursor.
 
-Property tests (hypothesis): random mixes of plain lines (text, SGR, tabs, erase in line),
+Property tests (hypothesis): random mixes of lines (narrow and wide text, SGR, tabs, erases),
 text, CR/LF, SGR, cursor and mode escapes (tab stops too), wide and combining characters,
 long (wrapping) lines, fed in random read sizes at several screen sizes, through the pane's
 stream (``FastByteStream``: fast lane, bulk lane, packed scrollback) and through plain pyte
@@ -51,7 +51,9 @@ any_text = st.text(alphabet=st.sampled_from(NARROW + WIDE + COMBINING), min_size
 long_text = st.integers(1, 200).map(lambda n: "".join(NARROW[i % len(NARROW)]
                                                       for i in range(n)))
 in_line = st.sampled_from(["\t", "\x1b[K", "\x1b[0K", "\x1b[1K", "\x1b[2K"])
-plain_line = st.lists(st.one_of(narrow_text, sgr, long_text, in_line), max_size=6).map("".join)
+wide_text = st.text(alphabet=st.sampled_from(NARROW + WIDE), min_size=1, max_size=30)
+plain_line = st.lists(st.one_of(narrow_text, sgr, long_text, in_line, wide_text),
+                      max_size=6).map("".join)
 plain_lines = st.lists(plain_line, min_size=1, max_size=60).map(
     lambda lines: "".join(f"{line}\r\n" for line in lines))
 token = st.one_of(
@@ -81,7 +83,7 @@ def assert_same(ours: TerminalScreen, theirs: TerminalScreen, data: bytes) -> No
     assert [dict(line) for line in ours.history] == [dict(line) for line in theirs.history]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(tokens=st.lists(token, min_size=1, max_size=40), size=st.sampled_from(SIZES),
        scrollback=st.sampled_from([0, 3, 50, 1000]), data=st.data())
 def test_lanes_draw_what_pyte_draws(tokens: list[str], size: tuple[int, int],
@@ -95,7 +97,7 @@ def test_lanes_draw_what_pyte_draws(tokens: list[str], size: tuple[int, int],
     assert_same(ours, theirs, raw)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(before=st.lists(token, max_size=15), after=st.lists(token, max_size=15),
        size=st.sampled_from(SIZES), new_size=st.sampled_from(SIZES))
 def test_lanes_match_pyte_across_a_resize(before: list[str], after: list[str],

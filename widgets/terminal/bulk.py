@@ -10,9 +10,10 @@ cells pyte would have drawn, when the row is shown (the screen's rows, scrollbac
 
 Everything here follows pyte's own rules: SGR transitions come from pyte's
 ``select_graphic_rendition`` (cached per attribute set and parameter string), widths from the
-same ``wcwidth``, and a line takes ``ceil(width / columns)`` rows as with auto-wrap. A line
-with a character that is not one cell wide (wide, combining, unprintable) is not taken: the
-caller leaves it to pyte.
+same ``wcwidth``, and a line takes ``ceil(width / columns)`` rows as with auto-wrap. Lines
+with tabs, erase-in-line or two-cell characters are laid out at once (:meth:`Rows.layout`,
+still without pyte's parser). A line with a character neither one nor two cells wide
+(combining, unprintable) is not taken: the caller leaves it to pyte.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 _EL = re.compile(r"\x1b\[[012]?K")
 _TOKENS = re.compile(r"\x1b\[([0-9;]*)m|\x1b\[([012]?)K|(\t)")
 _SAFE = "\r\n\t\x1b\x20-\x7e"  # characters of a run known to be narrow (or not drawn)
-_KNOWN_MAX = 2048  # non-ASCII characters remembered as one cell wide
+_KNOWN_MAX = 2048  # non-ASCII characters remembered as one or two cells wide
 _CACHE_MAX = 4096  # SGR transitions and cell tables kept
 DEFAULT_CHAR = Char(data=" ", fg="default", bg="default", reverse=False)
 """pyte's blank cell while reverse-screen mode (DECSCNM) is off (the bulk lane's condition)."""
@@ -63,7 +64,9 @@ class Rows:
         self._pyte = pyte.Screen(1, 1)  # runs pyte's own SGR logic on its cursor
         self._after: dict[tuple[Char, str], Char] = {}
         self._tables: dict[Char, Cells] = {}
-        self._known: set[str] = set()
+        self._known: set[str] = set()  # non-ASCII characters one or two cells wide
+        self._wide: set[str] = set()  # those two cells wide
+        self._wide_chars: re.Pattern[str] | None = None
         self._unknown = re.compile(f"[^{_SAFE}]")
 
     # -- attributes and widths --------------------------------------------------------------
@@ -89,33 +92,45 @@ class Rows:
             table = self._tables[attrs] = Cells(attrs)
         return table
 
-    def narrow_prefix(self, data: str, start: int, end: int) -> int:
-        """Where the first character of ``data[start:end]`` that is not one cell wide is
-        (``end`` when there is none); CR, LF and the ESC of a colour sequence pass."""
+    def drawable_prefix(self, data: str, start: int, end: int) -> tuple[int, bool]:
+        """Where the first character of ``data[start:end]`` that is neither one nor two
+        cells wide is (``end`` when there is none; CR, LF, tab and the ESC of a sequence
+        pass), and whether a two-cell character comes before it."""
+        first = start
         while True:
             found = self._unknown.search(data, start, end)
             if found is None:
-                return end
+                break
             char = found.group()
-            if wcwidth(char) != 1 or len(self._known) >= _KNOWN_MAX:
-                return found.start()
+            width = wcwidth(char)
+            if width not in (1, 2) or len(self._known) >= _KNOWN_MAX:
+                end = found.start()
+                break
             self._known.add(char)
+            if width == 2:
+                self._wide.add(char)
+                self._wide_chars = re.compile(f"[{''.join(map(re.escape, self._wide))}]")
             self._unknown = re.compile(f"[^{_SAFE}{''.join(map(re.escape, self._known))}]")
             start = found.start()
+        pattern = self._wide_chars
+        return end, pattern is not None and pattern.search(data, first, end) is not None
 
     # -- packing and building ---------------------------------------------------------------
-    def pack(self, lines: list[str], attrs: Char, columns: int,
-             tabstops: list[int]) -> tuple[list[PackedRow | Line], Char]:
+    def pack(self, lines: list[str], attrs: Char, columns: int, tabstops: list[int],
+             wide: bool = False) -> tuple[list[PackedRow | Line], Char]:
         """The rows ``lines`` take at ``columns`` (auto-wrap) and the attributes after them.
-        Each line holds only narrow text, SGR, erase-in-line and tabs (see :data:`RUN`);
-        a line with a tab or an erase is laid out now (:meth:`layout`), the others packed."""
+        Each line holds only text one or two cells wide, SGR, erase-in-line and tabs (see
+        :data:`RUN`; ``wide``: some two-cell characters among them); a line with a tab, an
+        erase or a wide character is laid out now (:meth:`layout`), the others packed."""
         rows: list[PackedRow | Line] = []
         add = rows.append
         find = _SGR.findall
         known = self._after
+        wide_chars = self._wide_chars.search if wide and self._wide_chars is not None else None
         for line in lines:
             start = attrs
-            if "\t" in line or ("\x1b" in line and _EL.search(line)):
+            if "\t" in line or ("\x1b" in line and _EL.search(line)) or (
+                    wide_chars is not None and wide_chars(line)):
                 built, attrs = self.layout(line, attrs, columns, tabstops)
                 rows.extend(built)
                 continue
@@ -137,14 +152,29 @@ class Rows:
     def layout(self, line: str, attrs: Char, columns: int,
                tabstops: list[int]) -> tuple[list[Line], Char]:
         """Draw one line the way pyte does from the start of a blank row (auto-wrap on):
-        text, SGR, tabs (to the next stop, else the last column; never wrapping) and
-        erase-in-line (cells set to the cursor's attributes). Returns its rows."""
+        text (a two-cell character takes its cell and a stub), SGR, tabs (to the next stop,
+        else the last column; never wrapping) and erase-in-line (cells set to the cursor's
+        attributes). Returns its rows."""
         rows: list[Line] = []
         row: Line = StaticDefaultDict(DEFAULT_CHAR)
         x = position = 0
         cell = self.cells(attrs).__getitem__
+        wide = self._wide_chars.search if self._wide_chars is not None else None
         for token in [*_TOKENS.finditer(line), None]:
             text = line[position:None if token is None else token.start()]
+            if text and wide is not None and wide(text):
+                for char in text:  # pyte's way: a stub cell after a two-cell character
+                    if x == columns:
+                        rows.append(row)
+                        row, x = StaticDefaultDict(DEFAULT_CHAR), 0
+                    row[x] = cell(char)
+                    if char in self._wide:
+                        if x + 1 < columns:
+                            row[x + 1] = attrs._replace(data="")
+                        x = min(x + 2, columns)
+                    else:
+                        x += 1
+                text = ""
             while text:
                 if x == columns:  # auto-wrap: the row scrolls up, the text goes on below
                     rows.append(row)

@@ -131,10 +131,10 @@ class TerminalScreen(pyte.Screen):
         """Place ``data[start:end]`` (whole lines of text and SGR, each ended by CR LF, see
         :data:`widgets.terminal.bulk.RUN`) as pyte would draw it from :meth:`bulk_ready`'s
         state. Returns where it stopped: at ``end``, or before the first line holding a
-        character that is not one cell wide (``start`` when that is the first line)."""
-        narrow = self.rows.narrow_prefix(data, start, end)
-        if narrow < end:
-            last = data.rfind("\r\n", start, narrow)
+        character neither one nor two cells wide (``start`` when that is the first line)."""
+        drawable, wide = self.rows.drawable_prefix(data, start, end)
+        if drawable < end:
+            last = data.rfind("\r\n", start, drawable)
             if last < 0:
                 return start
             end = last + 2
@@ -142,7 +142,7 @@ class TerminalScreen(pyte.Screen):
         lines = run.split("\r\n")
         lines.pop()  # after the last CR LF
         rows, attrs = self.rows.pack(lines, self.cursor.attrs, self.columns,
-                                     sorted(self.tabstops))
+                                     sorted(self.tabstops), wide)
         buffer, bottom, pushed = self.buffer, self.lines - 1, len(rows)
         # The screen scrolls ``pushed`` times: old rows then new ones go to history, the last
         # ``bottom`` rows of (old + new) stay, and a blank bottom row follows.
