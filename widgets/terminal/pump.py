@@ -1,8 +1,9 @@
 """Parsing off the UI thread: a worker thread drains an :class:`Emulator`'s queue.
 
 The UI thread queues bytes (:meth:`ParsePump.feed`) and, once per frame, reads the screen
-under :attr:`ParsePump.lock`; the worker parses in small slices, taking the lock for each, so
-a frame never waits for more than one slice. Replies the terminal owes the remote side
+under :attr:`ParsePump.lock`; the worker parses one chunk at a time (sized to a few ms of
+CPU, :meth:`Emulator.step`), taking the lock for each, so a frame never waits for more
+than one chunk. Replies the terminal owes the remote side
 (device status reports) are handed to ``on_reply`` on the worker thread: pass a callable
 that is safe there (e.g. ``loop.call_soon_threadsafe``).
 """
@@ -15,16 +16,13 @@ from collections.abc import Callable
 
 from widgets.terminal.emulator import Emulator
 
-SLICE = 2 * 1024  # bytes parsed per lock hold (well under a millisecond to a few ms)
-
 
 class ParsePump:
     """One daemon thread per terminal; :meth:`stop` ends it."""
 
-    def __init__(self, emulator: Emulator, *, slice_bytes: int = SLICE) -> None:
+    def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         self.lock = threading.Lock()
-        self.slice_bytes = slice_bytes
         self._wake = threading.Event()
         self._stopped = False
         self._watch: tuple[int, Callable[[], None]] | None = None
@@ -79,7 +77,7 @@ class ParsePump:
                 with lock:
                     if not emulator.pending_bytes:
                         break
-                    emulator.process(None, limit=self.slice_bytes)
+                    emulator.step()
                     self._check_watch()
                 time.sleep(0)  # let a waiting UI thread take the GIL (and the lock) now
 

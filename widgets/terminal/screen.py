@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import copy
 import re
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable
 
 import pyte
 from pyte import charsets, modes
 from pyte.screens import Char, Margins
 from wcwidth import wcwidth
+
+from widgets.terminal.bulk import Rows
+from widgets.terminal.history import History, PackedRow
+from widgets.terminal.history import Line as Row
 
 ALT_MODES = frozenset({47, 1047, 1049})
 BRACKETED_PASTE = 2004 << 5
@@ -37,10 +41,11 @@ class TerminalScreen(pyte.Screen):
 
     def __init__(self, columns: int, lines: int, *, scrollback: int = 5000,
                  on_reply: Callable[[str], None] | None = None) -> None:
-        self.history: deque[Line] = deque(maxlen=scrollback)
+        self.rows = Rows()
+        self.history = History(scrollback, self.rows.build)
         self.on_reply = on_reply
         self.in_alternate = False
-        self._main_buffer: dict[int, Line] | None = None
+        self._main_buffer: dict[int, Row] | None = None
         self._main_cursor: pyte.screens.Cursor | None = None
         self._main_margins: Margins | None = None
         self.history_version = 0
@@ -109,6 +114,55 @@ class TerminalScreen(pyte.Screen):
             cursor.x = x + take
         self.dirty.add(cursor.y)
 
+    # -- the bulk lane (see widgets.terminal.bulk) ---------------------------------------
+    def bulk_ready(self) -> bool:
+        """True when whole lines can be placed without pyte: the cursor at the start of a
+        blank bottom row of the main screen, no scroll margins, auto-wrap on, replace mode,
+        the default character set, normal (not reverse) screen."""
+        cursor, bottom = self.cursor, self.lines - 1
+        return (cursor.x == 0 and cursor.y == bottom and not self.in_alternate
+                and not self.buffer.get(bottom)
+                and (self.margins is None or self.margins == (0, bottom))
+                and modes.DECAWM in self.mode and modes.IRM not in self.mode
+                and modes.DECSCNM not in self.mode
+                and not self.charset and self.g0_charset is charsets.LAT1_MAP)
+
+    def place_lines(self, data: str, start: int, end: int) -> int:
+        """Place ``data[start:end]`` (whole lines of text and SGR, each ended by CR LF, see
+        :data:`widgets.terminal.bulk.RUN`) as pyte would draw it from :meth:`bulk_ready`'s
+        state. Returns where it stopped: at ``end``, or before the first line holding a
+        character neither one nor two cells wide (``start`` when that is the first line)."""
+        drawable, wide = self.rows.drawable_prefix(data, start, end)
+        if drawable < end:
+            last = data.rfind("\r\n", start, drawable)
+            if last < 0:
+                return start
+            end = last + 2
+        run = data[start:end]
+        lines = run.split("\r\n")
+        lines.pop()  # after the last CR LF
+        rows, attrs = self.rows.pack(lines, self.cursor.attrs, self.columns,
+                                     sorted(self.tabstops), wide)
+        buffer, bottom, pushed = self.buffer, self.lines - 1, len(rows)
+        # The screen scrolls ``pushed`` times: old rows then new ones go to history, the last
+        # ``bottom`` rows of (old + new) stay, and a blank bottom row follows.
+        above = [buffer[y] for y in range(bottom)]
+        if pushed >= bottom:
+            self.history.extend(above)
+            self.history.extend(rows[:pushed - bottom])
+            kept: list[Row | PackedRow] = rows[pushed - bottom:]
+        else:
+            self.history.extend(above[:pushed])
+            kept = [*above[pushed:], *rows]
+        build = self.rows.build
+        for y, row in enumerate(kept):
+            buffer[y] = build(row) if isinstance(row, tuple) else row
+        buffer.pop(bottom, None)
+        self.history_version += pushed
+        self.cursor.attrs = attrs
+        self.dirty.update(range(self.lines))
+        return end
+
     # -- scrollback ---------------------------------------------------------------------
     def index(self) -> None:
         """Scroll as pyte does, keeping the line leaving the main screen in history."""
@@ -168,7 +222,7 @@ class TerminalScreen(pyte.Screen):
         self._main_cursor = None
         self.dirty.update(range(self.lines))
 
-    def _new_buffer(self) -> dict[int, Line]:
+    def _new_buffer(self) -> dict[int, Row]:
         """An empty buffer built like pyte's (lines default to blank default chars)."""
         return defaultdict(self.buffer.default_factory)  # type: ignore[attr-defined]
 

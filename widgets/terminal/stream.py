@@ -8,6 +8,10 @@ cursor move, a mode change, an OSC title) is handed to pyte's own parser, up to 
 escape, and the fast lane resumes once pyte is back at rest; so every sequence pyte knows is
 still handled by pyte, and the result is the same screen. A sequence pyte raises on is
 dropped alone (pyte would lose the rest of the read with it).
+
+At the start of a line on the blank bottom row, a run of whole lines (text and SGR, each
+ended by CR LF) goes to the bulk lane instead (:meth:`TerminalScreen.place_lines`): the
+rows are placed with O(lines) work, and those that scroll away reach history packed.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from __future__ import annotations
 import re
 
 import pyte
+
+from widgets.terminal.bulk import RUN
+from widgets.terminal.screen import TerminalScreen
 
 _FAST = re.compile(
     r"(?P<text>[^\x00-\x1f\x7f\x1b\x9b\x9d]+)"  # what pyte's own text pattern would draw
@@ -42,9 +49,23 @@ class FastByteStream(pyte.ByteStream):
         slow = pyte.Stream.feed
         draw, cr, lf = screen.draw, screen.carriage_return, screen.linefeed
         sgr = screen.select_graphic_rendition
+        bulk = screen if isinstance(screen, TerminalScreen) else None
+        run = RUN.match
         offset, length = 0, len(data)
+        line_start = True
+        run_end = 0  # where the run of whole plain lines found last ends
         while offset < length:
             if self._taking_plain_text:
+                if line_start and bulk is not None and bulk.bulk_ready():
+                    if offset >= run_end:
+                        whole = run(data, offset)
+                        run_end = offset if whole is None else whole.end()
+                    if offset < run_end:
+                        taken = bulk.place_lines(data, offset, run_end)
+                        if taken > offset:
+                            offset = taken
+                            continue
+                line_start = False
                 m = match(data, offset)
                 if m is not None:
                     kind = m.lastindex  # 1 text, 2 CR LF, 3 CR, 4 LF, 5 SGR
@@ -53,8 +74,10 @@ class FastByteStream(pyte.ByteStream):
                     elif kind == 2:
                         cr()
                         lf()
+                        line_start = True
                     elif kind == 4:
                         lf()
+                        line_start = True
                     elif kind == 3:
                         cr()
                     else:

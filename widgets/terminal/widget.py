@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 from rich.segment import Segment
+from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
@@ -104,7 +105,7 @@ class Terminal(Widget, can_focus=True):
         self._cache: dict[int, Strip] = {}
         self._cursor_row: int | None = None
         self._history_version = 0
-        self._style_key: object = None
+        self._base: Style | None = None  # the widget's Rich style, read once per frame
         self.frames = 0
 
     # -- data source side -----------------------------------------------------------------
@@ -120,7 +121,11 @@ class Terminal(Widget, can_focus=True):
         loop = asyncio.get_running_loop()
         while self.pump.pending > level:
             room = asyncio.Event()
-            if not self.pump.notify_below(level, lambda e=room: loop.call_soon_threadsafe(e.set)):
+
+            def wake(room: asyncio.Event = room) -> None:
+                loop.call_soon_threadsafe(room.set)
+
+            if not self.pump.notify_below(level, wake):
                 return
             with contextlib.suppress(TimeoutError):  # a safety net: check again
                 await asyncio.wait_for(room.wait(), ROOM_WAKE)
@@ -173,16 +178,32 @@ class Terminal(Widget, can_focus=True):
         self.pump.stop()
 
     def _tick(self) -> None:
+        base = self.rich_style  # once per frame (Textual computes it through the ancestors)
+        if base != self._base:
+            self._base = base
+            self._cache.clear()
+            self.refresh()
         if self.emulator.screen.dirty or self._cursor_moved():
             self._repaint()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = None
+        self._cache.clear()
 
     def _cursor_moved(self) -> bool:
         cursor = self.emulator.screen.cursor
         return self._cursor_row != (None if cursor.hidden else cursor.y)
 
+    def _style(self) -> Style:
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
+
     def _repaint(self) -> None:
         """Once per frame: render the dirty rows (under the parse lock) and repaint them."""
         width = self.size.width
+        base = self._style()
         if not self.pump.lock.acquire(timeout=FRAME / 4):
             return  # the parser holds the screen: draw on the next frame, never stall this one
         try:
@@ -205,7 +226,7 @@ class Terminal(Widget, can_focus=True):
                 self._cache.pop(y, None)
             if width and not self.scroll_back:
                 for y in rows:
-                    self._cache[y] = self._render_row(y, width)
+                    self._cache[y] = self._render_row(y, width, base)
         finally:
             self.pump.lock.release()
         for y in rows:
@@ -227,10 +248,7 @@ class Terminal(Widget, can_focus=True):
     # -- rendering ------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
-        if self._style_key != base:
-            self._style_key = base
-            self._cache.clear()
+        base = self._style()
         if y >= self.emulator.lines:
             return Strip.blank(width, base)
         cached = self._cache.get(y)
@@ -239,14 +257,13 @@ class Terminal(Widget, can_focus=True):
         with self.pump.lock:
             if y >= self.emulator.lines:
                 return Strip.blank(width, base)
-            strip = self._render_row(y, width)
+            strip = self._render_row(y, width, base)
         if not self.scroll_back:
             self._cache[y] = strip
         return strip
 
-    def _render_row(self, y: int, width: int) -> Strip:
+    def _render_row(self, y: int, width: int, base: Style) -> Strip:
         """Row ``y`` of the view as a Strip (the caller holds the parse lock)."""
-        base = self.rich_style
         screen = self.emulator.screen
         line = self.emulator.line_at(y, self.scroll_back)
         show_cursor = (not self.scroll_back and not screen.cursor.hidden
