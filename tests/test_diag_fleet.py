@@ -14,7 +14,7 @@ from cspctl.diagnostics.runner import DEFAULT_CONCURRENCY, DiagnosisRunner
 from cspctl.diagnostics.select import select_vms
 from cspctl.lab.runner import Lab
 from cspctl.session import Session
-from cspctl.ssh import pool as pool_module
+from cspctl.ssh import connect as connect_module
 
 
 async def test_n_vms_one_connection_and_one_probe_round_trip_each(monkeypatch: Any) -> None:
@@ -26,7 +26,7 @@ async def test_n_vms_one_connection_and_one_probe_round_trip_each(monkeypatch: A
         return real_read(path)
 
     monkeypatch.setattr(asyncssh, "read_known_hosts", counting_read)
-    monkeypatch.setattr(pool_module, "_KNOWN_HOSTS", {})
+    monkeypatch.setattr(connect_module, "_KNOWN_HOSTS", {})
     async with Lab("large", time_scale=0.01) as lab:
         session = Session.open(profile=lab.profile())
         async with session:
