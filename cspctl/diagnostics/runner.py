@@ -146,6 +146,12 @@ class DiagnosisRunner:
         if self.journal is not None:
             self.journal.record(event, run_id=self.run_id, **fields)
 
+    def _record_soon(self, event: str, **fields: Any) -> None:
+        """Journal one of this run's many findings: held briefly and written with others (a
+        bounded delay; the run's end, a cancellation and exit write them)."""
+        if self.journal is not None:
+            self.journal.record_soon(event, run_id=self.run_id, **fields)
+
     async def run(self, vms: Iterable[SystemVm], *, include_mgmt: bool = False) -> Diagnosis:
         """Diagnose these VMs (at most ``concurrency`` at a time); journalled start to end.
 
@@ -178,6 +184,9 @@ class DiagnosisRunner:
         except asyncio.CancelledError:
             self.cache.cancel_pending()  # stopped (Ctrl+C, SIGTERM): no load goes on
             raise
+        finally:
+            if self.journal is not None:
+                self.journal.flush()  # every finding so far is in the journal
         diagnosis = Diagnosis(self.run_id, reports, time.monotonic() - started)
         self._record(
             "diag.end",
@@ -241,9 +250,8 @@ class DiagnosisRunner:
             await asyncio.gather(*(one(c) for c in plan))
         finally:  # a shared fact nobody waits for any more stops with the VM's checks
             cancel_pending(state.facts.values())
-            # and a batch still running stops (and is journalled) before the run ends
-            for batch in state.batches.values():
-                await batch.aclose()
+            # and a script still running stops (and is journalled) before the run ends
+            await state.aclose()
         findings = [state.findings[c.id] for c in plan]
         report = VmReport(
             vm,
@@ -296,7 +304,7 @@ class DiagnosisRunner:
                 why = f"SSH access to {state.vm.name}: {why}"
             state.vm_ssh_error = state.vm_ssh_error or why
             state.host_ssh_error = state.host_ssh_error or why
-        self._record(
+        self._record_soon(
             "diag.finding",
             vm=state.vm.name,
             vm_id=state.vm.id,
