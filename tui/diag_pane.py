@@ -77,6 +77,12 @@ class DiagnosticsPane(Vertical):
     BINDINGS = [
         Binding("c", "copy_report", "Copy report", id="diagnosis.copy"),
         Binding("e", "export_report", "Export report", id="diagnosis.export"),
+        Binding("f", "failures_only", "Failures only", id="diagnosis.failures_only",
+                tooltip="Show only the failed, error and warning steps (f again: every step)"),
+        Binding("n", "next_failure", "Next failure", id="diagnosis.next_failure",
+                tooltip="Move to the next failed, error or warning step (wraps around)"),
+        Binding("N", "previous_failure", "Previous failure", id="diagnosis.previous_failure",
+                tooltip="Move to the previous failed, error or warning step (wraps around)"),
     ]
 
     def __init__(self, backend: Backend, vms: list[SystemVm], label: str,
@@ -207,6 +213,35 @@ class DiagnosticsPane(Vertical):
                     self.steps.select_key(key)
                     self._show(key)
                     return
+
+    # -- failures: a filtered view and a jump -----------------------------------------------------
+    def action_failures_only(self) -> None:
+        """Show only the failing steps (failed, error, warning), or every step again."""
+        steps = self.steps
+        steps.show_failures_only(not steps.failures_only)
+        if steps.failures_only:
+            self.notify(f"failures only: {steps.row_count} of {steps.total_row_count} steps "
+                        "(f: every step)", timeout=3)
+        else:
+            self.notify(f"every step: {steps.row_count}", timeout=3)
+        key = steps.selected_key
+        if key is not None:
+            self._show(key)
+
+    def action_next_failure(self) -> None:
+        """Move to the next failing step."""
+        self._jump(1)
+
+    def action_previous_failure(self) -> None:
+        """Move to the previous failing step."""
+        self._jump(-1)
+
+    def _jump(self, direction: int) -> None:
+        key = self.steps.next_failure(direction)
+        if key is None:
+            self.notify("no failed, error or warning step", timeout=3)
+            return
+        self._show(key)
 
     # -- the diagnosis's own report ----------------------------------------------------------
     def _done(self) -> Diagnosis | None:

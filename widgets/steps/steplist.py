@@ -55,6 +55,8 @@ class StepList(SyncTable):
     """status -> (marker, word, style); subclasses add their own statuses."""
     TONES = TONES
     """status -> the tone (colour) of its marker and word."""
+    FAILING: frozenset[str] = frozenset({"fail", "error", "warn"})
+    """Statuses that :meth:`show_failures_only` keeps and :meth:`next_failure` stops at."""
 
     def __init__(self, *, clock: Callable[[], float], show_durations: bool = True,
                  show_target: bool = True, **kwargs: object) -> None:
@@ -65,6 +67,8 @@ class StepList(SyncTable):
         self.show_durations = show_durations
         self.steps: dict[str, StepState] = {}
         self._ticker: Timer | None = None
+        self.failures_only = False
+        """Only failing steps shown (:meth:`show_failures_only`)."""
 
     def on_mount(self) -> None:  # SyncTable.on_mount (columns) runs too: Textual walks the MRO
         self._ticker = self.set_interval(0.5, self._tick, name="steps-elapsed")
@@ -110,6 +114,30 @@ class StepList(SyncTable):
         for step in self.steps.values():
             if step.status == "running":
                 self.put_row(step.key, self._cells(step))
+
+    # -- failures: a filter and a cursor jump (index operations, whatever the step count) ----
+    def failing(self, key: str) -> bool:
+        step = self.steps.get(key)
+        return step is not None and step.status in self.FAILING
+
+    def show_failures_only(self, on: bool) -> None:
+        """Show only the failing steps (a step that fails later joins them), or every step.
+        The cursor stays on its step when that step is still shown."""
+        self.failures_only = on
+        self.set_filter(self.failing if on else None)
+
+    def next_failure(self, direction: int = 1) -> str | None:
+        """Move the cursor to the next failing step below it (``direction`` -1: above),
+        wrapping around; returns its key (None when no step shown is failing)."""
+        keys = self.row_keys
+        count = len(keys)
+        start = self.cursor_row if self.selected_key is not None else -1
+        for offset in range(1, count + 1):
+            index = (start + direction * offset) % count
+            if self.failing(keys[index]):
+                self.move_cursor(row=index)
+                return keys[index]
+        return None
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
