@@ -3,6 +3,8 @@ driven through the console against the lab: on the seed incident, and on 2,000+ 
 
 from __future__ import annotations
 
+from textual.widgets import DataTable
+
 from cspctl.lab.runner import Lab
 from tests.tui_helpers import TIME_SCALE, lab_app, loaded, screen_text, until
 from tui.diag_pane import DiagnosticsPane
@@ -67,6 +69,13 @@ async def test_failures_only_and_next_failure_on_the_seed_incident() -> None:
             await pilot.press("N")
             await pilot.pause()
             assert steps.selected_key == expected[-2 % len(expected)]
+            # and help lists them with their ids (they can be remapped)
+            await pilot.press("question_mark")
+            await until(pilot, lambda: bool(app.screen.query("#help-table")), what="help")
+            table = app.screen.query_one("#help-table", DataTable)
+            ids = {str(table.get_row_at(i)[-1]) for i in range(table.row_count)}
+            assert {"diagnosis.failures_only", "diagnosis.next_failure",
+                    "diagnosis.previous_failure"} <= ids
 
 
 async def test_failures_only_and_next_failure_at_2000_steps() -> None:

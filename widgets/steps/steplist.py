@@ -5,7 +5,7 @@ Each status has a text marker and word, so the list reads the same without colou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from rich.style import Style
@@ -67,6 +67,8 @@ class StepList(SyncTable):
         self.show_durations = show_durations
         self.steps: dict[str, StepState] = {}
         self._ticker: Timer | None = None
+        self._row_cells: dict[str, tuple[str | Cell, ...]] = {}
+        """Each step's cells as last given to the table (:meth:`put_many` re-syncs with them)."""
         self.failures_only = False
         """Only failing steps shown (:meth:`show_failures_only`)."""
 
@@ -76,7 +78,21 @@ class StepList(SyncTable):
     def put(self, step: StepState) -> None:
         """Add or replace a step and redraw its row (only that row)."""
         self.steps[step.key] = step
-        self.put_row(step.key, self._cells(step))
+        cells = self._row_cells[step.key] = self._cells(step)
+        self.put_row(step.key, cells)
+
+    def put_many(self, steps: Sequence[StepState]) -> None:
+        """Add or replace several steps with one pass over the table (a frame's worth of a
+        diagnosis's progress): the table re-measures and repaints once, not once per step."""
+        if len(steps) <= 1:
+            for step in steps:
+                self.put(step)
+            return
+        for step in steps:
+            self.steps[step.key] = step
+            self._row_cells[step.key] = self._cells(step)
+        cells = self._row_cells
+        self.sync((key, cells[key]) for key in self.steps)
 
     def update_step(self, key: str, **changes: object) -> StepState | None:
         step = self.steps.get(key)
@@ -113,7 +129,8 @@ class StepList(SyncTable):
     def _tick(self) -> None:
         for step in self.steps.values():
             if step.status == "running":
-                self.put_row(step.key, self._cells(step))
+                cells = self._row_cells[step.key] = self._cells(step)
+                self.put_row(step.key, cells)
 
     # -- failures: a filter and a cursor jump (index operations, whatever the step count) ----
     def failing(self, key: str) -> bool:
