@@ -122,6 +122,27 @@ class ProbeBatch:
             self._index[command] = len(self.commands)
             self.commands = (*self.commands, command)
 
+    def reorder(self, key: Callable[[str], bool]) -> None:
+        """Sort the commands (stable) before the batch starts."""
+        if self._task is not None:
+            raise RuntimeError("the batch has started")
+        self.commands = tuple(sorted(self.commands, key=key))
+        self._index = {c: i for i, c in enumerate(self.commands)}
+
+    def send_nothing(self) -> None:
+        """Never start: every command waiting on this batch runs alone (None)."""
+        for command in self.commands:
+            fut = self._future(command)
+            if not fut.done():
+                fut.set_result(None)
+        self.commands = ()
+
+    def cancel_waiting(self) -> None:
+        """Cancel the waiters of a batch that never started (its VM's run ended)."""
+        for fut in self._waiting.values():
+            if not fut.done():
+                fut.cancel()
+
     def _future(self, command: str) -> asyncio.Future[CommandResult | None]:
         fut = self._waiting.get(command)
         if fut is None:
@@ -269,12 +290,9 @@ class FollowUps:
         if self._open is batch:
             self._open = None
         if len(batch.commands) == 1:  # nobody joined: it runs alone
-            batch.commands = ()
-            batch._future(next(iter(batch._index))).set_result(None)
+            batch.send_nothing()
             return
-        ordered = sorted(batch.commands, key=_may_wait)  # stable: asked-for order otherwise
-        batch.commands = tuple(ordered)
-        batch._index = {c: i for i, c in enumerate(ordered)}
+        batch.reorder(_may_wait)  # network probes last; otherwise in the order asked
         self.sent += 1
         batch.start(self.run)
 
@@ -284,7 +302,5 @@ class FollowUps:
             timer.cancel()
         for batch in self._batches:
             if not batch.started:
-                for fut in batch._waiting.values():
-                    if not fut.done():
-                        fut.cancel()
+                batch.cancel_waiting()
             await batch.aclose()
