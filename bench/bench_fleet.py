@@ -6,6 +6,9 @@ with the client's; ``ssh_command_delay`` and ``ssh_connect_delay`` add the laten
 command and every connection. Variants interleaved, ``--reps`` times each; min and median.
 
 Run: .venv/bin/python bench/bench_fleet.py [--reps 5] [--vms 200] [--latency 0.03]
+
+Prints a ``ROW`` line (``bench/stats.py``) for ``bench/run``: the wall ratio and the CPU per VM
+(the client's, ``--limit 200`` minus ``--limit 1``, over the extra VMs), both against their goals.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.stats import Series, row  # noqa: E402
 
 
 def start_lab(tmp: Path, latency: float) -> subprocess.Popen[str]:
@@ -122,6 +128,15 @@ def main() -> None:
     lab_share = statistics.median(s[3] for s in many) / statistics.median(s[0] for s in many)
     print(f"  the lab process was busy {lab_share:.0%} of the --limit {args.vms} wall time "
           "(2 cores shared by client, lab and anything else running)")
+    lab_per_vm = (statistics.median(s[3] for s in many)
+                  - statistics.median(s[3] for s in one)) / max(1, n - 1) * 1000
+    load = os.getloadavg()[0]
+    row(f"`diagnose --all --limit {args.vms}` vs `--limit 1`, {ms:.0f} ms SSH latency",
+        Series([s[0] for s in many]), Series([s[0] for s in one]), peer_label="one VM",
+        key="diagnose_limit", goal_text="≤ 3x; ≤ 15 ms CPU per VM",
+        also=ratio <= 3 and per_vm <= 15,
+        note=f"CPU per VM {per_vm:.0f} ms (client; the lab {lab_per_vm:.0f} ms); "
+             f"load average {load:.1f}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cspctl.diagnostics.batch import ProbeBatch, batchable, plan_probes
+from cspctl.diagnostics.batch import FollowUps, ProbeBatch, batchable, plan_probes
 from cspctl.diagnostics.checks import CATALOGUE
 from cspctl.lab.scenarios import build_world
 from cspctl.sessionlog import Journal
@@ -137,3 +137,41 @@ async def test_a_cut_script_and_an_unreachable_vm() -> None:
     down.start(unreachable)
     with pytest.raises(SshUnreachable):
         await down.result("a")
+
+
+async def test_follow_ups_asked_together_share_one_script_network_probes_last() -> None:
+    vm = build_world("healthy").live_vms()[0]
+    scripts: list[str] = []
+
+    async def run(script: str, on_output: Any) -> CommandResult:
+        scripts.append(script)
+        chunks, status, _ = vm.os.new_shell().run_chunks(script)
+        for stream, text in chunks:
+            on_output("stdout" if stream == 1 else "stderr", text)
+        return CommandResult(script, status, "", "", 0.0)
+
+    followups = FollowUps(run)
+    asked = ("nc -z -w 1 127.0.0.1 8250", "ls -l /proc/1/cwd", "cat /etc/hostname", "ls /nope")
+    got = await asyncio.gather(*(followups.result(c) for c in asked))
+    assert len(scripts) == 1 and followups.sent == 1
+    order = [c for c in asked if c in scripts[0]]
+    assert sorted(order, key=scripts[0].index)[-1] == asked[0]  # the network probe last
+    for command, result in zip(asked, got, strict=True):
+        alone = vm.os.execute(command)
+        _same(result, CommandResult(command, alone.status, alone.stdout, alone.stderr, 0.0))
+    # a command nobody joins runs alone (None: the caller runs it), no script sent for it
+    assert await followups.result("cat /etc/hostname") is None
+    assert len(scripts) == 1
+    await followups.aclose()
+
+
+async def test_follow_ups_still_gathering_stop_with_the_vm() -> None:
+    async def run(script: str, on_output: Any) -> CommandResult:
+        raise AssertionError("nothing is sent once the VM's run ended")
+
+    followups = FollowUps(run, gather=5.0)
+    waiting = asyncio.ensure_future(followups.result("cat /etc/hostname"))
+    await asyncio.sleep(0.01)
+    await followups.aclose()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting

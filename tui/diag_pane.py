@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
@@ -12,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.timer import Timer
 from textual.widgets import Static
 
 from cspctl.cloudstack.models import SystemVm
@@ -21,6 +23,9 @@ from cspctl.text import safe_block, safe_line
 from tui.panes import PaneState, StatefulPane
 from widgets import plain
 from widgets.steps import MARKERS, StepList, StepState
+
+FRAME = 1 / 30
+"""Seconds between two draws of a running diagnosis's progress."""
 
 
 class _Scrubbed(Text):
@@ -82,6 +87,13 @@ class DiagnosticsPane(StatefulPane):
     BINDINGS = [
         Binding("c", "copy_report", "Copy report", id="diagnosis.copy"),
         Binding("e", "export_report", "Export report", id="diagnosis.export"),
+        Binding("f", "failures_only", "Failures only", id="diagnosis.failures_only",
+                tooltip="Show only the failed, error and warning steps (f again: every step)"),
+        Binding("n", "next_failure", "Next failure", id="diagnosis.next_failure",
+                tooltip="Move to the next failed, error or warning step (wraps around)"),
+        Binding("N", "previous_failure", "Previous failure", id="diagnosis.previous_failure",
+                show=False,
+                tooltip="Move to the previous failed, error or warning step (wraps around)"),
     ]
 
     def __init__(self, backend: Backend, vms: list[SystemVm], label: str,
@@ -97,6 +109,9 @@ class DiagnosticsPane(StatefulPane):
         self.diagnosis: Diagnosis | None = None
         self.last_export: str | None = None
         self.last_copy: str | None = None
+        self._pending: list[DiagEvent] = []
+        """Progress events not drawn yet (drawn once per frame)."""
+        self._frame: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(plain.line(f"diagnosing {self.label}…"), classes="pane-status",
@@ -136,6 +151,7 @@ class DiagnosticsPane(StatefulPane):
             self._status(f"✘ diagnosis of {self.label} failed: {type(exc).__name__}: {exc}")
             self.notify(f"{type(exc).__name__}: {exc}", title="diagnostics", severity="error")
             return
+        self._show_events(names)  # the last frame's events
         self.diagnosis = diagnosis
         self.state = PaneState.DONE
         counts = self.steps.counts()
@@ -153,40 +169,63 @@ class DiagnosticsPane(StatefulPane):
     def _on_event(self, event: DiagEvent, names: dict[str | None, str],
                   hook: Callable[[object], Awaitable[None] | None] | None = None,
                   ) -> Awaitable[None] | None:
-        self._show_event(event, names)
+        # progress is drawn once per frame, not once per event (a zone: thousands of them)
+        self._pending.append(event)
+        if self._frame is None:
+            self._frame = self.set_timer(FRAME, lambda: self._show_events(names))
         return hook(event) if hook is not None else None
 
-    def _show_event(self, event: DiagEvent, names: dict[str | None, str]) -> None:
+    def _show_events(self, names: dict[str | None, str]) -> None:
+        """Apply the events since the last frame: each step's latest state, in one pass."""
+        if self._frame is not None:
+            self._frame.stop()
+            self._frame = None
+        events, self._pending = self._pending, []
         steps = self.steps
-        if isinstance(event, RunStarted):
-            vm_name = names.get(event.vm.id, event.vm.name or "?")
-            for check_id in event.check_ids:
-                steps.put(StepState(f"{event.vm.id}:{check_id}", vm_name,
-                                    self.backend.check_title(check_id)))
+        changed: dict[str, StepState] = {}
+
+        def current(key: str) -> StepState | None:
+            return changed.get(key) or steps.steps.get(key)
+
+        run_started: RunStarted | None = None
+        for event in events:
+            if isinstance(event, RunStarted):
+                run_started = event
+                vm_name = names.get(event.vm.id, event.vm.name or "?")
+                for check_id in event.check_ids:
+                    key = f"{event.vm.id}:{check_id}"
+                    changed[key] = StepState(key, vm_name, self.backend.check_title(check_id))
+            elif isinstance(event, StepStarted):
+                key = f"{event.vm_id}:{event.check_id}"
+                step = current(key)
+                changed[key] = (replace(step, status="running", started=self._clock())
+                                if step is not None else
+                                StepState(key, names.get(event.vm_id, "?"), event.title,
+                                          status="running", started=self._clock()))
+            elif isinstance(event, StepFinished):
+                finding = event.finding
+                key = f"{event.vm_id}:{finding.check_id}"
+                self.findings[key] = (names.get(event.vm_id, "?"), finding)
+                summary = self.backend.settings.shown(
+                    finding.summary if finding.status.value != "skipped"
+                    else (finding.reason or finding.summary))
+                step = current(key)
+                changed[key] = (replace(step, status=finding.status.value, summary=summary,
+                                        duration=finding.duration)
+                                if step is not None else
+                                StepState(key, names.get(event.vm_id, "?"), finding.title,
+                                          status=finding.status.value, summary=summary,
+                                          duration=finding.duration))
+            # RunFinished: nothing to show (the run's end is the awaited diagnosis)
+        steps.put_many(list(changed.values()))
+        if run_started is not None:
             started = {step.target for step in steps.steps.values()}
             self._status(f"diagnosing {self.label}: {len(steps.steps)} steps on "
                          f"{len(started)}/{len(self.vms)} VMs" if len(self.vms) > 1 else
-                         f"diagnosing {self.label}: {len(event.check_ids)} steps")
-        elif isinstance(event, StepStarted):
-            key = f"{event.vm_id}:{event.check_id}"
-            if steps.update_step(key, status="running", started=self._clock()) is None:
-                steps.put(StepState(key, names.get(event.vm_id, "?"), event.title,
-                                    status="running", started=self._clock()))
-        elif isinstance(event, StepFinished):
-            finding = event.finding
-            key = f"{event.vm_id}:{finding.check_id}"
-            self.findings[key] = (names.get(event.vm_id, "?"), finding)
-            summary = self.backend.settings.shown(
-                finding.summary if finding.status.value != "skipped"
-                else (finding.reason or finding.summary))
-            if steps.update_step(key, status=finding.status.value, summary=summary,
-                                 duration=finding.duration) is None:
-                steps.put(StepState(key, names.get(event.vm_id, "?"), finding.title,
-                                    status=finding.status.value, summary=summary,
-                                    duration=finding.duration))
-            if steps.selected_key == key:
-                self._show(key)
-        # RunFinished: nothing to show (the run's end is the awaited diagnosis)
+                         f"diagnosing {self.label}: {len(run_started.check_ids)} steps")
+        selected = steps.selected_key
+        if selected is not None and selected in changed and selected in self.findings:
+            self._show(selected)
 
     @on(StepList.RowHighlighted, "#steps")
     def _highlighted(self, event: StepList.RowHighlighted) -> None:
@@ -215,6 +254,35 @@ class DiagnosticsPane(StatefulPane):
                     self.steps.select_key(key)
                     self._show(key)
                     return
+
+    # -- failures: a filtered view and a jump -----------------------------------------------------
+    def action_failures_only(self) -> None:
+        """Show only the failing steps (failed, error, warning), or every step again."""
+        steps = self.steps
+        steps.show_failures_only(not steps.failures_only)
+        if steps.failures_only:
+            self.notify(f"failures only: {steps.row_count} of {steps.total_row_count} steps "
+                        "(f: every step)", timeout=3)
+        else:
+            self.notify(f"every step: {steps.row_count}", timeout=3)
+        key = steps.selected_key
+        if key is not None:
+            self._show(key)
+
+    def action_next_failure(self) -> None:
+        """Move to the next failing step."""
+        self._jump(1)
+
+    def action_previous_failure(self) -> None:
+        """Move to the previous failing step."""
+        self._jump(-1)
+
+    def _jump(self, direction: int) -> None:
+        key = self.steps.next_failure(direction)
+        if key is None:
+            self.notify("no failed, error or warning step", timeout=3)
+            return
+        self._show(key)
 
     # -- the diagnosis's own report ----------------------------------------------------------
     def _done(self) -> Diagnosis | None:

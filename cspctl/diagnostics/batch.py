@@ -10,16 +10,22 @@ all run it). The output is split at the delimiters as it streams in, so each pro
 stdout, stderr and exit status, exactly as if it had run alone; each check still records its
 own command and output as evidence. A probe the batch does not deliver (the script was cut, a
 probe stalled the ones after it, the connection dropped) runs alone instead.
+
+Commands that depend on what the probes found (``ls -l /proc/PID/cwd``, a TCP probe of the
+management server the cmdline names) cannot be declared; :class:`FollowUps` gathers the ones
+the checks ask for within a few milliseconds of each other and sends them as one more script
+(network probes, which may wait for a timeout, last). A command asked for alone still runs alone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import shlex
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cspctl.ssh.errors import SshConnectionLost, SshError, SshTimeout
 
@@ -35,6 +41,13 @@ alone, in its own shell."""
 
 STALL = 3.0
 """Seconds a waiting probe gives a batch that delivers nothing before running alone."""
+
+GATHER = 0.005
+"""Seconds :class:`FollowUps` waits for more commands before sending what it gathered."""
+
+_MAY_WAIT = frozenset({"nc", "socat", "curl", "wget", "nslookup", "getent", "ping", "timeout",
+                       "dig", "host", "telnet", "ssh", "openssl"})
+"""Tools that may wait for the network (a timeout): a follow-up script runs them last."""
 
 RunScript = Callable[[str, Callable[[str, str], None]], Awaitable["CommandResult"]]
 """``run(script, on_output)``: run the script over the VM's connection, streaming output."""
@@ -60,8 +73,19 @@ def batchable(command: str) -> bool:
 
 def plan_probes(declared: Iterable[Iterable[str]]) -> tuple[str, ...]:
     """The batchable probes of a plan, first declaration first, each once."""
-    return tuple(c for c in dict.fromkeys(c for group in declared for c in group)
-                 if batchable(c))
+    return _batchable_of(tuple(dict.fromkeys(c for group in declared for c in group)))
+
+
+@functools.lru_cache(maxsize=256)
+def _batchable_of(commands: tuple[str, ...]) -> tuple[str, ...]:
+    """Memo: every VM of a kind declares the same probes (``shlex`` per probe per VM is a
+    measurable share of a fleet diagnosis)."""
+    return tuple(c for c in commands if batchable(c))
+
+
+def _may_wait(command: str) -> bool:
+    first = command.split(None, 1)[0] if command.strip() else ""
+    return first.rsplit("/", 1)[-1] in _MAY_WAIT
 
 
 class ProbeBatch:
@@ -74,6 +98,7 @@ class ProbeBatch:
         self.progress = 0
         """Probes delivered so far (a waiter that sees no progress runs its probe alone)."""
         self._index = {c: i for i, c in enumerate(self.commands)}
+        self._waiting: dict[str, asyncio.Future[CommandResult | None]] = {}
         self._futures: list[asyncio.Future[CommandResult | None]] = []
         self._task: asyncio.Future[None] | None = None
         self._out = self._err = ""
@@ -85,6 +110,46 @@ class ProbeBatch:
     def __contains__(self, command: object) -> bool:
         return command in self._index
 
+    @property
+    def started(self) -> bool:
+        return self._task is not None
+
+    def add(self, command: str) -> None:
+        """One more command, before the batch starts (a batchable one: see :func:`batchable`)."""
+        if self._task is not None:
+            raise RuntimeError("the batch has started")
+        if command not in self._index:
+            self._index[command] = len(self.commands)
+            self.commands = (*self.commands, command)
+
+    def reorder(self, key: Callable[[str], bool]) -> None:
+        """Sort the commands (stable) before the batch starts."""
+        if self._task is not None:
+            raise RuntimeError("the batch has started")
+        self.commands = tuple(sorted(self.commands, key=key))
+        self._index = {c: i for i, c in enumerate(self.commands)}
+
+    def send_nothing(self) -> None:
+        """Never start: every command waiting on this batch runs alone (None)."""
+        for command in self.commands:
+            fut = self._future(command)
+            if not fut.done():
+                fut.set_result(None)
+        self.commands = ()
+
+    def cancel_waiting(self) -> None:
+        """Cancel the waiters of a batch that never started (its VM's run ended)."""
+        for fut in self._waiting.values():
+            if not fut.done():
+                fut.cancel()
+
+    def _future(self, command: str) -> asyncio.Future[CommandResult | None]:
+        fut = self._waiting.get(command)
+        if fut is None:
+            fut = self._waiting[command] = asyncio.get_running_loop().create_future()
+            fut.add_done_callback(_retrieved)
+        return fut
+
     def script(self) -> str:
         tok = self.token
         return "; ".join(f"{cmd}; echo {tok}:{i}:$?; echo {tok}:{i} >&2"
@@ -95,10 +160,7 @@ class ProbeBatch:
         """Send the script (once); later calls do nothing."""
         if self._task is not None:
             return
-        loop = asyncio.get_running_loop()
-        self._futures = [loop.create_future() for _ in self.commands]
-        for fut in self._futures:
-            fut.add_done_callback(_retrieved)
+        self._futures = [self._future(c) for c in self.commands]
         self._started = self._last = time.monotonic()
         self._task = asyncio.ensure_future(self._run(run))
         self._task.add_done_callback(_retrieved)
@@ -179,7 +241,7 @@ class ProbeBatch:
 
         Raises the batch's SshError when the VM could not be reached at all.
         """
-        fut = self._futures[self._index[command]]
+        fut = self._future(command)
         while not fut.done():
             seen = self.progress
             try:
@@ -190,6 +252,55 @@ class ProbeBatch:
         return fut.result()
 
 
-def _retrieved(fut: asyncio.Future[object]) -> None:
+def _retrieved(fut: asyncio.Future[Any]) -> None:
     if not fut.cancelled():
         fut.exception()
+
+
+class FollowUps:
+    """The commands checks ask for after the declared probes, gathered into scripts.
+
+    The first command opens a gathering; every batchable command asked for within
+    :data:`GATHER` seconds joins it; then it is sent as one :class:`ProbeBatch` (network probes
+    last). A gathering of one command is not sent: that command runs alone, as it would have.
+    """
+
+    def __init__(self, run: RunScript, *, gather: float = GATHER, stall: float = STALL) -> None:
+        self.run = run
+        self.gather = gather
+        self.stall = stall
+        self.sent = 0
+        """Scripts sent so far (a gathering of one is not counted: it ran alone)."""
+        self._open: ProbeBatch | None = None
+        self._batches: list[ProbeBatch] = []
+        self._timers: list[asyncio.TimerHandle] = []
+
+    async def result(self, command: str) -> CommandResult | None:
+        """The command's result from a gathered script; None: run it alone."""
+        batch = self._open
+        if batch is None or batch.started:
+            batch = self._open = ProbeBatch((), stall=self.stall)
+            self._batches.append(batch)
+            loop = asyncio.get_running_loop()
+            self._timers.append(loop.call_later(self.gather, self._send, batch))
+        batch.add(command)
+        return await batch.result(command)
+
+    def _send(self, batch: ProbeBatch) -> None:
+        if self._open is batch:
+            self._open = None
+        if len(batch.commands) == 1:  # nobody joined: it runs alone
+            batch.send_nothing()
+            return
+        batch.reorder(_may_wait)  # network probes last; otherwise in the order asked
+        self.sent += 1
+        batch.start(self.run)
+
+    async def aclose(self) -> None:
+        """Stop what is still gathering or running (the VM's run ends)."""
+        for timer in self._timers:
+            timer.cancel()
+        for batch in self._batches:
+            if not batch.started:
+                batch.cancel_waiting()
+            await batch.aclose()

@@ -7,9 +7,9 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from cspctl.diagnostics.batch import ProbeBatch
+from cspctl.diagnostics.batch import FollowUps, ProbeBatch, batchable
 from cspctl.diagnostics.model import Check, Evidence, Finding, Source, Status
 from cspctl.gate import Gate
 
@@ -83,6 +83,15 @@ class VmState:
     """Bounds the SSH channels open at once on this VM's one connection."""
     batches: dict[Source, ProbeBatch] = field(default_factory=dict)
     """The plan's declared probes per place ("vm", "host"): sent in one script on first use."""
+    followups: dict[Source, FollowUps] = field(default_factory=dict)
+    """Per place, the commands asked for later, gathered into scripts (:class:`FollowUps`)."""
+
+    async def aclose(self) -> None:
+        """Stop every script still running for this VM (its run ends)."""
+        for batch in self.batches.values():
+            await batch.aclose()
+        for followups in self.followups.values():
+            await followups.aclose()
 
 
 class CheckContext:
@@ -147,7 +156,9 @@ class CheckContext:
         """Run a command that changes something inside the VM (a write test); refused by the
         session's gate (:class:`~cspctl.gate.ReadOnlyRefused`) in read-only mode."""
         self.gate.check_shell(f"the diagnostic write test {command!r}")
-        return await self.vm_run(command, timeout=timeout)
+        if self.state.route is None or self.ssh is None:
+            raise RuntimeError(self.state.route_error or "no SSH route to the VM")
+        return await self._run("vm", self.state.route, command, timeout, alone=True)
 
     @property
     def vm_reachable(self) -> bool:
@@ -176,14 +187,19 @@ class CheckContext:
 
     async def _run(
         self, source: Source, route: Route, command: str, timeout: float | None,
-        tail_only: bool = False,
+        tail_only: bool = False, *, alone: bool = False,
     ) -> CommandResult:
+        """``alone``: never in a script with others (a write); so is a command with its own
+        ``timeout``."""
         assert self.ssh is not None
         batch = self.state.batches.get(source)
+        batched: CommandResult | None = None
         if batch is not None and command in batch:
             batched = await self._from_batch(batch, source, route, command)
-            if batched is not None:
-                return self._record_result(source, command, batched, tail_only)
+        elif not alone and timeout is None and batchable(command):
+            batched = await self._from_batch(None, source, route, command)
+        if batched is not None:
+            return self._record_result(source, command, batched, tail_only)
         started = time.monotonic()
         try:
             async with self.state.channels:
@@ -209,10 +225,11 @@ class CheckContext:
                           result.duration, tail_only=tail_only)
         return result
 
-    async def _from_batch(self, batch: ProbeBatch, source: Source, route: Route,
+    async def _from_batch(self, batch: ProbeBatch | None, source: Source, route: Route,
                           command: str) -> CommandResult | None:
-        """The probe's result from its VM's batch (sent now if it was not yet); None when the
-        batch did not deliver it (the caller then runs it alone)."""
+        """The probe's result from its VM's batch (sent now if it was not yet), or, without
+        ``batch``, from a gathered follow-up script; None when the script did not deliver it
+        (the caller then runs it alone)."""
         ssh, state, limit = self.ssh, self.state, self.timeout + 1
         assert ssh is not None
 
@@ -220,9 +237,14 @@ class CheckContext:
             async with state.channels:
                 return await ssh.run(route, script, timeout=limit, on_output=on_output)
 
-        batch.start(run)
         started = time.monotonic()
         try:
+            if batch is None:
+                followups = state.followups.get(source)
+                if followups is None:
+                    followups = state.followups[source] = FollowUps(run)
+                return await followups.result(command)
+            batch.start(run)
             return await batch.result(command)
         except asyncio.CancelledError:
             self.add_evidence(source, command, "(no answer before the check's time limit)",
@@ -257,7 +279,7 @@ class CheckContext:
         for ev in evidence:
             if ev not in self.evidence:
                 self.evidence.append(ev)
-        return value
+        return cast(T, value)
 
     async def cached(self, key: str, loader: Callable[[], Awaitable[T]]) -> T:
         """Run-wide API data (one request per run, whatever the number of VMs)."""

@@ -1,4 +1,7 @@
-"""Run the catalogue on one VM, a zone or every system VM; stream progress; journal it all."""
+"""Run the catalogue on one VM, a zone or every system VM; stream progress; journal it all.
+
+The events and reports it produces live in :mod:`cspctl.diagnostics.results` (re-exported here).
+"""
 
 from __future__ import annotations
 
@@ -8,21 +11,22 @@ import inspect
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cspctl.cloudstack.models import SystemVm
 from cspctl.diagnostics.batch import ProbeBatch
 from cspctl.diagnostics.checks import CATALOGUE
 from cspctl.diagnostics.context import CheckContext, RunCache, VmState, cancel_pending
-from cspctl.diagnostics.model import (
-    MGMT_TYPE,
-    Check,
-    Finding,
-    Need,
-    Status,
-    exit_code,
-    worst,
+from cspctl.diagnostics.model import MGMT_TYPE, Check, Finding, Need, Status
+from cspctl.diagnostics.results import (
+    DiagEvent,
+    Diagnosis,
+    OnEvent,
+    RunFinished,
+    RunStarted,
+    StepFinished,
+    StepStarted,
+    VmReport,
 )
 from cspctl.errors import CspctlError
 from cspctl.gate import Gate
@@ -32,6 +36,11 @@ if TYPE_CHECKING:
     from cspctl.config import Profile
     from cspctl.sessionlog import Journal
     from cspctl.ssh import SshPool
+
+__all__ = [
+    "DEFAULT_CONCURRENCY", "DiagEvent", "Diagnosis", "DiagnosisRunner", "OnEvent", "RunFinished",
+    "RunStarted", "StepFinished", "StepStarted", "VmReport", "check_order", "management_target",
+]
 
 SSH_CHECK = "ssh"
 MGMT_ID = "management-server"
@@ -44,129 +53,6 @@ def management_target() -> SystemVm:
     """The pseudo target the management-server checks run on (``include_mgmt=True``)."""
     return SystemVm.from_api({"id": MGMT_ID, "name": MGMT_ID, "systemvmtype": MGMT_TYPE,
                                "state": "Running"})
-
-
-# ---- progress events (the TUI renders these live) ------------------------------------------
-@dataclass(frozen=True)
-class RunStarted:
-    """Diagnosis of one VM begins; ``check_ids`` in report order."""
-
-    vm: SystemVm
-    check_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class StepStarted:
-    vm_id: str
-    check_id: str
-    title: str
-
-
-@dataclass(frozen=True)
-class StepFinished:
-    vm_id: str
-    finding: Finding
-
-
-@dataclass(frozen=True)
-class RunFinished:
-    """Diagnosis of one VM done; findings in report order."""
-
-    vm_id: str
-    findings: tuple[Finding, ...]
-
-
-DiagEvent = RunStarted | StepStarted | StepFinished | RunFinished
-OnEvent = Callable[[DiagEvent], Any]
-
-
-# ---- results ---------------------------------------------------------------------------------
-@dataclass
-class VmReport:
-    """Every finding for one system VM."""
-
-    vm: SystemVm
-    findings: list[Finding]
-    route: list[str] = field(default_factory=list)
-    duration: float = 0.0
-
-    @property
-    def status(self) -> Status:
-        return worst(f.status for f in self.findings)
-
-    @property
-    def playbooks(self) -> list[str]:
-        """Playbooks named by the findings, first mention first, no repeats."""
-        seen: list[str] = []
-        for f in self.findings:
-            if f.playbook and f.status in (Status.FAIL, Status.WARN) and f.playbook not in seen:
-                seen.append(f.playbook)
-        return seen
-
-    def finding(self, check_id: str) -> Finding | None:
-        return next((f for f in self.findings if f.check_id == check_id), None)
-
-    @property
-    def could_not_run(self) -> int:
-        """Checks that could not run (status error: the API or SSH failed, a timeout)."""
-        return sum(1 for f in self.findings if f.status is Status.ERROR)
-
-    def to_dict(self) -> dict[str, Any]:
-        vm = self.vm
-        return {
-            "vm": vm.name,
-            "id": vm.id,
-            "type": vm.short_type,
-            "zone": vm.zonename,
-            "host": vm.hostname,
-            "state": vm.state,
-            "status": self.status.value,
-            "could_not_run": self.could_not_run,
-            "playbooks": self.playbooks,
-            "route": self.route,
-            "duration": round(self.duration, 3),
-            "findings": [f.to_dict() for f in self.findings],
-        }
-
-
-@dataclass
-class Diagnosis:
-    """The outcome of one ``diagnose`` run over any number of VMs."""
-
-    run_id: str
-    reports: list[VmReport]
-    duration: float = 0.0
-
-    @property
-    def status(self) -> Status:
-        return worst(r.status for r in self.reports)
-
-    @property
-    def exit_code(self) -> int:
-        return exit_code(f.status for r in self.reports for f in r.findings)
-
-    @property
-    def could_not_run(self) -> int:
-        """Checks, over every VM, that could not run (status error)."""
-        return sum(r.could_not_run for r in self.reports)
-
-    def counts(self) -> dict[str, int]:
-        counts = {s.value: 0 for s in Status}
-        for r in self.reports:
-            for f in r.findings:
-                counts[f.status.value] += 1
-        return counts
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "status": self.status.value,
-            "exit_code": self.exit_code,
-            "counts": self.counts(),
-            "could_not_run": self.could_not_run,
-            "duration": round(self.duration, 3),
-            "vms": [r.to_dict() for r in self.reports],
-        }
 
 
 def check_order(checks: Sequence[Check]) -> None:
@@ -260,6 +146,12 @@ class DiagnosisRunner:
         if self.journal is not None:
             self.journal.record(event, run_id=self.run_id, **fields)
 
+    def _record_soon(self, event: str, **fields: Any) -> None:
+        """Journal one of this run's many findings: held briefly and written with others (a
+        bounded delay; the run's end, a cancellation and exit write them)."""
+        if self.journal is not None:
+            self.journal.record_soon(event, run_id=self.run_id, **fields)
+
     async def run(self, vms: Iterable[SystemVm], *, include_mgmt: bool = False) -> Diagnosis:
         """Diagnose these VMs (at most ``concurrency`` at a time); journalled start to end.
 
@@ -292,6 +184,9 @@ class DiagnosisRunner:
         except asyncio.CancelledError:
             self.cache.cancel_pending()  # stopped (Ctrl+C, SIGTERM): no load goes on
             raise
+        finally:
+            if self.journal is not None:
+                self.journal.flush()  # every finding so far is in the journal
         diagnosis = Diagnosis(self.run_id, reports, time.monotonic() - started)
         self._record(
             "diag.end",
@@ -355,9 +250,8 @@ class DiagnosisRunner:
             await asyncio.gather(*(one(c) for c in plan))
         finally:  # a shared fact nobody waits for any more stops with the VM's checks
             cancel_pending(state.facts.values())
-            # and a batch still running stops (and is journalled) before the run ends
-            for batch in state.batches.values():
-                await batch.aclose()
+            # and a script still running stops (and is journalled) before the run ends
+            await state.aclose()
         findings = [state.findings[c.id] for c in plan]
         report = VmReport(
             vm,
@@ -410,7 +304,7 @@ class DiagnosisRunner:
                 why = f"SSH access to {state.vm.name}: {why}"
             state.vm_ssh_error = state.vm_ssh_error or why
             state.host_ssh_error = state.host_ssh_error or why
-        self._record(
+        self._record_soon(
             "diag.finding",
             vm=state.vm.name,
             vm_id=state.vm.id,

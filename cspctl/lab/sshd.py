@@ -293,10 +293,15 @@ class LabSsh:
         shell = os.new_shell()
         chunks, status, duration = shell.run_chunks(command)
         await self._delay(duration)
-        pty = bool(process.get_terminal_type())
-        for stream, text in chunks:
-            out = process.stdout if stream == 1 or pty else process.stderr
-            out.write(text)
+        if process.get_terminal_type():  # one stream: the chunks in order, in one write
+            process.stdout.write("".join(text for _, text in chunks))
+        else:  # each stream in one write (a batched script prints hundreds of small chunks)
+            out = "".join(text for stream, text in chunks if stream == 1)
+            err = "".join(text for stream, text in chunks if stream != 1)
+            if out:
+                process.stdout.write(out)
+            if err:
+                process.stderr.write(err)
         drop = self._count_command(server)
         if drop:
             await process.stdout.drain()

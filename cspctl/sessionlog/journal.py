@@ -5,18 +5,25 @@ repair step, operator note) passes through :meth:`Journal.record`. Each event is
 flushed to the OS before ``record`` returns, so a killed process loses nothing already done;
 a background thread then fsyncs (group commit), so a crash of the machine itself loses at
 most the last moment, and the event loop never waits for the disk. Nothing secret is written.
+
+A stream of many small events (a diagnosis's findings: 29 per VM) goes through
+:meth:`Journal.record_soon` instead: held at most ``SOON_EVENTS`` events or ``SOON_SECONDS``,
+then written in one write; any ``record``, ``close`` and the process's exit write them first.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import threading
+import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import platformdirs
 
@@ -26,6 +33,11 @@ from cspctl.text import MAX_BLOCK, MAX_FIELD, bounded, safe_json
 MAX_EVENT = 256 * 1024
 """Longest journal line, in characters: a larger event keeps its strings cut to MAX_FIELD,
 and if even that is too large, only its name, size and field names."""
+
+SOON_EVENTS = 64
+SOON_SECONDS = 0.1
+"""The bound on :meth:`Journal.record_soon`: held events are written once there are
+``SOON_EVENTS`` of them, or ``SOON_SECONDS`` after the first, whichever comes first."""
 
 SCHEMA_VERSION = 1
 """Written as ``"v"`` on every line. A reader keeps (and shows raw) lines of a newer version."""
@@ -60,6 +72,13 @@ def _bounded_line(rec: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return rec, safe_json(rec, default=str)
 
 
+def _flush_at_exit(ref: weakref.ref[Journal]) -> None:
+    journal = ref()
+    if journal is not None:
+        with contextlib.suppress(Exception):
+            journal.flush()
+
+
 class Journal:
     """Append-only JSONL recorder. Thread-safe; listeners see each event after it is written."""
 
@@ -75,9 +94,11 @@ class Journal:
         self.scrub = scrubber or Scrubber()
         self._lock = threading.Lock()
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
-        self._fh = None
+        self._fh: TextIO | None = None
         self._dirty = threading.Event()
         self._syncer: threading.Thread | None = None
+        self._pending: list[str] = []
+        """Lines not yet written (:meth:`record_soon`), oldest first."""
 
     @property
     def directory(self) -> Path:
@@ -92,40 +113,86 @@ class Journal:
         self._listeners.append(listener)
 
     def record(self, event: str, **fields: Any) -> dict[str, Any]:
-        """Append one event; returns the (redacted) record as written."""
+        """Append one event; returns the (redacted) record as written (flushed to the OS, and
+        every :meth:`record_soon` event before it)."""
+        rec, line = self._make(event, fields)
+        with self._lock:
+            self._open()
+            self._pending.append(line)
+            self._write_pending()
+        self._dirty.set()
+        self._tell(rec)
+        return rec
+
+    def record_soon(self, event: str, **fields: Any) -> dict[str, Any]:
+        """Append one event of a stream of many (a diagnosis's findings): written with the
+        next :meth:`record`, after :data:`SOON_EVENTS` of them, within :data:`SOON_SECONDS`,
+        or at :meth:`close` / exit, whichever comes first, in order. A process killed outright
+        (SIGKILL) may lose the last ``SOON_SECONDS`` of them; SIGTERM, SIGINT and SIGHUP end
+        cspctl through ``close``, which writes them. Listeners see the record at once."""
+        rec, line = self._make(event, fields)
+        with self._lock:
+            self._open()
+            self._pending.append(line)
+            if len(self._pending) >= SOON_EVENTS:
+                self._write_pending()
+        self._dirty.set()
+        self._tell(rec)
+        return rec
+
+    def flush(self) -> None:
+        """Write every :meth:`record_soon` event still held (to the OS)."""
+        with self._lock:
+            self._write_pending()
+
+    def _make(self, event: str, fields: dict[str, Any]) -> tuple[dict[str, Any], str]:
         # scrubbed before it is cut: a cut could split a secret the scrubber would not know
         rec = {"v": SCHEMA_VERSION, "ts": _now(), "event": event,
                **bounded(self.scrub.scrub_obj(fields), MAX_BLOCK)}
         rec, line = _bounded_line(rec)
-        with self._lock:
-            if self._fh is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                # owner-only: commands, outputs and addresses are operational data
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-                self._fh = open(fd, "a", encoding="utf-8")  # noqa: SIM115
-            self._fh.write(line + "\n")
-            self._fh.flush()  # in the OS now: survives the process being killed
-            if self._syncer is None:
-                self._syncer = threading.Thread(
-                    target=self._sync_loop,
-                    args=(os.dup(self._fh.fileno()),),
-                    name="journal-fsync",
-                    daemon=True,
-                )
-                self._syncer.start()
-        self._dirty.set()
+        return rec, line + "\n"
+
+    def _open(self) -> None:
+        """Open the file and start the syncer, once (the lock is held)."""
+        if self._fh is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # owner-only: commands, outputs and addresses are operational data
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._fh = open(fd, "a", encoding="utf-8")  # noqa: SIM115
+        if self._syncer is None:
+            self._syncer = threading.Thread(
+                target=self._sync_loop, args=(os.dup(self._fh.fileno()),),
+                name="journal-fsync", daemon=True,
+            )
+            self._syncer.start()
+            atexit.register(_flush_at_exit, weakref.ref(self))
+
+    def _write_pending(self) -> None:
+        """Write and flush the held lines in one write (the lock is held)."""
+        if not self._pending or self._fh is None:
+            return
+        self._fh.write("".join(self._pending))
+        self._pending.clear()
+        self._fh.flush()  # in the OS now: survives the process being killed
+
+    def _tell(self, rec: dict[str, Any]) -> None:
         for listener in list(self._listeners):
             # a broken listener must never lose or block the journal
             with contextlib.suppress(Exception):
                 listener(rec)
-        return rec
 
     def _sync_loop(self, fd: int) -> None:
-        """Group commit on a private fd: one fsync for all events since the last, lock-free."""
+        """Group commit on a private fd: one fsync for all events since the last; held
+        :meth:`record_soon` events are written first (at most ``SOON_SECONDS`` late)."""
         try:
             while True:
                 self._dirty.wait()
                 self._dirty.clear()
+                if self._pending:
+                    time.sleep(SOON_SECONDS)  # let a stream of events gather
+                    with self._lock:
+                        self._write_pending()
                 with contextlib.suppress(OSError):
                     os.fsync(fd)
                 if self._fh is None:
@@ -136,10 +203,12 @@ class Journal:
     def close(self) -> None:
         with self._lock:
             if self._fh is not None:
+                self._write_pending()
                 with contextlib.suppress(OSError):
                     os.fsync(self._fh.fileno())
                 self._fh.close()
                 self._fh = None
+            self._pending.clear()
             syncer, self._syncer = self._syncer, None
         self._dirty.set()  # lets the syncer see the closed file and end
         if syncer is not None:

@@ -42,18 +42,27 @@ _QUERY_SECRET = re.compile(
 )
 
 
+def _mask_value(m: re.Match[str]) -> str:
+    return f"{m.group(1)}={MASK}"
+
+
 class Scrubber:
     """Removes known secret values (and ``key=value`` credentials) from free text."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._literal: re.Pattern[str] | None = None
         for s in secrets:
             self.add(s)
 
     def add(self, secret: str | None) -> None:
         """Remember a secret value; values shorter than 4 chars are ignored (too noisy)."""
-        if secret and len(secret) >= 4:
+        if secret and len(secret) >= 4 and secret not in self._secrets:
             self._secrets.add(secret)
+            # one pattern for every known value, longest first (as replacing them one by one,
+            # longest first, would): one pass over the text however many secrets there are
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._literal = re.compile("|".join(re.escape(v) for v in ordered))
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -61,9 +70,10 @@ class Scrubber:
         return frozenset(self._secrets)
 
     def __call__(self, text: str) -> str:
-        text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}={MASK}", text)
-        for s in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(s, MASK)
+        if "=" in text:  # the query pattern needs one
+            text = _QUERY_SECRET.sub(_mask_value, text)
+        if self._literal is not None:
+            text = self._literal.sub(MASK, text)
         return text
 
     def scrub_obj(self, obj: Any) -> Any:

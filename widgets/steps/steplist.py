@@ -5,7 +5,7 @@ Each status has a text marker and word, so the list reads the same without colou
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from rich.style import Style
@@ -49,6 +49,8 @@ class StepList(SyncTable):
     """status -> (marker, word); subclasses add their own statuses."""
     TONES = TONES
     """status -> the tone (colour) of its marker and word."""
+    FAILING: frozenset[str] = frozenset({"fail", "error", "warn"})
+    """Statuses that :meth:`show_failures_only` keeps and :meth:`next_failure` stops at."""
 
     def __init__(self, *, clock: Callable[[], float], show_durations: bool = True,
                  show_target: bool = True, **kwargs: object) -> None:
@@ -59,6 +61,10 @@ class StepList(SyncTable):
         self.show_durations = show_durations
         self.steps: dict[str, StepState] = {}
         self._ticker: Timer | None = None
+        self._row_cells: dict[str, tuple[str | Cell, ...]] = {}
+        """Each step's cells as last given to the table (:meth:`put_many` re-syncs with them)."""
+        self.failures_only = False
+        """Only failing steps shown (:meth:`show_failures_only`)."""
 
     def on_mount(self) -> None:  # SyncTable.on_mount (columns) runs too: Textual walks the MRO
         self._ticker = self.set_interval(0.5, self._tick, name="steps-elapsed")
@@ -66,7 +72,21 @@ class StepList(SyncTable):
     def put(self, step: StepState) -> None:
         """Add or replace a step and redraw its row (only that row)."""
         self.steps[step.key] = step
-        self.put_row(step.key, self._cells(step))
+        cells = self._row_cells[step.key] = self._cells(step)
+        self.put_row(step.key, cells)
+
+    def put_many(self, steps: Sequence[StepState]) -> None:
+        """Add or replace several steps with one pass over the table (a frame's worth of a
+        diagnosis's progress): the table re-measures and repaints once, not once per step."""
+        if len(steps) <= 1:
+            for step in steps:
+                self.put(step)
+            return
+        for step in steps:
+            self.steps[step.key] = step
+            self._row_cells[step.key] = self._cells(step)
+        cells = self._row_cells
+        self.sync((key, cells[key]) for key in self.steps)
 
     def update_step(self, key: str, **changes: object) -> StepState | None:
         step = self.steps.get(key)
@@ -103,7 +123,32 @@ class StepList(SyncTable):
     def _tick(self) -> None:
         for step in self.steps.values():
             if step.status == "running":
-                self.put_row(step.key, self._cells(step))
+                cells = self._row_cells[step.key] = self._cells(step)
+                self.put_row(step.key, cells)
+
+    # -- failures: a filter and a cursor jump (index operations, whatever the step count) ----
+    def failing(self, key: str) -> bool:
+        step = self.steps.get(key)
+        return step is not None and step.status in self.FAILING
+
+    def show_failures_only(self, on: bool) -> None:
+        """Show only the failing steps (a step that fails later joins them), or every step.
+        The cursor stays on its step when that step is still shown."""
+        self.failures_only = on
+        self.set_filter(self.failing if on else None)
+
+    def next_failure(self, direction: int = 1) -> str | None:
+        """Move the cursor to the next failing step below it (``direction`` -1: above),
+        wrapping around; returns its key (None when no step shown is failing)."""
+        keys = self.row_keys
+        count = len(keys)
+        start = self.cursor_row if self.selected_key is not None else -1
+        for offset in range(1, count + 1):
+            index = (start + direction * offset) % count
+            if self.failing(keys[index]):
+                self.move_cursor(row=index)
+                return keys[index]
+        return None
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

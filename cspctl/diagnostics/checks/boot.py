@@ -75,7 +75,7 @@ NOW_PROBE = "date '+%Y-%m-%d %H:%M:%S'"
 
 
 @check("boot-timeline", "Boot chain timeline (cloud-early-config, patch, agent)",
-       after=("java-process",), probes=(STAGES_GREP, NOW_PROBE))
+       after=("java-process",), probes=(STAGES_GREP, NOW_PROBE, UNITS_SHOW))
 async def boot_timeline(ctx: CheckContext) -> Finding:
     """cloud.log's boot stages since the latest cloud-early-config run, with durations."""
     units: list[str] = []

@@ -60,13 +60,17 @@ KEYSTORE_ADVICE = (
 )
 
 
+KEYSTORE_LS = f"ls -l {KEYSTORE} {CA_CERT}"
+CA_X509 = f"openssl x509 -noout -subject -enddate -in {CA_CERT}"
+
+
 @check("agent-keystore", "Agent keystore and CA (conf/cloud.jks, 4.11+)",
-       after=("agent-cert",))
+       after=("agent-cert",), probes=(KEYSTORE_LS, CA_X509))
 async def agent_keystore(ctx: CheckContext) -> Finding:
     """``ls -l`` of cloud.jks and cloud.ca.crt; ``openssl x509`` on the CA certificate."""
     if not await facts.is_at_least(ctx, 4, 11):
         return ctx.skip("no agent keystore before CloudStack 4.11")
-    listing = await probe.vm(ctx, f"ls -l {KEYSTORE} {CA_CERT}")
+    listing = await probe.vm(ctx, KEYSTORE_LS)
     sizes = parse.parse_ls_sizes(listing.stdout)
     if sizes.get(KEYSTORE) is None:
         return ctx.fail(f"{KEYSTORE} is missing",
@@ -78,7 +82,7 @@ async def agent_keystore(ctx: CheckContext) -> Finding:
         return ctx.fail(f"{CA_CERT} is missing: the agent cannot verify the management server",
                         KEYSTORE_ADVICE.format(what="Its CA certificate is missing"),
                         "provision-cert")
-    ca = await probe.vm(ctx, f"openssl x509 -noout -subject -enddate -in {CA_CERT}")
+    ca = await probe.vm(ctx, CA_X509)
     end = parse.parse_openssl_enddate(ca.stdout)
     if end is None:
         return ctx.fail(f"{CA_CERT} is not a readable certificate",

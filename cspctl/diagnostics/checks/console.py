@@ -13,13 +13,16 @@ from cspctl.diagnostics.model import Finding
 ASSETS = ("js/ajaxviewer.js", "css/ajaxviewer.css", "images/cad.gif")
 
 
+VNCPORT_PROBE = "cat /root/vncport"
+
+
 def _curl(asset: str) -> str:
     return f"curl -s -o /dev/null -w '%{{http_code}}' http://127.0.0.1/resource/{asset}"
 
 
 
 @check("ports", "Console ports listening", applies_to=CPVM, after=("boot-params",),
-       probes=(facts.PORTS_PROBE, facts.CMDLINE_PROBE))
+       probes=(facts.PORTS_PROBE, facts.CMDLINE_PROBE, VNCPORT_PROBE))
 async def ports(ctx: CheckContext) -> Finding:
     """80 (443 with SSL on) in ``ss -ltn``; noVNC's port is the 'noVNC port' step."""
     listening = await facts.listening_ports(ctx)
@@ -70,7 +73,7 @@ async def novnc(ctx: CheckContext) -> Finding:
     if not await facts.java_pids(ctx):
         return ctx.skip("the console proxy's java is not running (see 'Agent java process "
                         "running')")
-    vncport = await probe.vm(ctx, "cat /root/vncport")
+    vncport = await probe.vm(ctx, VNCPORT_PROBE)
     told = vncport.stdout.strip() if vncport.exit_status == 0 else None
     note = f"/root/vncport says {told}" if told else "/root/vncport is missing"
     if expected in listening:

@@ -124,6 +124,7 @@ async def ssvm_cert(ctx: CheckContext) -> Finding:
 
 
 PKIX_SIGNATURE = "unable to find valid certification path"
+PKIX_GREP = f"grep '{PKIX_SIGNATURE}' /var/log/cloud.log"
 TRUSTSTORE = re.compile(r"-Djavax\.net\.ssl\.trustStore=(\S+)")
 
 PKIX_ADVICE = (
@@ -138,10 +139,10 @@ PKIX_ADVICE = (
 
 
 @check("ssvm-download-trust", "Template downloads trust the server (PKIX)", applies_to=SSVM,
-       after=("java-process",))
+       after=("java-process",), probes=(PKIX_GREP,))
 async def ssvm_download_trust(ctx: CheckContext) -> Finding:
     """PKIX errors in /var/log/cloud.log, and the trust store java was started with."""
-    log = await probe.vm(ctx, f"grep '{PKIX_SIGNATURE}' /var/log/cloud.log", tail_only=True)
+    log = await probe.vm(ctx, PKIX_GREP, tail_only=True)
     lines = [ln for ln in log.stdout.splitlines() if PKIX_SIGNATURE in ln]
     if not lines:
         return ctx.ok("no PKIX errors in /var/log/cloud.log")
@@ -178,7 +179,7 @@ def _properties(text: str) -> dict[str, str]:
 
 
 @check("systemvm-template", "System VM template Ready and on secondary storage",
-       applies_to=SSVM, after=("secondary-storage",))
+       applies_to=SSVM, after=("secondary-storage",), probes=(PROPERTIES_FIND,))
 async def systemvm_template(ctx: CheckContext) -> Finding:
     """``listTemplates templatefilter=system`` per zone; template.properties files and images."""
     zone = ctx.vm.zoneid
