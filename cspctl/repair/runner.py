@@ -42,6 +42,7 @@ from cspctl.repair.model import (
     StepStatus,
 )
 from cspctl.repair.outcome import Outcome, RunStatus
+from cspctl.repair.playbooks import suggest
 from cspctl.text import safe_line, truncate
 
 if TYPE_CHECKING:
@@ -303,8 +304,8 @@ class RepairRun:
                           final_vm=ctx.name if ctx.vm.id != ctx.original.id else None)
         source = self.after.findings if self.after is not None else (
             self.before.findings if self.before else [])
-        outcome.suggestions = verify.suggestions(source, exclude=pb.id if status in (
-            RunStatus.UNVERIFIED, RunStatus.VERIFIED) else None)
+        outcome.suggestions = [p.id for p, _ in suggest(source, exclude=pb.id if status in (
+            RunStatus.UNVERIFIED, RunStatus.VERIFIED) else None)]
         outcome.next_step = next_step(outcome, ctx.name)
         return outcome
 
