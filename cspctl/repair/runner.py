@@ -43,6 +43,7 @@ from cspctl.repair.model import (
 )
 from cspctl.repair.outcome import Outcome, RunStatus
 from cspctl.repair.playbooks import suggest
+from cspctl.repair.settle import cause_probe
 from cspctl.text import safe_line, truncate
 
 if TYPE_CHECKING:
@@ -134,6 +135,7 @@ class RepairRun:
         try:
             self.before = await verify.diagnose(self.session, ctx.vm,
                                                 writes=self.gate.allows_writes())
+            ctx.settle = cause_probe(self.session, self.before, pb.id, timeout=ctx.timeout)
             for step, state in zip(pb.steps, self.states, strict=True):
                 await self._step(step, state)
             if self.gate.dry_run:
