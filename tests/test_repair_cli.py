@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import os
-import pty
 import shlex
-import sys
-import termios
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,8 +15,8 @@ from typing import Any
 from cspctl.config import save_profile
 from cspctl.lab import Faults, Lab
 from cspctl.lab.snapshot import state
-from tests.cli_helpers import ROOT, CliResult, run_cli
-from tests.test_ssh_cli import PtyReader
+from tests.cli_helpers import CliResult, run_cli
+from tests.pty_helpers import cspctl_on_tty
 
 TIME_SCALE = 0.01
 ASSETS = ("images", "js", "css")
@@ -187,17 +183,8 @@ async def test_declined_on_the_terminal_changes_nothing() -> None:
         assert cp is not None
         cp.viewer_sessions = 2
         before = state(running.world)
-        master, slave = pty.openpty()
-
-        def controlling_tty() -> None:
-            os.setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cspctl", "--profile", "lab", "repair", "reboot", "v-2-VM",
-            stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=controlling_tty)
-        os.close(slave)
-        term = PtyReader(master)
+        proc, term = await cspctl_on_tty("--profile", "lab", "repair", "reboot", "v-2-VM")
+        master = term.master
         await term.read_until(b"[y/N]")
         assert b"rebootSystemVm id=" in term.seen
         assert b"blast radius: 2 console session(s) through v-2-VM (activeviewersessions) " \
@@ -268,18 +255,9 @@ async def test_recreate_asks_for_the_name_on_the_terminal() -> None:
     async with lab() as running:
         old = running.world.vm_by_name("s-1-VM")
         assert old is not None
-        master, slave = pty.openpty()
-
-        def controlling_tty() -> None:
-            os.setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "cspctl", "--profile", "lab", "repair", "recreate", "s-1-VM",
-            "--timeout", "5",
-            stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=controlling_tty)
-        os.close(slave)
-        term = PtyReader(master)
+        proc, term = await cspctl_on_tty("--profile", "lab", "repair", "recreate", "s-1-VM",
+                                         "--timeout", "5")
+        master = term.master
         await term.read_until(b"to confirm: ")
         assert b"destroySystemVm id=" in term.seen and b"undo: not possible" in term.seen
         assert b"no other SSVM in the zone takes over" in term.seen
