@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from cspctl.lab.runner import Lab
 
 pytest_plugins = ["tests.sshd"]  # real OpenSSH sshd fixtures for the SSH tests
 
@@ -30,3 +35,14 @@ def fixtures_dir() -> Path:
     """The recorded CloudStack responses in tests/fixtures/cloudstack (see its SOURCES.md)."""
     assert FIXTURES.is_dir(), f"recorded fixtures not found at {FIXTURES}"
     return FIXTURES
+
+
+@pytest.fixture
+async def lab() -> AsyncIterator[Lab]:
+    """The lab's seed scenario, running at the console tests' time scale (a module may define
+    its own ``lab``, e.g. with a saved profile, which then takes precedence)."""
+    from cspctl.lab.runner import Lab
+    from tests.tui_helpers import TIME_SCALE
+
+    async with Lab("seed", time_scale=TIME_SCALE) as running:
+        yield running

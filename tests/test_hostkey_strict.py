@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import fcntl
 import os
 import pty
 import sys
-import termios
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from cspctl.config import save_profile
 from cspctl.lab.runner import Lab
 from cspctl.session import Session
 from cspctl.ssh import HostKeyChanged, HostKeyQuestion, fingerprint, resolve_route
+from tests.pty_helpers import controlling_tty
 from tests.tui_helpers import TIME_SCALE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,11 +66,6 @@ async def test_engine_refuses_a_changed_key_without_asking(changed: dict) -> Non
 async def _on_a_terminal(*args: str) -> tuple[int, str]:
     """``cspctl ARGS`` with a pty as its controlling terminal; (status, everything shown)."""
     master, slave = pty.openpty()
-
-    def controlling_tty() -> None:
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cspctl", *args,
         stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=controlling_tty,

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.pty_helpers import PtyReader, controlling_tty, open_pty
 from tests.test_diag_cli import _env
 from tests.test_diag_cli import lab_serve as lab_serve_process
-from tests.test_ssh_cli import PtyReader, _pty, cloud  # noqa: F401 - fixture
+from tests.test_ssh_cli import cloud  # noqa: F401 - fixture
 from tests.test_ssh_lab import lab_serve  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +89,7 @@ def assert_terminal_given_back(seen: bytes, master: int, cooked: list) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 async def test_console_gives_the_terminal_back_on_a_signal(sig):
-    master, slave = _pty()
+    master, slave = open_pty()
     cooked = termios.tcgetattr(slave)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cspctl", "--lab",
@@ -121,7 +122,7 @@ async def test_console_gives_the_terminal_back_on_a_signal(sig):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 async def test_ssh_shell_gives_the_terminal_back_on_a_signal(lab_serve, sig):  # noqa: F811
-    master, slave = _pty()
+    master, slave = open_pty()
     cooked = termios.tcgetattr(slave)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cspctl", "--profile", "lab", "ssh", "v-2-VM",
@@ -179,21 +180,13 @@ def test_diagnose_stopped_mid_run_exits_with_one_line(tmp_path):
             assert events[-1]["event"] == "session.end" and events[-1]["signal"] == sig.name
 
 
-def _controlling_tty() -> None:
-    """The pty becomes the child's controlling terminal: closing the master hangs it up."""
-    import fcntl
-
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 async def hang_up_and_check(argv: tuple[str, ...], console: bool) -> None:
     """The terminal goes away (the operator's own connection dropped): the kernel sends
     SIGHUP, every write fails; cspctl must still close the shell and end the journal."""
-    master, slave = _pty()
+    master, slave = open_pty()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cspctl", *argv,
-        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=_controlling_tty,
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=controlling_tty,
         env={**os.environ, "TERM": "xterm-256color"},
     )
     os.close(slave)
@@ -229,11 +222,11 @@ async def test_sigterm_during_a_host_key_question_does_not_wait_for_enter(cloud)
     cfg = Path(os.environ["CSPCTL_CONFIG_DIR"]) / "config.toml"
     cfg.write_text(cfg.read_text().replace('host_key_policy = "accept-new"',
                                            'host_key_policy = "ask"'))
-    master, slave = _pty()
+    master, slave = open_pty()
     cooked = termios.tcgetattr(slave)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cspctl", "--profile", "t", "ssh", "v-1-VM", "--", "true",
-        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=_controlling_tty,
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=controlling_tty,
     )
     os.close(slave)
     term = PtyReader(master)
@@ -276,11 +269,11 @@ async def test_sigterm_during_a_repair_question_changes_nothing_and_ends_the_ses
 
     async with lab() as running:
         before = state(running.world)
-        master, slave = _pty()
+        master, slave = open_pty()
         cooked = termios.tcgetattr(slave)
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "cspctl", "--profile", "lab", "repair", "reboot", "v-2-VM",
-            stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=_controlling_tty)
+            stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=controlling_tty)
         os.close(slave)
         term = PtyReader(master)
         await term.read_until(b"[y/N]")

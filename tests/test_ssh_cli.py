@@ -15,6 +15,7 @@ import pytest
 
 from cspctl.config import Profile, save_profile
 from tests.apiserver import APIKEY, SECRETKEY, ApiServer
+from tests.pty_helpers import PtyReader, cspctl_on_tty, open_pty, type_slowly
 from tests.sshd import SshdServer, random_loopback
 
 pytestmark = pytest.mark.sshd
@@ -139,27 +140,6 @@ async def test_host_key_policy_ask_without_tty_refuses_with_advice(cloud, tmp_pa
     assert (rc, out) == (0, "again\n"), err
 
 
-class PtyReader:
-    """Collects what a process writes to a pty, waiting (20 s per read) for a token."""
-
-    def __init__(self, master: int) -> None:
-        self.master = master
-        self.seen = b""
-
-    async def read_until(self, token: bytes) -> None:
-        loop = asyncio.get_running_loop()
-        while token not in self.seen:
-            try:
-                chunk = await asyncio.wait_for(
-                    loop.run_in_executor(None, os.read, self.master, 4096), 20
-                )
-            except OSError:
-                break
-            if not chunk:
-                break
-            self.seen += chunk
-
-
 async def test_interactive_shell_in_a_terminal(cloud):
     master, slave = pty.openpty()
     proc = await asyncio.create_subprocess_exec(
@@ -183,25 +163,12 @@ async def test_interactive_shell_in_a_terminal(cloud):
 
 
 async def test_first_contact_question_on_the_terminal(cloud):
-    import fcntl
-    import termios
-
     cfg = Path(os.environ["CSPCTL_CONFIG_DIR"]) / "config.toml"
     cfg.write_text(cfg.read_text().replace('host_key_policy = "accept-new"',
                                            'host_key_policy = "ask"'))
-    master, slave = pty.openpty()
-
-    def controlling_tty() -> None:
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cspctl", "--profile", "t", "ssh", "v-1-VM", "--",
-        "echo", "after-yes",
-        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, preexec_fn=controlling_tty,
-    )
-    os.close(slave)
-    term = PtyReader(master)
+    proc, term = await cspctl_on_tty("--profile", "t", "ssh", "v-1-VM", "--", "echo",
+                                     "after-yes")
+    master = term.master
 
     await term.read_until(b"[y/N]")
     assert b"first contact with v-1-VM" in term.seen and b"SHA256:" in term.seen
@@ -214,30 +181,6 @@ async def test_first_contact_question_on_the_terminal(cloud):
     assert [e["action"] for e in events] == ["accepted", "trusted"]
 
 
-def _pty(cols: int = 200, rows: int = 50) -> tuple[int, int]:
-    """A pty wide enough that typed lines never wrap (a wrap splits the echo)."""
-    import fcntl
-    import struct
-    import termios
-
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    return master, slave
-
-
-async def type_slowly(master: int, term: PtyReader, text: str) -> None:
-    """Type one character at a time, each after the previous one's echo came back."""
-    loop = asyncio.get_running_loop()
-    for ch in text:
-        before = len(term.seen)
-        os.write(master, ch.encode())
-        while len(term.seen) == before:
-            chunk = await asyncio.wait_for(loop.run_in_executor(None, os.read, master, 4096), 20)
-            if not chunk:
-                raise AssertionError(f"terminal closed while typing: {term.seen[-300:]!r}")
-            term.seen += chunk
-
-
 def cast_output(cast: Path) -> str:
     events = [json.loads(line) for line in cast.read_text().splitlines()[1:]]
     assert [e[0] for e in events] == sorted(e[0] for e in events)
@@ -247,7 +190,7 @@ def cast_output(cast: Path) -> str:
 async def test_typed_secrets_never_reach_the_recording(cloud):
     """Finding 4: bash on a real sshd echoes each typed character; the recording is masked on
     the joined stream (the live terminal still shows everything)."""
-    master, slave = _pty()
+    master, slave = open_pty()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cspctl", "--profile", "t", "ssh", "v-1-VM",
         stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, start_new_session=True,

@@ -139,10 +139,11 @@ async def test_recreated_cpvm_on_a_reused_address_is_named_not_called_an_attack(
 async def test_typed_secrets_never_reach_the_recording_on_the_lab(lab_serve):
     """Finding 4 on the lab's shell (asyncssh's line editor echoes each typed key)."""
     from cspctl.config import load_profile
-    from tests.test_ssh_cli import PtyReader, _pty, cast_output, journal_events, type_slowly
+    from tests.pty_helpers import PtyReader, open_pty, type_slowly
+    from tests.test_ssh_cli import cast_output, journal_events
 
     profile = load_profile("lab")
-    master, slave = _pty()
+    master, slave = open_pty()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cspctl", "--profile", "lab", "ssh", "v-2-VM",
         stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, start_new_session=True,

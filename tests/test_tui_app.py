@@ -7,8 +7,6 @@ import dataclasses
 import json
 from pathlib import Path
 
-import pytest
-
 from cspctl.lab.runner import Lab
 from tests.tui_helpers import (
     TIME_SCALE,
@@ -25,12 +23,6 @@ from tui.help import HelpScreen
 from tui.shell_pane import ShellPane
 from widgets.confirm import ConfirmDialog
 from widgets.terminal import Terminal
-
-
-@pytest.fixture
-async def lab():
-    async with Lab("seed", time_scale=TIME_SCALE) as running:
-        yield running
 
 
 async def test_listing_shows_the_seed_incident_at_80x24(lab: Lab) -> None:

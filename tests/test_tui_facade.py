@@ -14,14 +14,13 @@ import pty
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from cspctl.gate import ReadOnlyRefused
 from cspctl.lab.runner import Lab
-from tests.tui_helpers import TIME_SCALE, fixed_settings
+from tests.tui_helpers import fixed_settings
 from tui.backend import Backend
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,12 +93,6 @@ def test_no_console_module_reaches_into_the_backends_session() -> None:
 
 
 # -- the real-terminal hand-off ---------------------------------------------------------------
-
-@pytest.fixture
-async def lab() -> AsyncIterator[Lab]:
-    async with Lab("seed", time_scale=TIME_SCALE) as running:
-        yield running
-
 
 async def _read_until(master: int, seen: bytearray, token: bytes, timeout: float = 20) -> None:
     loop = asyncio.get_running_loop()

@@ -10,16 +10,10 @@ from pathlib import Path
 import pytest
 
 from cspctl.lab.runner import Lab
-from tests.tui_helpers import TIME_SCALE, lab_app, loaded, notifications, screen_text, until
+from tests.tui_helpers import lab_app, loaded, notifications, screen_text, until
 from tui.diag_pane import DiagnosticsPane
 from tui.log_pane import LogPane
 from widgets.sessionlog import ChoiceDialog, NoteDialog, TextScreen
-
-
-@pytest.fixture
-async def lab():
-    async with Lab("seed", time_scale=TIME_SCALE) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)

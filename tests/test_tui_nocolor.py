@@ -14,14 +14,8 @@ from rich.segment import Segment
 from rich.style import Style
 
 from cspctl.lab.runner import Lab
-from tests.tui_helpers import TIME_SCALE, lab_app, loaded, until
+from tests.tui_helpers import lab_app, loaded, until
 from tui.diag_pane import DiagnosticsPane
-
-
-@pytest.fixture
-async def lab():
-    async with Lab("seed", time_scale=TIME_SCALE) as running:
-        yield running
 
 
 def _luminance(color: RichColor) -> float:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from textual.pilot import Pilot
 
 from cspctl.lab.runner import Lab
 from cspctl.lab.snapshot import state
 from tests.tui_helpers import (
-    TIME_SCALE,
     fixed_settings,
     loaded,
     notifications,
@@ -30,12 +28,6 @@ from tui.repair_pane import RepairPane
 from widgets.confirm import ConfirmDialog, TypeNameDialog
 
 SYSTEMVM = "/usr/local/cloud/systemvm"
-
-
-@pytest.fixture
-async def lab():
-    async with Lab("seed", time_scale=TIME_SCALE) as running:
-        yield running
 
 
 def repair_app(lab: Lab, *, read_only: bool | None = None) -> CspctlApp:

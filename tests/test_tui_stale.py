@@ -16,7 +16,6 @@ from cspctl.session import Session
 from tests.apiserver import ApiServer, Fault
 from tests.tui_helpers import (
     FIXED_CLOCK,
-    TIME_SCALE,
     fixed_settings,
     lab_app,
     loaded,
@@ -29,12 +28,6 @@ from tui.app import CspctlApp
 from tui.backend import Backend
 from tui.diag_pane import DiagnosticsPane
 from tui.shell_pane import ShellPane
-
-
-@pytest.fixture
-async def lab():
-    async with Lab("seed", time_scale=TIME_SCALE) as running:
-        yield running
 
 
 def _closed_port() -> int:

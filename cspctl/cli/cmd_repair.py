@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                    "terminal)")
     p.add_argument("--timeout", type=float, default=None, metavar="S",
                    help="seconds to wait for each async job and for the agent to be Up "
-                   "(default 300)")
+                   "(default 300; the wait ends early when the agent's diagnosed cause, which "
+                   "another playbook fixes, is back)")
     p.add_argument("--json", action="store_true", help="the outcome as JSON on stdout")
     p.set_defaults(func=run)
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
+from cspctl.playbook_ids import KNOWN, PlaybookId, cause_rank
+
 if TYPE_CHECKING:
     from cspctl.diagnostics.context import CheckContext
 
@@ -14,18 +16,7 @@ MAX_LINES = 60
 MAX_BYTES = 8192
 MAX_LINE = 400
 
-PLAYBOOKS = (
-    "reboot",
-    "recreate",
-    "restart-cloud",
-    "protect-assets",
-    "fix-timezone",
-    "ssl-off",
-    "provision-cert",
-    "free-disk",
-    "unprotect-assets",
-    "patch",
-)
+PLAYBOOKS: tuple[str, ...] = tuple(p.value for p in PlaybookId)
 """Ids of the repair playbooks a finding may point to (implemented by cspctl.repair)."""
 
 
@@ -213,7 +204,7 @@ class Finding:
     duration: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.playbook is not None and self.playbook not in PLAYBOOKS:
+        if self.playbook is not None and self.playbook not in KNOWN:
             raise ValueError(f"unknown playbook id {self.playbook!r}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -265,3 +256,16 @@ class Check:
         if vm_type == "secondarystoragevm":
             return AppliesTo.SSVM in self.applies_to
         return False
+
+
+def playbooks_by_cause(findings: Iterable[Finding]) -> list[str]:
+    """The playbooks failing or warning findings name, best first: one a failure names
+    before one only a warning names, then the likeliest cause first (cause-first order of
+    :class:`~cspctl.playbook_ids.PlaybookId`). The one ranking the report's "repair first",
+    the agent-state verdict and the repair suggestions use."""
+    rank: dict[str, tuple[int, int]] = {}
+    for f in findings:
+        if f.playbook in KNOWN and f.status in (Status.FAIL, Status.WARN):
+            key = (0 if f.status is Status.FAIL else 1, cause_rank(f.playbook))
+            rank[f.playbook] = min(rank.get(f.playbook, key), key)
+    return sorted(rank, key=rank.__getitem__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from cspctl.diagnostics.model import Evidence, Finding, Status
+from cspctl.diagnostics.model import Evidence, Finding, Status, playbooks_by_cause
 from cspctl.diagnostics.runner import Diagnosis, VmReport
 from cspctl.text import safe_block, safe_json, safe_line
 
@@ -91,15 +91,9 @@ def _safe_report(lines: list[str]) -> str:
 
 def best_playbook(report: VmReport) -> str | None:
     """The playbook to run first: one a failure names before one a warning names, then the
-    likeliest cause first (the agent-state verdict's order)."""
-    from cspctl.diagnostics.checks.state import CAUSE_ORDER
-
-    def rank(playbook: str) -> tuple[int, int]:
-        fails = any(f.playbook == playbook and f.status is Status.FAIL for f in report.findings)
-        order = CAUSE_ORDER.index(playbook) if playbook in CAUSE_ORDER else len(CAUSE_ORDER)
-        return (0 if fails else 1, order)
-
-    return min(report.playbooks, key=rank) if report.playbooks else None
+    likeliest cause first (the order repair suggestions and the agent-state verdict use)."""
+    ranked = playbooks_by_cause(report.findings)
+    return ranked[0] if ranked else None
 
 
 def summary_line(diagnosis: Diagnosis) -> str:

@@ -10,6 +10,8 @@ Design (modules, each with one job):
                 pass the :class:`~cspctl.gate.Gate` (read-only refuses, dry-run shows), act,
                 stop on the first failure; then verify; journal everything.
 - ``verify``    re-runs named checks of the diagnostics catalogue through its runner.
+- ``settle``    ends the wait for the agent early when its diagnosed cause (another
+                playbook's) is back once the VM runs again.
 - ``blast``     who notices a reboot/destroy (CPVM viewer sessions, what needs the SSVM).
 - ``events``    typed events for front ends; ``outcome``: Outcome, RunStatus, exit codes.
 - ``playbooks`` the catalogue: protect-assets, unprotect-assets, restart-cloud, reboot,

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from cspctl.cloudstack.models import AsyncJob, SystemVm
     from cspctl.gate import Gate
     from cspctl.repair.model import Ask
+    from cspctl.repair.settle import Settle
     from cspctl.session import Session
     from cspctl.ssh import CommandResult, Route
 
@@ -50,6 +51,9 @@ class RepairContext:
         """The run's Gate (a step's ``prepare`` asks only when ``gate.allows_writes()``)."""
         self.asker: Ask | None = None
         """``await asker(Question)``: an extra question of a step, journalled like the rest."""
+        self.settle: Settle | None = None
+        """Ends :meth:`wait_agent_up` early when the agent's diagnosed cause is back
+        (:mod:`cspctl.repair.settle`; set by the run after its baseline diagnosis)."""
 
     # ---- facts ------------------------------------------------------------------------------
     @property
@@ -145,7 +149,8 @@ class RepairContext:
         return rows[0] if rows else None
 
     async def wait_agent_up(self) -> SystemVm:
-        """Poll until the VM is Running with its agent Up; StepFailed at the deadline."""
+        """Poll until the VM is Running with its agent Up; StepFailed at the deadline, or
+        earlier when ``settle`` says the agent will not come Up (its cause is back)."""
         started = time.monotonic()
         last = "?"
         while True:
@@ -158,6 +163,15 @@ class RepairContext:
                     return vm
             self.progress(f"waiting for the agent of {self.name}: {last}", started)
             left = self.timeout - (time.monotonic() - started)
+            if vm is not None and vm.state == "Running" and self.settle is not None and left > 0:
+                try:
+                    async with asyncio.timeout(left):
+                        why = await self.settle(vm, left)
+                except TimeoutError:
+                    why = None
+                if why is not None:
+                    raise StepFailed(why)
+                left = self.timeout - (time.monotonic() - started)
             if left <= 0:
                 raise StepFailed(f"the agent of {self.name} is not Up after {self.timeout:g} s "
                                  f"({last})")

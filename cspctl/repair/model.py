@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
+from cspctl.playbook_ids import PlaybookId
+
 if TYPE_CHECKING:
     from cspctl.repair.context import RepairContext
 
@@ -82,7 +84,9 @@ Applies = Callable[["RepairContext"], "str | None"]
 class Playbook:
     """A repair: what it fixes, when it applies, its steps, and the checks that prove it."""
 
-    id: str
+    id: PlaybookId
+    """One of the ids the diagnostics name (:mod:`cspctl.playbook_ids`; its order ranks
+    suggestions)."""
     title: str
     summary: str
     fixes: tuple[str, ...]

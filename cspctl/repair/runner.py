@@ -42,6 +42,8 @@ from cspctl.repair.model import (
     StepStatus,
 )
 from cspctl.repair.outcome import Outcome, RunStatus
+from cspctl.repair.playbooks import suggest
+from cspctl.repair.settle import cause_probe
 from cspctl.text import safe_line, truncate
 
 if TYPE_CHECKING:
@@ -133,6 +135,7 @@ class RepairRun:
         try:
             self.before = await verify.diagnose(self.session, ctx.vm,
                                                 writes=self.gate.allows_writes())
+            ctx.settle = cause_probe(self.session, self.before, pb.id, timeout=ctx.timeout)
             for step, state in zip(pb.steps, self.states, strict=True):
                 await self._step(step, state)
             if self.gate.dry_run:
@@ -303,8 +306,8 @@ class RepairRun:
                           final_vm=ctx.name if ctx.vm.id != ctx.original.id else None)
         source = self.after.findings if self.after is not None else (
             self.before.findings if self.before else [])
-        outcome.suggestions = verify.suggestions(source, exclude=pb.id if status in (
-            RunStatus.UNVERIFIED, RunStatus.VERIFIED) else None)
+        outcome.suggestions = [p.id for p, _ in suggest(source, exclude=pb.id if status in (
+            RunStatus.UNVERIFIED, RunStatus.VERIFIED) else None)]
         outcome.next_step = next_step(outcome, ctx.name)
         return outcome
 

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from cspctl.diagnostics import CATALOGUE, Check, DiagnosisRunner, Finding, Status, VmReport
-from cspctl.diagnostics.model import PLAYBOOKS
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.models import SystemVm
@@ -64,18 +63,3 @@ def judged(after: VmReport, names: Iterable[str], before: VmReport | None) -> li
 
 def still_failing(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.status in BAD]
-
-
-CAUSE_FIRST = ("free-disk", "protect-assets", "fix-timezone", "provision-cert", "patch",
-               "recreate", "restart-cloud", "reboot", "ssl-off", "unprotect-assets")
-
-
-def suggestions(findings: Iterable[Finding], *, exclude: str | None = None) -> list[str]:
-    """Playbooks named by failing or warning findings, the likeliest cause first."""
-    order = {p: i for i, p in enumerate(CAUSE_FIRST)}
-    rank: dict[str, tuple[int, int]] = {}
-    for f in findings:
-        if f.playbook in PLAYBOOKS and f.status in (Status.FAIL, Status.WARN):
-            key = (0 if f.status is Status.FAIL else 1, order.get(f.playbook, 99))
-            rank[f.playbook] = min(rank.get(f.playbook, key), key)
-    return [p for p in sorted(rank, key=lambda p: rank[p]) if p != exclude]

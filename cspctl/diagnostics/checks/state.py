@@ -7,6 +7,7 @@ from cspctl.diagnostics.checks import facts
 from cspctl.diagnostics.checks.base import API, check
 from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding, Status
+from cspctl.playbook_ids import cause_rank
 
 VM_FIELDS = ("state", "agentstate", "version", "hostname", "linklocalip", "privateip",
              "publicip", "templatename")
@@ -71,12 +72,6 @@ async def version(ctx: CheckContext) -> Finding:
     )
 
 
-CAUSE_ORDER = ("free-disk", "protect-assets", "fix-timezone", "provision-cert", "recreate",
-               "restart-cloud", "reboot", "ssl-off")
-"""Which cause to fix first when several fail: a full disk breaks everything, a dead working
-directory breaks every relative path, a wrong clock breaks certificates, then the rest."""
-
-
 @check("agent-state", "Agent state (listHosts)", needs=API, after=("*",))
 async def agent_state(ctx: CheckContext) -> Finding:
     """Agent Up? If not, name the likely cause from the other findings."""
@@ -121,7 +116,7 @@ async def agent_state(ctx: CheckContext) -> Finding:
     others = [f for cid, f in ctx.findings.items() if cid not in ("agent-state", "vm-state")]
     causes = sorted(
         (f for f in others if f.status is Status.FAIL and f.check_id != "ssh"),
-        key=lambda f: CAUSE_ORDER.index(f.playbook) if f.playbook in CAUSE_ORDER else 99,
+        key=lambda f: cause_rank(f.playbook),  # the likeliest cause first
     )
     if causes:
         names = "; ".join(f"{f.title}: {f.summary}" for f in causes)

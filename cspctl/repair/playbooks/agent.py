@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cspctl.diagnostics import parse
 from cspctl.diagnostics.checks.agent import ASSET_DIRS
+from cspctl.playbook_ids import PlaybookId
 from cspctl.repair.context import RepairContext
 from cspctl.repair.model import Playbook, StepFailed
 from cspctl.repair.playbooks.common import shell_step, wait_agent_step
@@ -61,7 +62,7 @@ async def _cwd_intact(ctx: RepairContext) -> str:
 
 
 PROTECT_ASSETS = Playbook(
-    id="protect-assets",
+    id=PlaybookId.PROTECT_ASSETS,
     title="Protect the console asset dirs (chattr +i) and restart the agent",
     summary="chattr +i images, js, css; kill the agent's java; start cloud; re-run "
             "cloud-early-config to prove the directory now survives it",
@@ -85,7 +86,7 @@ PROTECT_ASSETS = Playbook(
 
 
 UNPROTECT_ASSETS = Playbook(
-    id="unprotect-assets",
+    id=PlaybookId.UNPROTECT_ASSETS,
     title="Remove the immutable flag from the asset dirs (before an upgrade or patch)",
     summary="chattr -i images, js, css, so a new template or patchSystemVm can replace them",
     fixes=("asset-protection",),
@@ -107,7 +108,7 @@ def _restart(ctx: RepairContext) -> str:
 
 
 RESTART_CLOUD = Playbook(
-    id="restart-cloud",
+    id=PlaybookId.RESTART_CLOUD,
     title="Restart the agent (the cloud service) inside the VM",
     summary="service cloud restart (4.8) or systemctl restart cloud (4.11+), then wait for "
             "the agent to reconnect",

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+from cspctl.playbook_ids import PlaybookId
 from cspctl.repair.context import RepairContext
 from cspctl.repair.model import Playbook, Step, StepFailed, StepResult
 from cspctl.repair.playbooks.common import api_preview, wait_agent_step
@@ -32,7 +33,7 @@ async def _reboot(ctx: RepairContext) -> StepResult:
 
 REBOOT = Playbook(
     rerun_failed=True,
-    id="reboot",
+    id=PlaybookId.REBOOT,
     title="Reboot the system VM through CloudStack",
     summary="rebootSystemVm, follow the job, wait for the agent, re-run the failed checks",
     fixes=("agent-state",),
@@ -128,7 +129,7 @@ async def _follow(ctx: RepairContext) -> StepResult:
 
 RECREATE = Playbook(
     rerun_failed=True,
-    id="recreate",
+    id=PlaybookId.RECREATE,
     title="Destroy the system VM so CloudStack re-creates it",
     summary="destroySystemVm (type the VM's name), follow the re-created VM by type and zone "
             "until Running with its agent Up, re-run the checks on it",

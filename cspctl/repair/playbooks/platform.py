@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from shlex import quote
 
+from cspctl.playbook_ids import PlaybookId
 from cspctl.repair.context import RepairContext
 from cspctl.repair.model import Playbook, Question, Step, StepFailed, StepResult
 from cspctl.repair.playbooks.common import api_preview, wait_agent_step
@@ -32,7 +33,7 @@ async def _provision(ctx: RepairContext) -> StepResult:
 
 
 PROVISION_CERT = Playbook(
-    id="provision-cert",
+    id=PlaybookId.PROVISION_CERT,
     title="Issue a new agent certificate (provisionCertificate)",
     summary="provisionCertificate for the VM's host record, then wait for the agent to "
             "reconnect",
@@ -80,7 +81,7 @@ async def _patch(ctx: RepairContext) -> StepResult:
 
 
 PATCH = Playbook(
-    id="patch",
+    id=PlaybookId.PATCH,
     title="Live-patch the system VM (patchSystemVm)",
     summary="patchSystemVm (its forced flag asked separately), then wait for the agent",
     fixes=("version",),
@@ -149,7 +150,7 @@ async def _delete(ctx: RepairContext) -> StepResult:
 
 
 FREE_DISK = Playbook(
-    id="free-disk",
+    id=PlaybookId.FREE_DISK,
     title="Free disk space: show what is large, delete only what you pick",
     summary="ls -lS of the log dirs; rm -f of the rotated logs the operator picks",
     fixes=("disk",),

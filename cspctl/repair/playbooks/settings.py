@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from shlex import quote
 
+from cspctl.playbook_ids import PlaybookId
 from cspctl.repair.context import RepairContext
 from cspctl.repair.model import Playbook, Step, StepFailed, StepResult
 from cspctl.repair.playbooks.common import api_preview, shell_step
@@ -49,7 +50,7 @@ def _set_command(ctx: RepairContext, zone: str) -> str:
 
 
 FIX_TIMEZONE = Playbook(
-    id="fix-timezone",
+    id=PlaybookId.FIX_TIMEZONE,
     title="Set the VM's time zone to its host's",
     summary="read the host's zone (/etc/localtime), set it in the VM (timedatectl on 4.11+, "
             "/etc/timezone + dpkg-reconfigure tzdata on 4.8), verify",
@@ -110,7 +111,7 @@ def _update_step(step_id: str, name: str, value: str) -> Step:
 
 
 SSL_OFF = Playbook(
-    id="ssl-off",
+    id=PlaybookId.SSL_OFF,
     title="Turn off the retired realhostip.com SSL settings",
     summary=f"{DOMAIN} empty and {ENCRYPT} false through updateConfiguration",
     fixes=("ssl-settings", "ssvm-ssl-settings", "console-cert"),
