@@ -29,10 +29,10 @@ class _Scrubbed(Text):
         super().__init__()
         self._scrub = scrub
 
-    def append(self, text: object, style: object = None) -> Text:  # type: ignore[override]
+    def append(self, text: str | Text, style: str | Style | None = None) -> Text:
         if isinstance(text, str):
             text = self._scrub(text)
-        return super().append(text, style)  # type: ignore[arg-type]
+        return super().append(text, style)
 
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ def finding_text(vm_name: str, finding: Finding, *, durations: bool = True,
     """The detail of one finding: summary, advice, playbook, then every piece of evidence.
 
     ``style_of(status)``: how the status marker is drawn (the step list's, NO_COLOR aware)."""
+    style: str | Style
     marker, word, style = MARKERS.get(finding.status.value, ("?", "?", ""))
     if style_of is not None:
         style = style_of(finding.status.value)

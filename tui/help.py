@@ -18,7 +18,7 @@ def binding_rows(
     display: Callable[[Binding], str] | None = None,
 ) -> list[tuple[str, ...]]:
     """(where, keys, what, id) for every Binding of every group (keys as the footer shows)."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for where, bindings in groups:
         for b in bindings:
             if isinstance(b, Binding):

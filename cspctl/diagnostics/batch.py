@@ -19,7 +19,7 @@ import secrets
 import shlex
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cspctl.ssh.errors import SshConnectionLost, SshError, SshTimeout
 
@@ -190,6 +190,6 @@ class ProbeBatch:
         return fut.result()
 
 
-def _retrieved(fut: asyncio.Future[object]) -> None:
+def _retrieved(fut: asyncio.Future[Any]) -> None:
     if not fut.cancelled():
         fut.exception()

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from cspctl.diagnostics.batch import ProbeBatch
 from cspctl.diagnostics.model import Check, Evidence, Finding, Source, Status
@@ -257,7 +257,7 @@ class CheckContext:
         for ev in evidence:
             if ev not in self.evidence:
                 self.evidence.append(ev)
-        return value
+        return cast("T", value)  # facts of every type share one cache, keyed by name
 
     async def cached(self, key: str, loader: Callable[[], Awaitable[T]]) -> T:
         """Run-wide API data (one request per run, whatever the number of VMs)."""

@@ -19,7 +19,7 @@ import json
 import logging
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -140,7 +140,7 @@ class ApiServer:
         await site.start()
         server = site._server
         assert server is not None
-        sock = server.sockets[0]  # type: ignore[union-attr]
+        sock = server.sockets[0]  # type: ignore[attr-defined]  # an asyncio.Server
         self.port = sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}/client/api"
         return self.url
@@ -407,7 +407,8 @@ class ApiServer:
         assert vm is not None
         return vm
 
-    def async_submit(self, command: str, body: Callable[[], Any], vm: LabSystemVm | None,
+    def async_submit(self, command: str, body: Callable[[], Awaitable[dict[str, Any]]],
+                     vm: LabSystemVm | None,
                      *, instance_type: str | None = "SystemVm",
                      instance_id: str | None = None) -> dict[str, Any]:
         def mark(job: Any) -> None:

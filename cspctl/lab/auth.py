@@ -69,7 +69,7 @@ def parse_expires(value: str, *, lenient: bool) -> datetime | None:
 def verify_signed_request(params: Sequence[tuple[str, str]], secret: str, *, now: float,
                           lenient_expires: bool) -> bool:
     """Whether a request signed with an API key is authentic and not expired (§2.1, §2.2)."""
-    lower = {}
+    lower: dict[str, str] = {}
     for name, value in params:
         lower.setdefault(name.lower(), value)
     signature = lower.get("signature")

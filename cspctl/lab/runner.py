@@ -185,7 +185,9 @@ class Lab:
         except ImportError:  # the SSH servers are not importable: API-only lab
             log.warning("cspctl.lab.sshd not available: the lab runs without SSH")
             return
-        self.ssh = LabSsh(self.world, authorized_keys=[self.world.mgmt_public_key],
+        mgmt_key = self.world.mgmt_public_key
+        assert mgmt_key is not None  # set before SSH starts
+        self.ssh = LabSsh(self.world, authorized_keys=[mgmt_key],
                           port=self.requested_ssh_port, faults=self.faults)
         hosts = self.world.hosts
         takes_sock = "sock" in inspect.signature(self.ssh.add_host).parameters \

@@ -96,16 +96,16 @@ class _VmServer(_Auth):
         self.vm = vm
 
 
-class _Pipe(asyncssh.SSHTCPSession):
+class _Pipe(asyncssh.SSHTCPSession[bytes]):
     """Bridges a direct-tcpip channel to a local TCP connection (the VM's SSH server)."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
-        self.chan: asyncssh.SSHTCPChannel | None = None
+        self.chan: asyncssh.SSHTCPChannel[bytes] | None = None
         self.task: asyncio.Task[None] | None = None
 
-    def connection_made(self, chan: asyncssh.SSHTCPChannel) -> None:  # type: ignore[override]
+    def connection_made(self, chan: asyncssh.SSHTCPChannel[bytes]) -> None:
         self.chan = chan
         self.task = asyncio.ensure_future(self._pump())
 
@@ -125,7 +125,7 @@ class _Pipe(asyncssh.SSHTCPSession):
                     self.chan.write_eof()
                     self.chan.close()
 
-    def data_received(self, data: bytes, datatype: Any) -> None:  # type: ignore[override]
+    def data_received(self, data: bytes, datatype: Any) -> None:
         self.writer.write(data)
 
     def eof_received(self) -> bool:
@@ -212,7 +212,7 @@ class LabSsh:
                 lambda v=vm: _VmServer(self, v), host="127.0.0.1", port=0,
                 server_host_keys=[vm.host_key], process_factory=self._vm_process,
                 allow_scp=False, keepalive_interval=0, encoding="utf-8", line_editor=True)
-            port = acceptor.sockets[0].getsockname()[1]
+            port: int = acceptor.sockets[0].getsockname()[1]
             self._vm_servers[id(vm)] = (vm, acceptor, port)
             return port
 
@@ -222,12 +222,12 @@ class LabSsh:
         return _Pipe(reader, writer)
 
     # --- sessions ---------------------------------------------------------------------------
-    async def _host_process(self, process: asyncssh.SSHServerProcess) -> None:
+    async def _host_process(self, process: asyncssh.SSHServerProcess[str]) -> None:
         server = process.get_extra_info("lab_server")
         host = server.host
         await self._session(process, server, host.os, self._host_prompt(host))
 
-    async def _vm_process(self, process: asyncssh.SSHServerProcess) -> None:
+    async def _vm_process(self, process: asyncssh.SSHServerProcess[str]) -> None:
         server = process.get_extra_info("lab_server")
         vm = server.vm
         name = vm.name
@@ -241,7 +241,7 @@ class LabSsh:
             return lambda cwd: f"root@{short}:{cwd}# "
         return lambda cwd: f"[root@{short} {cwd.rsplit('/', 1)[-1] or '/'}]# "
 
-    async def _session(self, process: asyncssh.SSHServerProcess, server: _Auth, os: Any,
+    async def _session(self, process: asyncssh.SSHServerProcess[str], server: _Auth, os: Any,
                        prompt: Any) -> None:
         try:
             if process.command is not None:
@@ -282,11 +282,12 @@ class LabSsh:
             return True
         return False
 
-    async def _exec(self, process: asyncssh.SSHServerProcess, server: _Auth, os: Any,
+    async def _exec(self, process: asyncssh.SSHServerProcess[str], server: _Auth, os: Any,
                     command: str) -> int:
         if self._gone(server, os):
             return 255
         shell = os.new_shell()
+        status: int
         chunks, status, duration = shell.run_chunks(command)
         await self._delay(duration)
         pty = bool(process.get_terminal_type())
@@ -299,7 +300,7 @@ class LabSsh:
             self._drop(server)
         return status
 
-    async def _stdin_shell(self, process: asyncssh.SSHServerProcess, server: _Auth,
+    async def _stdin_shell(self, process: asyncssh.SSHServerProcess[str], server: _Auth,
                            os: Any) -> None:
         shell = os.new_shell()
         status = 0
@@ -313,7 +314,7 @@ class LabSsh:
                 break
         process.exit(status)
 
-    async def _shell(self, process: asyncssh.SSHServerProcess, server: _Auth, os: Any,
+    async def _shell(self, process: asyncssh.SSHServerProcess[str], server: _Auth, os: Any,
                      prompt: Any, nested: bool = False) -> bool:
         """Interactive bash; returns False when the whole session must end."""
         shell = os.new_shell()
@@ -323,7 +324,7 @@ class LabSsh:
         home = shell.env.get("HOME", "/root")
 
         def show_cwd() -> str:
-            cwd = shell.cwd
+            cwd: str = shell.cwd
             return "~" + cwd[len(home):] if cwd == home or cwd.startswith(home + "/") else cwd
 
         try:
@@ -334,7 +335,7 @@ class LabSsh:
                     line = await process.stdin.readline()
                 except asyncssh.BreakReceived:
                     with contextlib.suppress(Exception):
-                        process.channel.clear_input()
+                        process.channel.clear_input()  # type: ignore[attr-defined]  # line editor
                     process.stdout.write("^C\n")
                     continue
                 except asyncssh.TerminalSizeChanged as exc:

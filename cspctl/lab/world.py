@@ -716,7 +716,7 @@ def _dotted(n: int) -> str:
 
 def _build(cls: Any, values: dict[str, Any]) -> Any:
     """Instantiate ``cls`` with the subset of ``values`` its dataclass fields (or init) accept."""
-    if dataclasses.is_dataclass(cls):
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls):
         names = {f.name for f in dataclasses.fields(cls) if f.init}
         return cls(**{k: v for k, v in values.items() if k in names})
     import inspect

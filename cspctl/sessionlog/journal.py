@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import platformdirs
 
@@ -75,7 +75,7 @@ class Journal:
         self.scrub = scrubber or Scrubber()
         self._lock = threading.Lock()
         self._listeners: list[Callable[[dict[str, Any]], None]] = []
-        self._fh = None
+        self._fh: TextIO | None = None
         self._dirty = threading.Event()
         self._syncer: threading.Thread | None = None
 

@@ -131,7 +131,8 @@ def _actions(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     def step_for(run: dict[str, Any], e: dict[str, Any]) -> dict[str, Any]:
         step_id = e.get("step")
-        for step in run["steps"]:
+        steps: list[dict[str, Any]] = run["steps"]
+        for step in steps:
             if step["step"] == step_id and step["status"] is None:
                 return step
         step = {"step": step_id, "title": e.get("title"), "destructive": e.get("destructive"),
@@ -229,8 +230,9 @@ def _shells(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _confirmations(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for e in events:
-        if e.get("event") in ("confirm.asked", "confirm.answered") and not is_newer(e):
-            out.append({"ts": e.get("ts"), "asked_or_answered": e.get("event").split(".")[1],
+        event = e.get("event")
+        if event in ("confirm.asked", "confirm.answered") and not is_newer(e):
+            out.append({"ts": e.get("ts"), "asked_or_answered": str(event).split(".")[1],
                         "kind": e.get("kind"), "vm": e.get("vm"),
                         "fingerprint": e.get("fingerprint"), "answer": e.get("answer")})
     return out

@@ -134,7 +134,7 @@ class Emulator:
         default = self.screen.default_char
         out: list[Segment] = []
         text: list[str] = []
-        current: tuple | None = None
+        current: tuple = ()
         for x in range(cols):
             char: Char = line.get(x, default)
             if not char.data:  # the stub after a wide character

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pyte
 from pyte import charsets, modes
-from pyte.screens import Char, Margins
+from pyte.screens import Char, Margins, StaticDefaultDict
 from wcwidth import wcwidth
 
 ALT_MODES = frozenset({47, 1047, 1049})
@@ -40,7 +40,7 @@ class TerminalScreen(pyte.Screen):
         self.history: deque[Line] = deque(maxlen=scrollback)
         self.on_reply = on_reply
         self.in_alternate = False
-        self._main_buffer: dict[int, Line] | None = None
+        self._main_buffer: dict[int, StaticDefaultDict[int, Char]] | None = None
         self._main_cursor: pyte.screens.Cursor | None = None
         self._main_margins: Margins | None = None
         self.history_version = 0
@@ -168,7 +168,7 @@ class TerminalScreen(pyte.Screen):
         self._main_cursor = None
         self.dirty.update(range(self.lines))
 
-    def _new_buffer(self) -> dict[int, Line]:
+    def _new_buffer(self) -> dict[int, StaticDefaultDict[int, Char]]:
         """An empty buffer built like pyte's (lines default to blank default chars)."""
         return defaultdict(self.buffer.default_factory)  # type: ignore[attr-defined]
 

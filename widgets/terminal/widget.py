@@ -118,7 +118,11 @@ class Terminal(Widget, can_focus=True):
         loop = asyncio.get_running_loop()
         while self.pump.pending > level:
             room = asyncio.Event()
-            if not self.pump.notify_below(level, lambda e=room: loop.call_soon_threadsafe(e.set)):
+
+            def wake(event: asyncio.Event = room) -> None:
+                loop.call_soon_threadsafe(event.set)
+
+            if not self.pump.notify_below(level, wake):
                 return
             with contextlib.suppress(TimeoutError):  # a safety net: check again
                 await asyncio.wait_for(room.wait(), ROOM_WAKE)
