@@ -8,7 +8,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -34,13 +33,6 @@ class Overview(Vertical):
         Binding("escape", "clear_filter", "Clear filter", show=False, id="overview.clear_filter"),
         Binding("z", "focus_zones", "Zones", show=False, id="overview.zones"),
     ]
-
-    class VmSelected(Message):
-        """The highlighted system VM changed."""
-
-        def __init__(self, vm: SystemVm | None) -> None:
-            super().__init__()
-            self.vm = vm
 
     def __init__(self, *, scrub: Callable[[str], str] = str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -215,7 +207,6 @@ class Overview(Vertical):
                 lines = [f"{inventory.UNHEALTHY} STALE: {self.stale}, the API is not answering; "
                          "d, s and D refuse to act until a refresh succeeds (ctrl+r)", *lines]
             detail.update(plain.block(self.scrub("\n".join(lines))))
-        self.post_message(self.VmSelected(vm))
 
     # -- events ---------------------------------------------------------------------------
     @on(OptionList.OptionHighlighted, "#zones")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +19,6 @@ from cspctl.sessionlog.journal import SCHEMA_VERSION, state_dir
 
 MAX_JOURNAL_BYTES = 256 * 1024 * 1024
 """A journal bigger than this is read up to this size only (the rest is reported)."""
-
-_ID = re.compile(r"^[0-9]{8}T[0-9]{6}(?:\.[0-9]{3})?Z-[0-9a-f]{6}$")
 
 
 class JournalNotFound(CspctlError):
@@ -148,10 +145,6 @@ def resolve(ref: str, directory: Path | None = None) -> Path:
     if matches:
         raise UsageError(f"{len(matches)} sessions start with {ref!r}; give more of the id")
     raise JournalNotFound(f"no session {ref!r} (see cspctl log list)")
-
-
-def is_session_id(text: str) -> bool:
-    return bool(_ID.match(text))
 
 
 def parse_ts(value: object) -> datetime | None:

@@ -6,7 +6,7 @@ reading its channel, and SSH flow control then slows the sender). A worker threa
 backlog (:class:`~widgets.terminal.pump.ParsePump`); once per frame (~30 Hz) the UI thread
 renders the rows pyte marked dirty into cached Strips, under the pump's lock, and repaints
 only those. Keys typed into the focused widget become the bytes an xterm would send, handed
-to ``writer`` and posted as :class:`Terminal.Input`.
+to ``writer``.
 
 Keys kept by the pane (everything else goes to the remote program):
 ``ctrl+]`` leaves the pane (focus moves on; the session stays open),
@@ -54,23 +54,6 @@ class Terminal(Widget, can_focus=True):
                 id="terminal.scroll_forward"),
     ]
 
-    class Input(Message):
-        """Bytes typed or pasted into the terminal, for the remote side."""
-
-        def __init__(self, terminal: Terminal, data: bytes) -> None:
-            super().__init__()
-            self.terminal = terminal
-            self.data = data
-
-    class Resized(Message):
-        """The terminal's size changed: tell the remote side (SSH window-change)."""
-
-        def __init__(self, terminal: Terminal, columns: int, lines: int) -> None:
-            super().__init__()
-            self.terminal = terminal
-            self.columns = columns
-            self.lines = lines
-
     class Closed(Message):
         """The remote side went away (the pane stays, showing why)."""
 
@@ -78,13 +61,6 @@ class Terminal(Widget, can_focus=True):
             super().__init__()
             self.terminal = terminal
             self.message = message
-
-    class Left(Message):
-        """The operator pressed the leave key; the app decides where focus goes."""
-
-        def __init__(self, terminal: Terminal) -> None:
-            super().__init__()
-            self.terminal = terminal
 
     def __init__(self, *, writer: Callable[[bytes], None] | None = None,
                  on_resize: Callable[[int, int], None] | None = None,
@@ -162,7 +138,6 @@ class Terminal(Widget, can_focus=True):
             return
         if self.writer is not None:
             self.writer(data)
-        self.post_message(self.Input(self, data))
 
     # -- lifecycle ------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -223,7 +198,6 @@ class Terminal(Widget, can_focus=True):
             self.scroll_back = 0
             if self.on_resize_cb is not None:
                 self.on_resize_cb(size.width, size.height)
-            self.post_message(self.Resized(self, size.width, size.height))
             self.refresh()
 
     # -- rendering ------------------------------------------------------------------------
@@ -294,7 +268,6 @@ class Terminal(Widget, can_focus=True):
 
     def action_leave(self) -> None:
         """Leave the pane without closing it: focus moves to the next widget."""
-        self.post_message(self.Left(self))
         self.screen.focus_next()
 
     def action_scroll_history(self, direction: int) -> None:
