@@ -64,7 +64,8 @@ class Terminal(Widget, can_focus=True):
 
     def __init__(self, *, writer: Callable[[bytes], None] | None = None,
                  on_resize: Callable[[int, int], None] | None = None,
-                 scrollback: int = 5000, name: str | None = None, id: str | None = None,
+                 scrollback: int = 5000, name: str | None = None,
+                 id: str | None = None,  # noqa: A002 - Textual's keyword for a widget id
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.writer = writer
