@@ -257,12 +257,6 @@ def parse_epoch(text: str) -> int | None:
     return int(word) if word.lstrip("-").isdigit() else None
 
 
-def parse_tz(text: str) -> str | None:
-    """``date +%Z`` (abbreviation such as UTC or JST)."""
-    word = text.strip()
-    return word or None
-
-
 @dataclass(frozen=True)
 class TimeZone:
     """``date '+%z %Z'``: the UTC offset (what matters) and the name (what people read)."""
@@ -410,16 +404,6 @@ def parse_nameservers(text: str) -> list[str]:
     ]
 
 
-def parse_ssvm_check(text: str) -> list[tuple[str, str]]:
-    """``ssvm-check.sh`` output: its ``ERROR``/``WARNING`` lines as (level, message)."""
-    problems: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        match = re.match(r"\s*(ERROR|WARNING)\b[:\s]*(.*)", line)
-        if match:
-            problems.append((match.group(1), match.group(2).strip() or line.strip()))
-    return problems
-
-
 @dataclass(frozen=True)
 class TlsInfo:
     """What ``curl -skv`` tells about the server certificate."""
@@ -480,46 +464,6 @@ def parse_lsattr(text: str) -> dict[str, str]:
 def immutable(flag_field: str) -> bool:
     """Is the ``i`` (immutable) attribute set in an lsattr flag field?"""
     return "i" in flag_field
-
-
-AGENT_LOG_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("connected", re.compile(r"Connected to \S+|Startup Response Received|SSL: Handshake done")),
-    ("tls", re.compile(r"SSL Handshake failed|No trusted certificate found|"
-                       r"Failed to load keystore|certificate (?:has )?expired", re.I)),
-    ("keystore", re.compile(r"Unable to load keystore \S+.*(?:FileNotFound|No such file)")),
-    ("unreachable", re.compile(r"Unable to connect to remote|Connection refused|"
-                               r"No route to host|Connection timed out", re.I)),
-    ("disk", re.compile(r"No space left on device", re.I)),
-    ("reconnecting", re.compile(r"Reconnecting\.\.\.")),
-)
-
-
-@dataclass(frozen=True)
-class AgentLog:
-    """What the tail of /var/log/cloud.log says about the agent's connection."""
-
-    connected: bool
-    """The latest connection event is a success."""
-    problems: dict[str, str]
-    """Problem kind -> its latest line, since the last successful connection."""
-
-
-def parse_agent_log(text: str) -> AgentLog:
-    """Classify agent connection lines (newest last) from ``tail -n N /var/log/cloud.log``."""
-    problems: dict[str, str] = {}
-    connected = False
-    for line in text.splitlines():
-        for kind, pattern in AGENT_LOG_PATTERNS:
-            if pattern.search(line):
-                if kind == "connected":
-                    connected = True
-                    problems = {}
-                else:
-                    if kind != "reconnecting":
-                        problems[kind] = line.strip()
-                    connected = False
-                break
-    return AgentLog(connected, problems)
 
 
 def parse_ps_lstart(text: str, pid: int) -> datetime | None:
