@@ -30,7 +30,8 @@ from cspctl.sessionlog.casts import (
 )
 from cspctl.sessionlog.reader import JournalRead, parse_ts
 from cspctl.sessionlog.redact import Scrubber
-from cspctl.sessionlog.report import build_report, render_json, render_markdown
+from cspctl.sessionlog.report import build_report, render_json
+from cspctl.sessionlog.report_markdown import render_markdown
 
 FORMATS = ("md", "json", "bundle")
 SUFFIX = {"md": ".md", "json": ".json", "bundle": ".tar.gz"}

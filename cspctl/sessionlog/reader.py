@@ -156,3 +156,9 @@ def parse_ts(value: object) -> datetime | None:
     except ValueError:
         return None
     return ts if ts.tzinfo is not None else None
+
+
+def hms(ts: object) -> str:
+    """An event's ``ts`` as ``HH:MM:SS``, ``??:??:??`` when missing or malformed."""
+    parsed = parse_ts(ts)
+    return parsed.strftime("%H:%M:%S") if parsed else "??:??:??"
