@@ -53,6 +53,12 @@ def safe_block(value: object, limit: int = MAX_BLOCK) -> str:
     return _UNSAFE_BLOCK.sub(_escape, truncate(text, limit))
 
 
+def is_safe(text: str, *, multiline: bool = False) -> bool:
+    """True when ``text`` holds nothing :func:`safe_line` (or :func:`safe_block`) would change."""
+    pattern = _UNSAFE_BLOCK if multiline else _UNSAFE_LINE
+    return pattern.search(text) is None
+
+
 def bounded(value: Any, limit: int = MAX_FIELD) -> Any:
     """``value`` (decoded JSON) with every string, key or value, cut to ``limit`` characters
     (with :func:`truncate`'s marker); dicts, lists and tuples are copied, the rest kept."""

@@ -96,8 +96,8 @@ class Terminal(Widget, can_focus=True):
         while self.pump.pending > level:
             room = asyncio.Event()
 
-            def wake(event: asyncio.Event = room) -> None:
-                loop.call_soon_threadsafe(event.set)
+            def wake(room: asyncio.Event = room) -> None:
+                loop.call_soon_threadsafe(room.set)
 
             if not self.pump.notify_below(level, wake):
                 return
