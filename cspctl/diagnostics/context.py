@@ -257,7 +257,7 @@ class CheckContext:
         for ev in evidence:
             if ev not in self.evidence:
                 self.evidence.append(ev)
-        return cast("T", value)  # facts of every type share one cache, keyed by name
+        return cast(T, value)
 
     async def cached(self, key: str, loader: Callable[[], Awaitable[T]]) -> T:
         """Run-wide API data (one request per run, whatever the number of VMs)."""
