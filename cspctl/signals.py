@@ -159,7 +159,7 @@ async def in_daemon_thread(func: Callable[[], T]) -> T:
     """``func()`` (a blocking terminal read) in a daemon thread: a SIGTERM while it waits must
     not wait for the operator's Enter (the default executor's threads are joined at exit)."""
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[Any] = loop.create_future()
+    done: asyncio.Future[T] = loop.create_future()
 
     def settle(result: Any, error: BaseException | None) -> None:
         if done.done():

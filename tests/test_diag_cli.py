@@ -170,6 +170,37 @@ def test_could_not_run_when_the_api_is_down_or_the_name_is_hostile() -> None:
     assert hostile.stderr.startswith("cspctl: invalid system VM name 'x; rm -rf /'")
 
 
+
+def test_list_checks_shows_where_each_check_lives() -> None:
+    """Every check: one aligned row (id, targets, needs, title), then, indented under the
+    targets, its description and where it is written (path:line function), the path one the
+    repo has and the line its @check declaration; docs/checks.md names the same modules."""
+    from cspctl.diagnostics.checks import CATALOGUE
+
+    listing = subprocess.run([sys.executable, "-m", "cspctl", "diagnose", "--list-checks"],
+                             env=_env(), capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0 and listing.stderr == ""
+    lines = listing.stdout.splitlines()
+    rows = [i for i, line in enumerate(lines) if not line.startswith(" ")]
+    assert [lines[i].split()[0] for i in rows] == [c.id for c in CATALOGUE]
+    root = Path(__file__).resolve().parent.parent
+    title_at = {lines[i].index(c.title) for i, c in zip(rows, CATALOGUE, strict=True)}
+    assert len(title_at) == 1  # titles in one column, however long the longest id
+    indent = max(len(c.id) for c in CATALOGUE) + 1
+    docs = (root / "docs" / "checks.md").read_text(encoding="utf-8")  # its Module column
+    for i, check in zip(rows, CATALOGUE, strict=True):
+        where = lines[i + 2 if check.description else i + 1]
+        assert where.startswith(" " * indent) and where[indent] != " "
+        location, func = where.split()
+        path, line = location.rsplit(":", 1)
+        assert path.startswith("cspctl/diagnostics/checks/") and path.endswith(".py")
+        source = (root / path).read_text(encoding="utf-8").splitlines()
+        assert source[int(line) - 1].lstrip().startswith(f'@check("{check.id}"'), where
+        assert f"async def {func}(" in "\n".join(source[int(line) - 1:int(line) + 8])
+        (doc_row,) = [r for r in docs.splitlines() if r.startswith(f"| `{check.id}` |")]
+        assert doc_row.endswith(f"| `{path}` |"), doc_row
+
+
 @pytest.mark.timeout(300)
 def test_large_all_with_limit_completes(tmp_path: Path) -> None:
     with lab_serve(tmp_path, "large"):

@@ -373,7 +373,7 @@ async def test_stdin_is_closed_input_is_sent_and_output_streams(sshd, client_key
     async with SshPool(hostkeys=store, policy="accept-new", command_timeout=10) as pool:
         # nothing waits on stdin: `cat` with no input ends at once
         assert (await pool.run(route, "cat; echo end")).stdout == "end\n"
-        assert (await pool.run(route, "tr a-z A-Z", input="secret-ish\n")).stdout == (
+        assert (await pool.run(route, "tr a-z A-Z", stdin_text="secret-ish\n")).stdout == (
             "SECRET-ISH\n"
         )
         res = await pool.run(route, "echo one; sleep 0.3; echo two >&2",

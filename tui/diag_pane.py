@@ -35,10 +35,10 @@ class _Scrubbed(Text):
         super().__init__()
         self._scrub = scrub
 
-    def append(self, text: object, style: object = None) -> Text:  # type: ignore[override]
+    def append(self, text: str | Text, style: str | Style | None = None) -> Text:
         if isinstance(text, str):
             text = self._scrub(text)
-        return super().append(text, style)  # type: ignore[arg-type]
+        return super().append(text, style)
 
 
 if TYPE_CHECKING:

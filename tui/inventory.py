@@ -6,7 +6,7 @@ Pure Python (no Textual): the view asks this module what to show and renders it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 
@@ -47,7 +47,6 @@ class Snapshot:
     vms: tuple[SystemVm, ...]
     version: str | None
     taken_at: datetime
-    errors: tuple[str, ...] = field(default=())
 
     @cached_property
     def _by_zone(self) -> dict[str | None, list[SystemVm]]:

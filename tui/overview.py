@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
-from textual.message import Message
 from textual.reactive import Reactive
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -52,13 +51,6 @@ class Overview(Vertical):
         Binding("escape", "clear_filter", "Clear filter", show=False, id="overview.clear_filter"),
         Binding("z", "focus_zones", "Zones", show=False, id="overview.zones"),
     ]
-
-    class VmSelected(Message):
-        """The highlighted system VM changed."""
-
-        def __init__(self, vm: SystemVm | None) -> None:
-            super().__init__()
-            self.vm = vm
 
     def __init__(self, *, scrub: Callable[[str], str] = str, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -246,7 +238,6 @@ class Overview(Vertical):
                          "d, s and D refuse to act until a refresh succeeds (ctrl+r)", *lines]
             # its height is fixed (4 lines): new text needs no layout pass of the screen
             detail.update(plain.block(self.scrub("\n".join(lines))), layout=False)
-        self.post_message(self.VmSelected(vm))
 
     # -- events ---------------------------------------------------------------------------
     @on(OptionList.OptionHighlighted, "#zones")

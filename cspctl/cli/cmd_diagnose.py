@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import cspctl
 from cspctl import signals
 from cspctl.errors import CspctlError, UsageError
 from cspctl.gate import Refused
@@ -45,22 +49,38 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--check", action="append", metavar="ID", dest="checks",
                    help="run only this check (repeatable; see the catalogue ids)")
     p.add_argument("--list-checks", action="store_true",
-                   help="print the check catalogue (ids for --check) and exit")
+                   help="print the check catalogue (ids for --check, what each looks at, "
+                   "where it is written) and exit")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="show the evidence of every step, not only of problems")
     p.set_defaults(func=run)
 
 
 def _list_checks() -> int:
+    """The catalogue in report order: id, targets, needs, title; then, indented, what the check
+    looks at and where it is written (``path:line function``, to open in an editor)."""
     from cspctl.diagnostics.checks import CATALOGUE
 
-    for c in CATALOGUE:
-        applies = ",".join(a.value for a in c.applies_to)
-        needs = ",".join(n.value for n in c.needs)
-        print(f"{c.id:<18} {applies:<9} {needs:<20} {c.title}")
+    rows = [(c.id, ",".join(a.value for a in c.applies_to), ",".join(n.value for n in c.needs))
+            for c in CATALOGUE]
+    id_w, applies_w, needs_w = (max((len(r[i]) for r in rows), default=0) for i in range(3))
+    indent = " " * (id_w + 1)
+    for (check_id, applies, needs), c in zip(rows, CATALOGUE, strict=True):
+        print(f"{check_id:<{id_w}} {applies:<{applies_w}} {needs:<{needs_w}} {c.title}")
         if c.description:
-            print(f"{'':<18} {c.description}")
+            print(f"{indent}{c.description}")
+        print(f"{indent}{check_source(c.func)}")
     return 0
+
+
+def check_source(func: Callable[..., object]) -> str:
+    """Where a check function is written: ``cspctl/diagnostics/checks/console.py:52 novnc``
+    (relative to the directory holding the ``cspctl`` package; absolute when outside it)."""
+    func = inspect.unwrap(func)  # @check registers a wrapper
+    path = Path(inspect.getfile(func)).resolve()
+    root = Path(cspctl.__file__).resolve().parent.parent
+    shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    return f"{shown}:{func.__code__.co_firstlineno} {func.__name__}"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -115,7 +115,8 @@ def parse_faults(items: list[str]) -> Any:
         if not sep or name not in kinds:
             raise UsageError(f"--fault {item!r}: expected NAME=VALUE with NAME one of "
                              + ", ".join(kinds))
-        kind = kinds[name] if isinstance(kinds[name], str) else kinds[name].__name__
+        declared = kinds[name]
+        kind = declared if isinstance(declared, str) else declared.__name__
         try:
             if kind == "bool":
                 if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):

@@ -74,11 +74,12 @@ async def _run(args: argparse.Namespace) -> int:
 async def find_zone(api: CloudStackClient, wanted: str) -> Zone:
     """The zone named (or with id) ``wanted``; NotFound (exit 3) listing the known names."""
     zones = await api.list_zones()
-    for match in (
+    matchers: tuple[Callable[[Zone], bool], ...] = (
         lambda z: z.id == wanted,
         lambda z: z.name == wanted,
         lambda z: (z.name or "").lower() == wanted.lower(),
-    ):
+    )
+    for match in matchers:
         found = [z for z in zones if match(z)]
         if len(found) == 1:
             return found[0]

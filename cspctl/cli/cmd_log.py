@@ -134,8 +134,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     from cspctl.sessionlog.describe import describe, kind_of
-    from cspctl.sessionlog.reader import read_journal, resolve
-    from cspctl.sessionlog.report import _hms
+    from cspctl.sessionlog.reader import hms, read_journal, resolve
 
     read = read_journal(resolve(args.ref))
     print(f"session {read.session_id} ({read.path})")
@@ -143,7 +142,7 @@ def run_show(args: argparse.Namespace) -> int:
         kind = kind_of(e)
         if args.kind and kind != args.kind:
             continue
-        print(f"{_hms(e.get('ts'))}  {kind:<8} {describe(e)}")
+        print(f"{hms(e.get('ts'))}  {kind:<8} {describe(e)}")
     if not any(e.get("event") == "session.end" for e in read.events):
         print("(no session end recorded: the session is still running or ended abruptly)")
     for problem in read.problems:

@@ -183,14 +183,15 @@ async def _run(args: argparse.Namespace) -> int:
     headers = ["", "NAME", "SOURCE", "URL", "AUTH"]
     if not args.no_check:
         headers += ["REACHABLE", "AUTHENTICATED", "VERSION"]
-    rows, notes = [], []
+    rows: list[list[str | None]] = []
+    notes: list[str] = []
     for (name, entry), rec in zip(entries, records, strict=True):
         mark = Raw("*" if rec["default"] else "")
         if isinstance(entry, ConfigError):
             rows.append([mark, name, "-", "-", "broken", *(["-"] * 3 * (not args.no_check))])
             notes.append(f"{name}: {entry}")
             continue
-        row = [mark, name, _sources(entry), entry.url, entry.auth_kind]
+        row: list[str | None] = [mark, name, _sources(entry), entry.url, entry.auth_kind]
         if not args.no_check:
             check = checks[name]
             row += [_yes_no(check.reachable), _yes_no(check.authenticated), check.version]

@@ -6,7 +6,6 @@ Headless subcommands never import Textual: the TUI is imported only when it is s
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import importlib
 import os
@@ -71,11 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
-
-
-def run_async(coro) -> int:  # type: ignore[no-untyped-def]
-    """Run a subcommand coroutine to completion and return its exit status."""
-    return asyncio.run(coro)
 
 
 def _print_config_warnings() -> None:

@@ -183,27 +183,28 @@ class CloudStackClient(PagedCaller):
         data = result.get("systemvm", result)
         return SystemVm.from_api(data if isinstance(data, dict) and data else {"id": vm_id})
 
-    async def start_system_vm(self, id: str, *, deadline: float | None = None,
+    async def start_system_vm(self, vm_id: str, *, deadline: float | None = None,
                               on_progress: ProgressCallback | None = None,
                               **params: Any) -> SystemVm:
-        return await self._vm_job("startSystemVm", id, deadline, on_progress, id=id, **params)
+        return await self._vm_job("startSystemVm", vm_id, deadline, on_progress, id=vm_id, **params)
 
-    async def stop_system_vm(self, id: str, forced: bool = False, *,
+    async def stop_system_vm(self, vm_id: str, forced: bool = False, *,
                              deadline: float | None = None,
                              on_progress: ProgressCallback | None = None,
                              **params: Any) -> SystemVm:
-        return await self._vm_job("stopSystemVm", id, deadline, on_progress, id=id,
+        return await self._vm_job("stopSystemVm", vm_id, deadline, on_progress, id=vm_id,
                                   forced=forced or None, **params)
 
-    async def reboot_system_vm(self, id: str, *, deadline: float | None = None,
+    async def reboot_system_vm(self, vm_id: str, *, deadline: float | None = None,
                                on_progress: ProgressCallback | None = None,
                                **params: Any) -> SystemVm:
-        return await self._vm_job("rebootSystemVm", id, deadline, on_progress, id=id, **params)
+        return await self._vm_job("rebootSystemVm", vm_id, deadline, on_progress, id=vm_id,
+                                  **params)
 
-    async def destroy_system_vm(self, id: str, *, deadline: float | None = None,
+    async def destroy_system_vm(self, vm_id: str, *, deadline: float | None = None,
                                 on_progress: ProgressCallback | None = None,
                                 **params: Any) -> SystemVm:
-        return await self._vm_job("destroySystemVm", id, deadline, on_progress, id=id,
+        return await self._vm_job("destroySystemVm", vm_id, deadline, on_progress, id=vm_id,
                                   **params)
 
     async def migrate_system_vm(self, vm_id: str, host_id: str | None = None, *,
@@ -213,13 +214,13 @@ class CloudStackClient(PagedCaller):
         return await self._vm_job("migrateSystemVm", vm_id, deadline, on_progress,
                                   virtualmachineid=vm_id, hostid=host_id, **params)
 
-    async def run_diagnostics(self, target_id: str, ipaddress: str, type: str,
+    async def run_diagnostics(self, target_id: str, ipaddress: str, diag_type: str,
                               params: str | None = None, *, deadline: float | None = None,
                               on_progress: ProgressCallback | None = None) -> dict[str, Any]:
         """``runDiagnostics`` (4.12+): ping/traceroute/arping from a system VM.
         Returns ``{"stdout", "stderr", "exitcode"}`` as CloudStack sent them."""
         job = await self.run_job("runDiagnostics", deadline=deadline, on_progress=on_progress,
-                                 targetid=target_id, ipaddress=ipaddress, type=type,
+                                 targetid=target_id, ipaddress=ipaddress, type=diag_type,
                                  params=params)
         return _result_object(job, "diagnostics")
 

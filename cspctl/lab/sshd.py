@@ -291,6 +291,7 @@ class LabSsh:
         if self._gone(server, os):
             return 255
         shell = os.new_shell()
+        status: int
         chunks, status, duration = shell.run_chunks(command)
         await self._delay(duration)
         if process.get_terminal_type():  # one stream: the chunks in order, in one write
@@ -332,7 +333,7 @@ class LabSsh:
         home = shell.env.get("HOME", "/root")
 
         def show_cwd() -> str:
-            cwd = shell.cwd
+            cwd: str = shell.cwd
             return "~" + cwd[len(home):] if cwd == home or cwd.startswith(home + "/") else cwd
 
         try:

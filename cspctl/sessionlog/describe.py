@@ -212,7 +212,7 @@ def _repair_step(e: dict[str, Any], durations: bool) -> str:
 
 
 def _repair_verify(e: dict[str, Any], durations: bool) -> str:
-    from cspctl.sessionlog.report import verify_status, verify_summary
+    from cspctl.sessionlog.report_events import verify_status, verify_summary
 
     summary = verify_summary(e)
     return (f"verification of {_s(e.get('playbook'))} on {_s(e.get('vm'))}: "

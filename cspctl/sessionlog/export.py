@@ -28,9 +28,10 @@ from cspctl.sessionlog.casts import (
     load_cast,
     with_markers,
 )
-from cspctl.sessionlog.reader import JournalRead, parse_ts, read_journal
+from cspctl.sessionlog.reader import JournalRead, parse_ts
 from cspctl.sessionlog.redact import Scrubber
-from cspctl.sessionlog.report import build_report, render_json, render_markdown
+from cspctl.sessionlog.report import build_report, render_json
+from cspctl.sessionlog.report_markdown import render_markdown
 
 FORMATS = ("md", "json", "bundle")
 SUFFIX = {"md": ".md", "json": ".json", "bundle": ".tar.gz"}
@@ -177,7 +178,3 @@ def export(read: JournalRead, fmt: str, output: Path | None = None) -> Exported:
         raise CspctlError(f"cannot write {path}: {exc.strerror or exc}") from None
     abrupt = not any(e.get("event") == "session.end" for e in read.events)
     return Exported(path, fmt, list(read.problems), abrupt)
-
-
-def export_file(journal: Path, fmt: str, output: Path | None = None) -> Exported:
-    return export(read_journal(journal), fmt, output)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +19,6 @@ from cspctl.sessionlog.journal import SCHEMA_VERSION, state_dir
 
 MAX_JOURNAL_BYTES = 256 * 1024 * 1024
 """A journal bigger than this is read up to this size only (the rest is reported)."""
-
-_ID = re.compile(r"^[0-9]{8}T[0-9]{6}(?:\.[0-9]{3})?Z-[0-9a-f]{6}$")
 
 
 class JournalNotFound(CspctlError):
@@ -150,10 +147,6 @@ def resolve(ref: str, directory: Path | None = None) -> Path:
     raise JournalNotFound(f"no session {ref!r} (see cspctl log list)")
 
 
-def is_session_id(text: str) -> bool:
-    return bool(_ID.match(text))
-
-
 def parse_ts(value: object) -> datetime | None:
     """An event's ``ts`` as an aware datetime, or None when missing or malformed."""
     if not isinstance(value, str):
@@ -163,3 +156,9 @@ def parse_ts(value: object) -> datetime | None:
     except ValueError:
         return None
     return ts if ts.tzinfo is not None else None
+
+
+def hms(ts: object) -> str:
+    """An event's ``ts`` as ``HH:MM:SS``, ``??:??:??`` when missing or malformed."""
+    parsed = parse_ts(ts)
+    return parsed.strftime("%H:%M:%S") if parsed else "??:??:??"

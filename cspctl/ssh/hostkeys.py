@@ -216,10 +216,6 @@ class HostKeyStore:
             )
             self._save(entries)
 
-    def forget(self, vm_id: str) -> None:
-        with self._locked():
-            self._save([e for e in self._load() if e.get("vm_id") != vm_id])
-
     def check(
         self, vm_id: str | None, vm_name: str | None, address: str, public_key: str
     ) -> Verdict:

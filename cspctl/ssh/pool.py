@@ -188,12 +188,12 @@ class SshPool:
         command: str,
         *,
         timeout: float | None = None,
-        input: str | None = None,
+        stdin_text: str | None = None,
         on_output: OutputCallback | None = None,
     ) -> CommandResult:
         """Run one command at the end of ``route``; journaled; raises SshError on failure.
 
-        ``input`` is sent to the command's stdin (then EOF; without it stdin is closed at
+        ``stdin_text`` is sent to the command's stdin (then EOF; without it stdin is closed at
         once, so nothing waits for input). ``on_output(stream, text)`` sees output as it
         arrives (``stream`` is "stdout" or "stderr"), for live display.
         """
@@ -214,7 +214,7 @@ class SshPool:
                 token = DEADLINE.set(limit)
                 try:
                     async with slot:
-                        result = await self._run(route, command, timeout, input, on_output,
+                        result = await self._run(route, command, timeout, stdin_text, on_output,
                                                  phase)
                 finally:
                     DEADLINE.reset(token)
@@ -260,21 +260,22 @@ class SshPool:
         command: str,
         *,
         timeout: float | None = None,
-        input: str | None = None,
+        stdin_text: str | None = None,
         on_output: OutputCallback | None = None,
     ) -> CommandResult:
         """An operator's own command (``cspctl ssh VM -- CMD``): anything could happen, so it
         is refused in read-only mode before any connection; otherwise :meth:`run`."""
         name = route.vm_name or route.vm_id or route.target.host
         self.check_shell(f"the command {command!r} on {name}", route)
-        return await self.run(route, command, timeout=timeout, input=input, on_output=on_output)
+        return await self.run(route, command, timeout=timeout, stdin_text=stdin_text,
+                              on_output=on_output)
 
     async def _run(
         self,
         route: Route,
         command: str,
         timeout: float | None,
-        input: str | None,
+        stdin_text: str | None,
         on_output: OutputCallback | None,
         phase: list[str],
     ) -> CommandResult:
@@ -296,8 +297,8 @@ class SshPool:
             phase[0] = "the command was running"
             try:
                 with contextlib.suppress(asyncssh.Error, OSError):
-                    if input:
-                        proc.stdin.write(input)
+                    if stdin_text:
+                        proc.stdin.write(stdin_text)
                     proc.stdin.write_eof()
                 stdout, stderr = await collect(proc, on_output)
             except asyncio.CancelledError:

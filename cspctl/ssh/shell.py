@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import asyncssh
 
@@ -50,7 +50,7 @@ class CastWriter:
         self._last_t = 0.0
         self._held_t: float | None = None  # when the text held back by the masker arrived
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(path, "w", encoding="utf-8")  # noqa: SIM115
+        self._fh: TextIO | None = open(path, "w", encoding="utf-8")  # noqa: SIM115
         os.chmod(path, 0o600)
         self._start = time.monotonic()
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -117,7 +117,7 @@ class ShellSession:
 
     def __init__(
         self,
-        process: asyncssh.SSHClientProcess,  # type: ignore[type-arg]
+        process: asyncssh.SSHClientProcess[bytes],
         *,
         route: Route,
         journal: Any = None,

@@ -6,7 +6,7 @@ reading its channel, and SSH flow control then slows the sender). A worker threa
 backlog (:class:`~widgets.terminal.pump.ParsePump`); once per frame (~30 Hz) the UI thread
 renders the rows pyte marked dirty into cached Strips, under the pump's lock, and repaints
 only those. Keys typed into the focused widget become the bytes an xterm would send, handed
-to ``writer`` and posted as :class:`Terminal.Input`.
+to ``writer``.
 
 Keys kept by the pane (everything else goes to the remote program):
 ``ctrl+]`` leaves the pane (focus moves on; the session stays open),
@@ -57,23 +57,6 @@ class Terminal(Widget, can_focus=True):
                 id="terminal.scroll_forward", priority=True),
     ]
 
-    class Input(Message):
-        """Bytes typed or pasted into the terminal, for the remote side."""
-
-        def __init__(self, terminal: Terminal, data: bytes) -> None:
-            super().__init__()
-            self.terminal = terminal
-            self.data = data
-
-    class Resized(Message):
-        """The terminal's size changed: tell the remote side (SSH window-change)."""
-
-        def __init__(self, terminal: Terminal, columns: int, lines: int) -> None:
-            super().__init__()
-            self.terminal = terminal
-            self.columns = columns
-            self.lines = lines
-
     class Closed(Message):
         """The remote side went away (the pane stays, showing why)."""
 
@@ -82,16 +65,10 @@ class Terminal(Widget, can_focus=True):
             self.terminal = terminal
             self.message = message
 
-    class Left(Message):
-        """The operator pressed the leave key; the app decides where focus goes."""
-
-        def __init__(self, terminal: Terminal) -> None:
-            super().__init__()
-            self.terminal = terminal
-
     def __init__(self, *, writer: Callable[[bytes], None] | None = None,
                  on_resize: Callable[[int, int], None] | None = None,
-                 scrollback: int = 5000, name: str | None = None, id: str | None = None,
+                 scrollback: int = 5000, name: str | None = None,
+                 id: str | None = None,  # noqa: A002 - Textual's keyword for a widget id
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.writer = writer
@@ -165,7 +142,6 @@ class Terminal(Widget, can_focus=True):
             return
         if self.writer is not None:
             self.writer(data)
-        self.post_message(self.Input(self, data))
 
     # -- lifecycle ------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -242,7 +218,6 @@ class Terminal(Widget, can_focus=True):
             self.scroll_back = 0
             if self.on_resize_cb is not None:
                 self.on_resize_cb(size.width, size.height)
-            self.post_message(self.Resized(self, size.width, size.height))
             self.refresh()
 
     # -- rendering ------------------------------------------------------------------------
@@ -315,7 +290,6 @@ class Terminal(Widget, can_focus=True):
 
     def action_leave(self) -> None:
         """Leave the pane without closing it: focus moves to the next widget."""
-        self.post_message(self.Left(self))
         self.screen.focus_next()
 
     def action_scroll_history(self, direction: int) -> None:

@@ -11,6 +11,7 @@ from cspctl.diagnostics.context import CheckContext
 from cspctl.diagnostics.model import Finding
 from cspctl.errors import CspctlError
 from cspctl.ssh.errors import SshConnectionLost
+from cspctl.ssh.route import Route
 
 TRANSIENT = (CloudStackError, SshConnectionLost)
 """Failures that say nothing about the VM (the API erred, an SSH connection dropped): the
@@ -50,7 +51,7 @@ class _ZoneHosts:
         return [host] if host is not None else list(await api.list_hosts(id=wanted))
 
 
-def host_route_of(route):  # type: ignore[no-untyped-def]
+def host_route_of(route: Route) -> Route | None:
     """The route's prefix that ends at the hypervisor host (None when there is no host hop)."""
     hops = tuple(route.hops)
     last = max((i for i, hop in enumerate(hops) if hop.kind == "host"), default=None)

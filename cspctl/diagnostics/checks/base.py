@@ -23,7 +23,7 @@ HOST = (Need.API, Need.VM_SSH, Need.HOST_SSH)
 
 
 def check(
-    id: str,
+    check_id: str,
     title: str,
     *,
     applies_to: tuple[AppliesTo, ...] = ANY,
@@ -43,8 +43,8 @@ def check(
     """
 
     def register(func: CheckFunc) -> CheckFunc:
-        if any(c.id == id for c in REGISTRY):
-            raise ValueError(f"duplicate check id {id!r}")
+        if any(c.id == check_id for c in REGISTRY):
+            raise ValueError(f"duplicate check id {check_id!r}")
 
         @functools.wraps(func)
         async def guarded(ctx: CheckContext) -> Finding:
@@ -55,7 +55,7 @@ def check(
 
         REGISTRY.append(
             Check(
-                id=id,
+                id=check_id,
                 title=title,
                 applies_to=applies_to,
                 needs=needs,

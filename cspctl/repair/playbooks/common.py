@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cspctl.repair.context import RepairContext
-from cspctl.repair.model import Render, Step, StepFailed, StepKind, StepResult
+from cspctl.repair.model import Step, StepFailed, StepKind, StepResult
 from cspctl.text import safe_block, safe_line
 
 Command = Callable[[RepairContext], str]
@@ -65,11 +65,3 @@ def wait_agent_step(title: str = "Wait for the agent to be Up in the API") -> St
 def api_preview(command: str, **params: object) -> str:
     shown = " ".join(f"{k}={v if v != '' else chr(34) * 2}" for k, v in params.items())
     return f"API {command} {shown}".rstrip()
-
-
-def job_summary(command: str, ctx: RepairContext) -> str:
-    return f"{command} job done for {ctx.name}"
-
-
-def static(text: str) -> Render:
-    return lambda _ctx: text
