@@ -171,8 +171,11 @@ async def test_dry_run_shows_every_step_and_changes_nothing(lab: Lab) -> None:
         await pilot.press("t")
         await until_text(pilot, "DRY-RUN")
         before = state(lab.world)
+        refreshes = app.refresh_count
         await pilot.press("g")
         await until(pilot, lambda: pane.phase == "done", timeout=60, what="run finished")
+        # the pane says it ended (RepairPane.Ended) and the app refreshes the VM list
+        await until(pilot, lambda: app.refresh_count > refreshes, what="list refreshed")
         assert not isinstance(app.screen, ConfirmDialog)
         assert pane.outcome is not None and pane.outcome.status.value == "dry-run"
         assert state(lab.world) == before
@@ -197,8 +200,11 @@ async def test_read_only_refuses_and_nothing_runs(lab: Lab) -> None:
         text = await until_text(pilot, "READ-ONLY", "REFUSED")
         assert pane.step_list.steps["chattr"].status == "refused"
         before = state(lab.world)
+        refreshes = app.refresh_count
         await pilot.press("g")
         await until(pilot, lambda: pane.phase == "done", timeout=60, what="run finished")
+        # the pane says it ended (RepairPane.Ended) and the app refreshes the VM list
+        await until(pilot, lambda: app.refresh_count > refreshes, what="list refreshed")
         assert not isinstance(app.screen, ConfirmDialog)
         assert pane.outcome is not None and pane.outcome.status.value == "refused"
         assert state(lab.world) == before

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -34,6 +34,9 @@ from widgets import plain
 from widgets.sessionlog import Timeline
 from widgets.steps import StepList
 from widgets.terminal import Terminal
+
+if TYPE_CHECKING:
+    from cspctl.diagnostics import Finding
 
 
 class CspctlApp(ConnectedApp):
@@ -118,6 +121,9 @@ class CspctlApp(ConnectedApp):
         self.overview.table.focus()
         self.set_interval(1.0, self._tick, name="status-clock")
         self.start_backend()
+
+    def on_repair_pane_ended(self, _: RepairPane.Ended) -> None:
+        self.refresh_data()  # a playbook may have rebooted, re-created or moved a VM
 
     def on_terminal_closed(self) -> None:
         self.refresh_bindings()
@@ -238,7 +244,7 @@ class CspctlApp(ConnectedApp):
         if target is not None:
             self.open_repair(*target)
 
-    def open_repair(self, vm: SystemVm, findings: list[Any] | None = None,
+    def open_repair(self, vm: SystemVm, findings: list[Finding] | None = None,
                     playbook: str | None = None) -> None:
         if self.backend is None:
             self.notify("not connected yet", severity="warning")

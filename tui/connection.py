@@ -122,12 +122,12 @@ class ConnectedApp(App[int]):
         backend.set_host_key_ask(self.ask_host_key)
         profile = backend.profile
         self.header.origin = Origin(
-            profile=profile.name, url=profile.url, lab=bool(getattr(profile, "is_lab", False)),
+            profile=profile.name, url=profile.url, lab=profile.is_lab,
             read_only=backend.read_only, refresh_every=backend.refresh_interval() or 0,
             journal=backend.journal_path if self.settings.show_journal_path else None)
         await self._refresh_now(manual=False)
         self._schedule_refresh()
-        if getattr(backend.profile, "is_lab", False) and self.settings.lab_welcome:
+        if backend.profile.is_lab and self.settings.lab_welcome:
             self.notify(
                 "Embedded lab, scenario "
                 f"'{self.settings.lab_scenario}'. Select a system VM: d diagnoses it, "

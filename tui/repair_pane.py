@@ -25,6 +25,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
 
 from cspctl.cloudstack.models import SystemVm
@@ -60,6 +61,10 @@ class RepairPane(Vertical):
         Binding("t", "toggle_dry_run", "Dry-run", id="repair.dry_run"),
         Binding("escape", "back", "Playbooks", id="repair.back"),
     ]
+
+    class Ended(Message):
+        """A playbook ended (done, failed or stopped): the VM list may have changed, so the
+        app refreshes it."""
 
     def __init__(self, backend: Backend, vm: SystemVm, *, findings: list[Finding] | None = None,
                  playbook: str | None = None, **kwargs: object) -> None:
@@ -331,9 +336,7 @@ class RepairPane(Vertical):
         if outcome.final_vm:
             with contextlib.suppress(CspctlError):
                 self.vm = await self.backend.find_vm(outcome.final_vm)
-        refresh = getattr(self.app, "refresh_data", None)
-        if callable(refresh):
-            refresh()
+        self.post_message(self.Ended())
 
     async def _ask(self, q: Question) -> Answer:
         """Ask in a dialog; the engine journals the question and the answer."""

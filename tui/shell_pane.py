@@ -123,14 +123,14 @@ class ShellPane(StatefulPane):
         return term.emulator.columns, term.emulator.lines
 
     def _write(self, data: bytes) -> None:
-        if self.session is not None and self.state == "open":
+        if self.session is not None and self.state is PaneState.OPEN:
             try:
                 self.session.write(data)
             except Exception as exc:
                 self.notify(f"write failed: {exc}", severity="error")
 
     def _resize(self, cols: int, rows: int) -> None:
-        if self.session is not None and self.state == "open":
+        if self.session is not None and self.state is PaneState.OPEN:
             with contextlib.suppress(Exception):
                 self.session.resize(cols, rows)
 
