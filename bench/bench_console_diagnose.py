@@ -30,24 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.labproc import start_lab  # noqa: E402
 from bench.stats import Series, row  # noqa: E402
-
-
-def start_lab(tmp: Path, latency: float) -> subprocess.Popen[str]:
-    info = tmp / "lab.json"
-    env = {**os.environ, "CSPCTL_CONFIG_DIR": str(tmp / "cfg"),
-           "CSPCTL_STATE_DIR": str(tmp / "state")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cspctl", "lab", "serve", "--scenario", "large",
-         "--time-scale", "0.01", "--info", str(info),
-         "--fault", f"ssh_command_delay={latency}", "--fault", f"ssh_connect_delay={latency}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-    deadline = time.monotonic() + 120
-    while not info.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"lab serve did not start: {proc.stderr.read()}")  # type: ignore[union-attr]
-        time.sleep(0.05)
-    return proc
 
 
 def cli_zone(env: dict[str, str], zone: str) -> tuple[float, float, int]:

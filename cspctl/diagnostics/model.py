@@ -25,18 +25,10 @@ Tone = Literal["good", "warn", "bad", "error", "dim"]
 console's stylesheet, a plain marker in text)."""
 
 
-class Status(StrEnum):
-    """Outcome of one check; ordered from best to worst by :func:`worst`.
+class _Worded:
+    """Marker, word and tone of a :class:`Status` or :class:`Progress` value (one table)."""
 
-    The one vocabulary for it: the CLI's reports, the console's step lists and its VM list
-    (healthy ``✔``, unhealthy ``✘``) all show ``marker`` and ``word``, never colour alone.
-    """
-
-    OK = "ok"
-    WARN = "warn"
-    FAIL = "fail"
-    ERROR = "error"
-    SKIPPED = "skipped"
+    value: str
 
     @property
     def marker(self) -> str:
@@ -54,23 +46,25 @@ class Status(StrEnum):
         return _MARKERS[self.value][2]
 
 
-class Progress(StrEnum):
+class Status(_Worded, StrEnum):
+    """Outcome of one check; ordered from best to worst by :func:`worst`.
+
+    The one vocabulary for it: the CLI's reports, the console's step lists and its VM list
+    (healthy ``✔``, unhealthy ``✘``) all show ``marker`` and ``word``, never colour alone.
+    """
+
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class Progress(_Worded, StrEnum):
     """A step not finished yet (before it has a :class:`Status`), in the same vocabulary."""
 
     PENDING = "pending"
     RUNNING = "running"
-
-    @property
-    def marker(self) -> str:
-        return _MARKERS[self.value][0]
-
-    @property
-    def word(self) -> str:
-        return _MARKERS[self.value][1]
-
-    @property
-    def tone(self) -> Tone:
-        return _MARKERS[self.value][2]
 
 
 _MARKERS: dict[str, tuple[str, str, Tone]] = {

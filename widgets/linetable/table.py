@@ -69,31 +69,24 @@ class SyncTable(CursorNavigation, ScrollView, can_focus=True):
 
     DEFAULT_CSS = TABLE_CSS
 
-    class RowHighlighted(Message):
+    class _RowMessage(Message):
+        """A message about the row under the cursor."""
+
+        def __init__(self, table: SyncTable, cursor_row: int, row_key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.cursor_row = cursor_row
+            self.row_key = row_key
+
+        @property
+        def control(self) -> SyncTable:
+            return self.table
+
+    class RowHighlighted(_RowMessage):
         """The cursor moved to another row (or the row under it changed key)."""
 
-        def __init__(self, table: SyncTable, cursor_row: int, row_key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-            self.row_key = row_key
-
-        @property
-        def control(self) -> SyncTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(_RowMessage):
         """Enter (or a click) on a row."""
-
-        def __init__(self, table: SyncTable, cursor_row: int, row_key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.cursor_row = cursor_row
-            self.row_key = row_key
-
-        @property
-        def control(self) -> SyncTable:
-            return self.table
 
     def __init__(self, columns: Sequence[Column], **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
