@@ -164,12 +164,15 @@ async def test_dry_run_read_only_and_no_terminal_change_nothing() -> None:
         before = state(running.world)
         dry = await repair("protect-assets", "v-2-VM", "--dry-run")
         assert dry.returncode == 0, dry.output
+        # the same marker as the console's wizard (one vocabulary: StepStatus)
         assert dry.stdout.count("dry-run: not run") == 4
+        assert dry.stdout.count("  ○ dry-run: dry-run: not run") == 4
         assert "chattr +i /usr/local/cloud/systemvm/images" in dry.stdout
         ro = await run_cli("--profile", "lab", "--read-only", "repair", "protect-assets",
                            "v-2-VM", "--yes")
         assert ro.returncode == 5, ro.output
         assert "read-only mode: refused" in ro.stdout
+        assert "⊘ refused" in ro.stdout
         plain = await repair("reboot", "v-2-VM")  # stdin is not a terminal, no --yes
         assert plain.returncode == 5 and "no terminal to confirm" in plain.stderr
         assert state(running.world) == before

@@ -261,3 +261,15 @@ def test_question_text_is_never_markup() -> None:
     assert "[red]boom[/red]" in body.plain and "[link=http://x]sessions[/link]" in body.plain
     assert "[dim]/x[/dim]" in body.plain and "[b]x[/b]" in title
     assert "\x1b" not in body.plain + title and "\x07" not in body.plain
+
+
+def test_wizard_and_cli_share_the_step_vocabulary() -> None:
+    """A step's marker, word and tone come from the engine's StepStatus, in the wizard too."""
+    from cspctl.repair.model import StepStatus
+    from widgets.repair import REPAIR_MARKERS
+    from widgets.repair.steps import REPAIR_TONES
+
+    for status in StepStatus:
+        assert REPAIR_MARKERS[status.value] == (status.marker, status.word)
+        assert REPAIR_TONES[status.value] == status.tone
+    assert (StepStatus.REFUSED.marker, StepStatus.REFUSED.word) == ("⊘", "REFUSED")

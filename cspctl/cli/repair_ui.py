@@ -20,9 +20,6 @@ from cspctl.repair.events import (
 from cspctl.repair.model import StepStatus
 from cspctl.text import safe_block, safe_line
 
-MARK = {StepStatus.DONE: "✔", StepStatus.FAILED: "✘", StepStatus.DECLINED: "✘",
-        StepStatus.REFUSED: "✘", StepStatus.DRY_RUN: "·", StepStatus.NOT_RUN: "-"}
-
 
 def _indent(text: str, prefix: str = "      ") -> str:
     return "\n".join(prefix + line for line in safe_block(text).splitlines())
@@ -65,7 +62,7 @@ class RepairPrinter:
             self.out(f"      answer: {_answer_text(event.question, event.answer)}")
         elif isinstance(event, StepFinished):
             s = event.step
-            mark = "!" if s.attention else MARK.get(s.status, "?")
+            mark = "!" if s.attention else s.status.marker
             self.out(f"  {mark} {s.status.value}: {safe_line(s.summary)}")
             failed_or_long = s.status is StepStatus.FAILED or (
                 "\n" in s.output and s.kind == "wait")

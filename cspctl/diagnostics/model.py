@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,28 +25,33 @@ Tone = Literal["good", "warn", "bad", "error", "dim"]
 console's stylesheet, a plain marker in text)."""
 
 
-class _Worded:
-    """Marker, word and tone of a :class:`Status` or :class:`Progress` value (one table)."""
+class Worded:
+    """Marker, word and tone of an enum value, from its class's one table (``_words``):
+    :class:`Status`, :class:`Progress` and a repair step's status speak through it."""
 
     value: str
+
+    @classmethod
+    def _words(cls) -> Mapping[str, tuple[str, str, Tone]]:
+        return _MARKERS
 
     @property
     def marker(self) -> str:
         """One-character marker for text reports (never colour alone)."""
-        return _MARKERS[self.value][0]
+        return self._words()[self.value][0]
 
     @property
     def word(self) -> str:
         """The word shown next to the marker."""
-        return _MARKERS[self.value][1]
+        return self._words()[self.value][1]
 
     @property
     def tone(self) -> Tone:
         """How much it stands out (failures most)."""
-        return _MARKERS[self.value][2]
+        return self._words()[self.value][2]
 
 
-class Status(_Worded, StrEnum):
+class Status(Worded, StrEnum):
     """Outcome of one check; ordered from best to worst by :func:`worst`.
 
     The one vocabulary for it: the CLI's reports, the console's step lists and its VM list
@@ -60,7 +65,7 @@ class Status(_Worded, StrEnum):
     SKIPPED = "skipped"
 
 
-class Progress(_Worded, StrEnum):
+class Progress(Worded, StrEnum):
     """A step not finished yet (before it has a :class:`Status`), in the same vocabulary."""
 
     PENDING = "pending"

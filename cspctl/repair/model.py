@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
+from cspctl.diagnostics.model import Tone, Worded
 from cspctl.playbook_ids import PlaybookId
 
 if TYPE_CHECKING:
@@ -17,7 +18,10 @@ StepKind = Literal["read", "change", "wait"]
 gated), ``wait`` follows what a change started (skipped when nothing ran)."""
 
 
-class StepStatus(StrEnum):
+class StepStatus(Worded, StrEnum):
+    """Where a step is; its marker and word (``✔ DONE``, ``⊘ REFUSED``...) are the same in the
+    console's wizard and the CLI's report."""
+
     PENDING = "pending"
     RUNNING = "running"
     DONE = "done"
@@ -26,6 +30,23 @@ class StepStatus(StrEnum):
     DECLINED = "declined"      # the operator said no (or typed another name)
     DRY_RUN = "dry-run"        # shown, not run
     NOT_RUN = "not-run"        # an earlier step stopped the playbook
+
+    @classmethod
+    def _words(cls) -> Mapping[str, tuple[str, str, Tone]]:
+        return _STEP_WORDS
+
+
+_STEP_WORDS: dict[str, tuple[str, str, Tone]] = {
+    # status: (marker, word, tone)
+    "pending": ("·", "todo", "dim"),
+    "running": ("…", "run", "warn"),
+    "done": ("✔", "DONE", "good"),
+    "failed": ("✘", "FAIL", "bad"),
+    "refused": ("⊘", "REFUSED", "error"),
+    "declined": ("✗", "DECLINED", "warn"),
+    "dry-run": ("○", "DRY-RUN", "dim"),
+    "not-run": ("-", "NOT RUN", "dim"),
+}
 
 
 class StepFailed(Exception):

@@ -6,22 +6,18 @@ whether a step reads, changes (asks first) or waits.
 
 from __future__ import annotations
 
+from cspctl.repair.model import StepStatus
 from widgets.linetable import Column
 from widgets.steps import MARKERS, StepList
 from widgets.steps.steplist import TONES
 
 REPAIR_MARKERS: dict[str, tuple[str, str]] = {
-    # status: (marker, word); its tone (colour) is in REPAIR_TONES
+    # status: (marker, word); its tone (colour) is in REPAIR_TONES. A step's own statuses
+    # come from the engine (StepStatus); the rest are the wizard's moments around them.
     **MARKERS,
-    "pending": ("·", "todo"),
+    **{s.value: (s.marker, s.word) for s in StepStatus},
     "asking": ("?", "ASK"),
-    "done": ("✔", "DONE"),
     "attention": ("!", "DONE?"),  # done, but see its result
-    "failed": ("✘", "FAIL"),
-    "refused": ("⊘", "REFUSED"),
-    "declined": ("✗", "DECLINED"),
-    "dry-run": ("○", "DRY-RUN"),
-    "not-run": ("-", "NOT RUN"),
     "verified": ("✔", "VERIFIED"),
     "unverified": ("✘", "UNVERIFIED"),
     "error": ("?", "ERROR"),
@@ -29,8 +25,7 @@ REPAIR_MARKERS: dict[str, tuple[str, str]] = {
 
 
 REPAIR_TONES: dict[str, str] = {
-    **TONES, "asking": "warn", "done": "good", "attention": "warn", "failed": "bad",
-    "refused": "error", "declined": "warn", "dry-run": "dim", "not-run": "dim",
+    **TONES, **{s.value: s.tone for s in StepStatus}, "asking": "warn", "attention": "warn",
     "verified": "good", "unverified": "bad", "error": "error",
 }
 
