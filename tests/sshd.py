@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -194,3 +194,32 @@ def sshd2(tmp_path: Path, client_key: Path) -> Iterator[SshdServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def cloud(tmp_path: Path, sshd: SshdServer, client_key: Path) -> AsyncIterator[dict]:
+    """A cloud whose hypervisor host is the real sshd and whose first system VM is a second
+    real sshd on port 3922 of another loopback address (reached through the host, as on
+    KVM); saved as profile ``t``. Yields the API server, the VM's and the host's sshd."""
+    from cspctl.config import Profile, save_profile
+    from tests.apiserver import APIKEY, SECRETKEY, ApiServer
+
+    vm = SshdServer(tmp_path / "vm", [client_key], port=3922, address=random_loopback())
+    vm.start()
+    kh = tmp_path / "known_hosts"
+    kh.write_text(sshd.known_hosts_line())
+    try:
+        async with ApiServer(n_systemvms=2) as api:
+            host = next(h for h in api.hosts if h["id"] == "host-kvm-1")
+            host["ipaddress"] = "127.0.0.1"
+            api.systemvms[0]["linklocalip"] = vm.address
+            save_profile(
+                Profile(
+                    name="t", source=None, url=api.url, apikey=APIKEY, secretkey=SECRETKEY,
+                    ssh_key=client_key, ssh_port=sshd.port, known_hosts=kh,
+                    host_key_policy="accept-new",
+                )
+            )
+            yield {"api": api, "vm": vm, "host": sshd}
+    finally:
+        vm.stop()

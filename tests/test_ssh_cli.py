@@ -8,41 +8,15 @@ import json
 import os
 import pty
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from cspctl.config import Profile, save_profile
-from tests.apiserver import APIKEY, SECRETKEY, ApiServer
+from tests.apiserver import APIKEY, SECRETKEY
 from tests.pty_helpers import PtyReader, cspctl_on_tty, open_pty, type_slowly
-from tests.sshd import SshdServer, random_loopback
 
 pytestmark = pytest.mark.sshd
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-async def cloud(tmp_path: Path, sshd: SshdServer, client_key: Path) -> AsyncIterator[dict]:
-    vm = SshdServer(tmp_path / "vm", [client_key], port=3922, address=random_loopback())
-    vm.start()
-    kh = tmp_path / "known_hosts"
-    kh.write_text(sshd.known_hosts_line())
-    try:
-        async with ApiServer(n_systemvms=2) as api:
-            host = next(h for h in api.hosts if h["id"] == "host-kvm-1")
-            host["ipaddress"] = "127.0.0.1"
-            api.systemvms[0]["linklocalip"] = vm.address
-            save_profile(
-                Profile(
-                    name="t", source=None, url=api.url, apikey=APIKEY, secretkey=SECRETKEY,
-                    ssh_key=client_key, ssh_port=sshd.port, known_hosts=kh,
-                    host_key_policy="accept-new",
-                )
-            )
-            yield {"api": api, "vm": vm, "host": sshd}
-    finally:
-        vm.stop()
 
 
 async def cspctl(*args: str, stdin: int | None = None) -> tuple[int, str, str]:

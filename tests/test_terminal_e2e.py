@@ -5,15 +5,11 @@ real ``less``, ``top`` and ``vi`` (full-screen, alternate screen) and a 2 MB bur
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from functools import partial
 from pathlib import Path
 
 import pytest
 
-from cspctl.config import Profile, save_profile
-from tests.apiserver import APIKEY, SECRETKEY, ApiServer
-from tests.sshd import SshdServer, random_loopback
 from tests.tui_helpers import fixed_settings, loaded, until
 from tui.app import CspctlApp
 from tui.backend import Backend
@@ -22,26 +18,6 @@ from widgets.terminal import Terminal
 from widgets.terminal.widget import BACKLOG_LIMIT
 
 pytestmark = pytest.mark.sshd
-
-
-@pytest.fixture
-async def cloud(tmp_path: Path, sshd: SshdServer, client_key: Path) -> AsyncIterator[dict]:
-    vm = SshdServer(tmp_path / "vm", [client_key], port=3922, address=random_loopback())
-    vm.start()
-    kh = tmp_path / "known_hosts"
-    kh.write_text(sshd.known_hosts_line())
-    try:
-        async with ApiServer(n_systemvms=2) as api:
-            host = next(h for h in api.hosts if h["id"] == "host-kvm-1")
-            host["ipaddress"] = "127.0.0.1"
-            api.systemvms[0]["linklocalip"] = vm.address
-            save_profile(Profile(
-                name="t", source=None, url=api.url, apikey=APIKEY, secretkey=SECRETKEY,
-                ssh_key=client_key, ssh_port=sshd.port, known_hosts=kh,
-                host_key_policy="accept-new"))
-            yield {"api": api, "vm": vm}
-    finally:
-        vm.stop()
 
 
 def screen(term: Terminal) -> str:
