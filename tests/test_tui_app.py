@@ -10,6 +10,7 @@ from pathlib import Path
 from cspctl.lab.runner import Lab
 from tests.tui_helpers import (
     TIME_SCALE,
+    diagnose_cpvm,
     fixed_settings,
     lab_app,
     loaded,
@@ -186,11 +187,7 @@ async def test_diagnostics_on_the_seed_cpvm_shows_the_failures(lab: Lab) -> None
     app = lab_app(lab)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        await pilot.press("slash", "v", "minus", "enter", "d")
-        await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
-        pane = app.query_one(DiagnosticsPane)
-        await until(pilot, lambda: pane.state in ("done", "failed"), timeout=60,
-                    what="diagnosis done")
+        pane = await diagnose_cpvm(pilot, allow_failed=True)
         assert pane.state == "done", screen_text(app)
         statuses = {f.check_id: f.status.value for _, f in pane.findings.values()}
         assert "fail" in statuses.values()
@@ -215,10 +212,7 @@ async def test_diagnostics_pane_fits_80x24(lab: Lab) -> None:
     app = lab_app(lab)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot)
-        await pilot.press("slash", "v", "minus", "enter", "d")
-        await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
-        pane = app.query_one(DiagnosticsPane)
-        await until(pilot, lambda: pane.state == "done", timeout=60, what="diagnosis done")
+        pane = await diagnose_cpvm(pilot)
         steps = pane.steps
         text = await until_text(pilot, "↑↓ evidence")
         assert fits_sideways(steps), text

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from cspctl.lab.runner import Lab
-from tests.tui_helpers import lab_app, loaded, notifications, screen_text, until
-from tui.diag_pane import DiagnosticsPane
+from tests.tui_helpers import diagnose_cpvm, lab_app, loaded, notifications, screen_text, until
 from tui.log_pane import LogPane
 from widgets.sessionlog import ChoiceDialog, NoteDialog, TextScreen
 
@@ -134,10 +133,7 @@ async def test_diagnosis_tab_copies_and_exports_its_report(lab: Lab) -> None:
     app = lab_app(lab)
     async with app.run_test(size=(120, 40)) as pilot:
         await loaded(pilot)
-        await pilot.press("slash", "v", "minus", "enter", "d")
-        await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
-        pane = app.query_one(DiagnosticsPane)
-        await until(pilot, lambda: pane.state == "done", timeout=60, what="diagnosis")
+        pane = await diagnose_cpvm(pilot)
         await pilot.press("c")
         await until(pilot, lambda: pane.last_copy is not None, what="copied")
         assert app.clipboard.startswith("# cspctl diagnosis")

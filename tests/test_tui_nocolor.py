@@ -14,8 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from cspctl.lab.runner import Lab
-from tests.tui_helpers import lab_app, loaded, until
-from tui.diag_pane import DiagnosticsPane
+from tests.tui_helpers import diagnose_cpvm, lab_app, loaded
 
 
 def _luminance(color: RichColor) -> float:
@@ -74,10 +73,7 @@ async def test_failures_stand_out_under_no_color(lab: Lab, monkeypatch: pytest.M
         normal = drawn(app, "CPVM", table, "v-2-VM")
         assert not normal.reverse
 
-        await pilot.press("slash", "v", "minus", "enter", "d")
-        await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
-        pane = app.query_one(DiagnosticsPane)
-        await until(pilot, lambda: pane.state == "done", timeout=60, what="diagnosis done")
+        pane = await diagnose_cpvm(pilot)
         # the cursor starts on the first failure: put it on a step that passed
         steps = pane.steps
         ok_key = next(k for k, (_, f) in pane.findings.items() if f.status.value == "ok")

@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from cspctl.lab.runner import Lab
 from cspctl.lab.snapshot import state
 from tests.tui_helpers import (
+    diagnose_cpvm,
     fixed_settings,
     loaded,
     notifications,
@@ -23,7 +24,6 @@ from tests.tui_helpers import (
 )
 from tui.app import CspctlApp
 from tui.backend import Backend
-from tui.diag_pane import DiagnosticsPane
 from tui.repair_pane import RepairPane
 from widgets.confirm import ConfirmDialog, TypeNameDialog
 
@@ -72,10 +72,7 @@ async def test_seed_repair_from_the_failed_diagnostics_step(lab: Lab) -> None:
     app = repair_app(lab)
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot)
-        await pilot.press("slash", "v", "minus", "enter", "d")
-        await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
-        diag = app.query_one(DiagnosticsPane)
-        await until(pilot, lambda: diag.state == "done", timeout=60, what="diagnosis")
+        diag = await diagnose_cpvm(pilot)
         key = next(k for k, (_, f) in diag.findings.items() if f.check_id == "java-cwd")
         diag.steps.select_key(key)
         await pilot.press("r")

@@ -12,10 +12,9 @@ from functools import partial
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui_helpers import fixed_settings, loaded, until
+from tests.tui_helpers import diagnose_cpvm, fixed_settings, loaded, until
 from tui.app import CspctlApp
 from tui.backend import Backend
-from tui.diag_pane import DiagnosticsPane
 from tui.shell_pane import ShellPane
 
 SIZES = [(80, 24), (120, 40)]
@@ -59,12 +58,8 @@ def test_shell_pane(snap_compare, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_diagnostics_pane(snap_compare, size: tuple[int, int]) -> None:
     async def diagnose(pilot: Pilot[object]) -> None:
-        app = pilot.app
         await loaded(pilot)
-        await pilot.press("slash", "v", "minus", "enter", "d")
-        await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
-        pane = app.query_one(DiagnosticsPane)
-        await until(pilot, lambda: pane.state == "done", timeout=60, what="diagnosis")
+        pane = await diagnose_cpvm(pilot)
         key = next(k for k, (_, f) in pane.findings.items() if f.check_id == "java-cwd")
         pane.steps.select_key(key)
         await until(pilot, lambda: "(deleted)" in str(pane.query_one("#step-text").render()),

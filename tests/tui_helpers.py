@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 
 from tui.app import CspctlApp
 from tui.backend import Backend
+from tui.diag_pane import DiagnosticsPane
 from tui.seams import Seams
 from tui.settings import UiSettings
 
@@ -109,3 +110,15 @@ def notifications(app: App[object]) -> list[str]:
 
 async def settle() -> None:
     await asyncio.sleep(0)
+
+
+async def diagnose_cpvm(pilot: Pilot[object], *, allow_failed: bool = False) -> DiagnosticsPane:
+    """Filter the list to the console proxy (``v-``), press ``d`` and wait until its
+    diagnosis is done (or failed, with ``allow_failed``); returns the diagnostics pane."""
+    app = pilot.app
+    await pilot.press("slash", "v", "minus", "enter", "d")
+    await until(pilot, lambda: bool(app.query(DiagnosticsPane)), what="diagnostics tab")
+    pane = app.query_one(DiagnosticsPane)
+    ends = ("done", "failed") if allow_failed else ("done",)
+    await until(pilot, lambda: pane.state in ends, timeout=60, what="diagnosis done")
+    return pane
