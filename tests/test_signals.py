@@ -20,7 +20,6 @@ import pytest
 from tests.pty_helpers import PtyReader, controlling_tty, open_pty
 from tests.test_diag_cli import _env
 from tests.test_diag_cli import lab_serve as lab_serve_process
-from tests.test_ssh_cli import cloud  # noqa: F401 - fixture
 from tests.test_ssh_lab import lab_serve  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -217,7 +216,7 @@ async def test_a_real_hangup_still_ends_the_ssh_session(lab_serve):  # noqa: F81
     await hang_up_and_check(("--profile", "lab", "ssh", "v-2-VM"), console=False)
 
 
-async def test_sigterm_during_a_host_key_question_does_not_wait_for_enter(cloud):  # noqa: F811
+async def test_sigterm_during_a_host_key_question_does_not_wait_for_enter(cloud):
     """A blocking read of the operator's answer must not hold the exit back."""
     cfg = Path(os.environ["CSPCTL_CONFIG_DIR"]) / "config.toml"
     cfg.write_text(cfg.read_text().replace('host_key_policy = "accept-new"',
@@ -242,7 +241,7 @@ async def test_sigterm_during_a_host_key_question_does_not_wait_for_enter(cloud)
     assert events[-1]["event"] == "session.end" and events[-1]["signal"] == "SIGTERM"
 
 
-async def test_sigterm_stops_a_remote_command_and_the_journal_says_so(cloud):  # noqa: F811
+async def test_sigterm_stops_a_remote_command_and_the_journal_says_so(cloud):
     """``ssh VM -- CMD`` (headless): one line, 143, the command journaled as stopped."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cspctl", "--profile", "t", "ssh", "v-1-VM", "--",
