@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import asyncssh
 
 from cspctl.lab import machines
-from cspctl.lab.versions import at_least
+from cspctl.versions import at_least
 
 if TYPE_CHECKING:
     from cspctl.lab.vmos import HostOS, SystemVmOS

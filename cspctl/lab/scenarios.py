@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from cspctl.errors import UsageError
 from cspctl.lab.clock import LabClock
 from cspctl.lab.faults import Faults
-from cspctl.lab.versions import at_least
 from cspctl.lab.vmos.spec import VmFault
 from cspctl.lab.world import CPVM, SSVM, LabPod, World
+from cspctl.versions import at_least
 
 DAY = 86400.0
 

@@ -40,7 +40,7 @@ from cspctl.lab.records import (
     derived_key,
     new_key,
 )
-from cspctl.lab.versions import at_least
+from cspctl.versions import at_least
 
 VmHook = Callable[["LabSystemVm"], None]
 

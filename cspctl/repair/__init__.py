@@ -91,7 +91,7 @@ async def find_vm(session: Session, name: str) -> SystemVm:
 async def prepare(session: Session, playbook_id: str, vm: str | SystemVm,
                   **kw: Any) -> RepairRun:
     """A RepairRun ready to run: the playbook and VM found, preconditions checked."""
-    from cspctl.diagnostics.parse import parse_version
+    from cspctl.versions import parse_version
 
     pb = playbook(playbook_id)
     target = await find_vm(session, vm) if isinstance(vm, str) else vm

@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cspctl.diagnostics.parse import parse_version
 from cspctl.repair.events import RepairEvent, StepProgress
 from cspctl.repair.model import StepFailed
 from cspctl.text import safe_line
+from cspctl.versions import parse_version
 
 if TYPE_CHECKING:
     from cspctl.cloudstack.models import AsyncJob, SystemVm

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import re
 
+from cspctl.versions import parse_version
+
+__all__ = ["mentions", "parse_release", "parse_version", "same_release"]
+
 
 def parse_release(text: str) -> str | None:
     """``/etc/cloudstack-release``: ``Cloudstack Release 4.8.0 Mon Feb ...`` -> ``4.8.0``."""
     match = re.search(r"(\d+\.\d+(?:\.\d+)*)", text)
     return match.group(1) if match else None
-
-
-def parse_version(value: str | None) -> tuple[int, ...]:
-    """``4.11.3.0-SNAPSHOT`` -> ``(4, 11, 3, 0)``; empty tuple when unparseable."""
-    if not value:
-        return ()
-    match = re.match(r"\s*(\d+(?:\.\d+)*)", value)
-    if not match:
-        return ()
-    return tuple(int(p) for p in match.group(1).split("."))
 
 
 def same_release(a: str | None, b: str | None, parts: int = 3) -> bool | None:

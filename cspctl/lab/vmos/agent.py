@@ -9,7 +9,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from ..versions import at_least
+from cspctl.versions import at_least
+
 from . import template
 from .base import Proc, SimOS
 from .fs import Dir, File, FsError
