@@ -57,6 +57,17 @@ async def choose(pilot: Pilot[Any], pane: RepairPane, playbook: str) -> None:
                 and pane.chosen.id == playbook, timeout=30, what=f"{playbook} steps")
 
 
+async def run_without_questions(pilot: Pilot[Any], pane: RepairPane) -> None:
+    """Press g on a run that asks nothing (dry-run, read-only) and wait for its end; the pane
+    says it ended (RepairPane.Ended) and the app refreshes the VM list."""
+    app = pilot.app
+    refreshes = app.refresh_count
+    await pilot.press("g")
+    await until(pilot, lambda: pane.phase == "done", timeout=60, what="run finished")
+    await until(pilot, lambda: app.refresh_count > refreshes, what="list refreshed")
+    assert not isinstance(app.screen, ConfirmDialog)
+
+
 def journal(app: CspctlApp, event: str) -> list[dict[str, Any]]:
     assert app.backend is not None
     return [e for e in app.backend.session.journal.events() if e["event"] == event]
@@ -168,12 +179,7 @@ async def test_dry_run_shows_every_step_and_changes_nothing(lab: Lab) -> None:
         await pilot.press("t")
         await until_text(pilot, "DRY-RUN")
         before = state(lab.world)
-        refreshes = app.refresh_count
-        await pilot.press("g")
-        await until(pilot, lambda: pane.phase == "done", timeout=60, what="run finished")
-        # the pane says it ended (RepairPane.Ended) and the app refreshes the VM list
-        await until(pilot, lambda: app.refresh_count > refreshes, what="list refreshed")
-        assert not isinstance(app.screen, ConfirmDialog)
+        await run_without_questions(pilot, pane)
         assert pane.outcome is not None and pane.outcome.status.value == "dry-run"
         assert state(lab.world) == before
         assert not journal(app, "repair.question")
@@ -197,12 +203,7 @@ async def test_read_only_refuses_and_nothing_runs(lab: Lab) -> None:
         text = await until_text(pilot, "READ-ONLY", "REFUSED")
         assert pane.step_list.steps["chattr"].status == "refused"
         before = state(lab.world)
-        refreshes = app.refresh_count
-        await pilot.press("g")
-        await until(pilot, lambda: pane.phase == "done", timeout=60, what="run finished")
-        # the pane says it ended (RepairPane.Ended) and the app refreshes the VM list
-        await until(pilot, lambda: app.refresh_count > refreshes, what="list refreshed")
-        assert not isinstance(app.screen, ConfirmDialog)
+        await run_without_questions(pilot, pane)
         assert pane.outcome is not None and pane.outcome.status.value == "refused"
         assert state(lab.world) == before
         assert not journal(app, "repair.question")
